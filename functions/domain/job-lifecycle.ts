@@ -1,0 +1,168 @@
+import { MIN_DATE_TIME, type StatusCode, type SynchronizationJob, type SynchronizationStatus } from '../schemas/graph.ts';
+import type { StoredJob, Transition } from '../schemas/stored-job.ts';
+import { formatInterval } from './interval.ts';
+import { newJobId, scheduleNameFor } from './ids.ts';
+import type { ResetPlan } from './reset-scope.ts';
+import type { SynchronizationTemplate } from './templates.ts';
+
+/** The newest transitions a job keeps; older ones fall off (the job item must stay small). */
+const HISTORY_LIMIT = 20;
+
+export const DEFAULT_INTERVAL_MINUTES = 5;
+
+export function emptyStatus(): SynchronizationStatus {
+  return {
+    code: 'NotConfigured',
+    countSuccessiveCompleteFailures: 0,
+    escrowsPruned: false,
+    synchronizedEntryCountByType: [],
+    lastExecution: null,
+    lastSuccessfulExecution: null,
+    lastSuccessfulExecutionWithExports: null,
+    progress: [],
+    quarantine: null,
+    steadyStateFirstAchievedTime: MIN_DATE_TIME,
+    steadyStateLastAchievedTime: MIN_DATE_TIME,
+    troubleshootingUrl: null,
+  };
+}
+
+export interface NewJobInput {
+  tenantId: string;
+  servicePrincipalId: string;
+  template: SynchronizationTemplate;
+  intervalMinutes: number;
+  randomHex32: string;
+  now: string;
+}
+
+export function createJob(input: NewJobInput): StoredJob {
+  const id = newJobId(input.template.id, input.tenantId, input.randomHex32);
+  return {
+    tenantId: input.tenantId,
+    servicePrincipalId: input.servicePrincipalId,
+    id,
+    templateId: input.template.id,
+    createdDateTime: input.now,
+    version: 1,
+    intervalMinutes: input.intervalMinutes,
+    scheduleName: scheduleNameFor(input.tenantId, id),
+    schedule: { expiration: null, interval: formatInterval(input.intervalMinutes), state: 'Disabled' },
+    status: emptyStatus(),
+    synchronizationJobSettings: input.template.jobSettings.map((setting) => ({ ...setting })),
+    metadata: input.template.metadata.map((entry) => ({ ...entry })),
+    run: {
+      watermark: null,
+      epoch: 0,
+      linkGeneration: 0,
+      escrowGeneration: 0,
+      leaseOwner: null,
+      leaseUntil: null,
+      rerunRequested: false,
+      cycle: null,
+    },
+    history: [{ action: 'create', at: input.now }],
+  };
+}
+
+/** The status code Graph shows follows from the schedule and what the worker achieved. */
+export function statusCodeOf(job: StoredJob): StatusCode {
+  switch (job.schedule.state) {
+    case 'Disabled':
+      return 'NotConfigured';
+    case 'Paused':
+      return 'Paused';
+    case 'Active':
+      if (job.status.quarantine) return 'Quarantine';
+      return job.status.steadyStateFirstAchievedTime === MIN_DATE_TIME ? 'NotRun' : 'Active';
+  }
+}
+
+/** The job as Graph renders it. */
+export function toGraphJob(job: StoredJob): SynchronizationJob {
+  return {
+    id: job.id,
+    templateId: job.templateId,
+    schedule: { ...job.schedule },
+    status: { ...job.status, code: statusCodeOf(job) },
+    synchronizationJobSettings: job.synchronizationJobSettings,
+    metadata: job.metadata,
+  };
+}
+
+function record(job: StoredJob, transition: Transition): StoredJob['history'] {
+  return [...job.history, transition].slice(-HISTORY_LIMIT);
+}
+
+function withStatusCode(job: StoredJob): StoredJob {
+  return { ...job, status: { ...job.status, code: statusCodeOf(job) } };
+}
+
+/** Schedule Active and quarantine lifted; progress (watermark, links, escrows) is kept. */
+function activate(job: StoredJob): StoredJob {
+  const liftsQuarantine = job.status.quarantine !== null;
+  return withStatusCode({
+    ...job,
+    schedule: { ...job.schedule, state: 'Active' },
+    status: {
+      ...job.status,
+      quarantine: null,
+      countSuccessiveCompleteFailures: liftsQuarantine ? 0 : job.status.countSuccessiveCompleteFailures,
+    },
+    run: {
+      ...job.run,
+      epoch: liftsQuarantine ? job.run.epoch + 1 : job.run.epoch,
+      rerunRequested: job.run.leaseOwner !== null,
+    },
+  });
+}
+
+/** Start (or "sync now" on an active job). */
+export function startJob(job: StoredJob, now: string): StoredJob {
+  return activate({ ...job, history: record(job, { action: 'start', at: now }) });
+}
+
+/** Pause: schedule Paused; everything else is kept so a later start continues where it stopped. */
+export function pauseJob(job: StoredJob, now: string): StoredJob {
+  const next: StoredJob = {
+    ...job,
+    schedule: { ...job.schedule, state: 'Paused' },
+    run: { ...job.run, rerunRequested: false },
+    history: record(job, { action: 'pause', at: now }),
+  };
+  return withStatusCode(next);
+}
+
+/** Restart: apply the reset plan, then behave as start. */
+export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, now: string): StoredJob {
+  const run = { ...job.run, epoch: job.run.epoch + 1 };
+  if (plan.watermark || plan.links) {
+    run.watermark = null;
+    run.cycle = null;
+  }
+  if (plan.links) run.linkGeneration += 1;
+  if (plan.escrows) run.escrowGeneration += 1;
+  const status = { ...job.status };
+  if (plan.quarantine) {
+    status.quarantine = null;
+    status.countSuccessiveCompleteFailures = 0;
+  }
+  if (plan.escrows) status.escrowsPruned = false;
+  if (plan.links) status.synchronizedEntryCountByType = [];
+  const restarted: StoredJob = {
+    ...job,
+    run,
+    status,
+    history: record(job, { action: 'restart', at: now, detail: scopeText || 'QuarantineState, Watermark, Escrows' }),
+  };
+  return activate(restarted);
+}
+
+export function changeInterval(job: StoredJob, intervalMinutes: number, now: string): StoredJob {
+  return {
+    ...job,
+    intervalMinutes,
+    schedule: { ...job.schedule, interval: formatInterval(intervalMinutes) },
+    history: record(job, { action: 'patch', at: now, detail: `interval ${formatInterval(intervalMinutes)}` }),
+  };
+}

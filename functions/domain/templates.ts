@@ -1,0 +1,42 @@
+import type { KeyValue, MetadataEntry } from '../schemas/graph.ts';
+import { scimDefaultSchema } from './mapping/scim-default-schema.ts';
+import type { SynchronizationSchema } from './mapping/schema.ts';
+
+export interface SynchronizationTemplate {
+  id: string;
+  applicationId: string | null;
+  default: boolean;
+  description: string;
+  discoverable: boolean;
+  factoryTag: string;
+  metadata: MetadataEntry[];
+  /** Seeds each new job's synchronizationJobSettings. */
+  jobSettings: KeyValue[];
+  schema: SynchronizationSchema;
+}
+
+/** Entra ID users and groups → any SCIM 2.0 application (the non-gallery `scim` template). */
+export const scimTemplate: SynchronizationTemplate = {
+  id: 'scim',
+  applicationId: null,
+  default: true,
+  description: 'Provision Microsoft Entra ID users and groups into any SCIM 2.0 application.',
+  discoverable: true,
+  factoryTag: 'CustomSCIM',
+  metadata: [
+    { key: 'IsOAuthEnabled', value: 'false' },
+    { key: 'IsSynchronizationAgentRequired', value: 'false' },
+    { key: 'IsSynchronizationInPreview', value: 'false' },
+  ],
+  jobSettings: [
+    { name: 'QuarantineTooManyDeletesThreshold', value: '500' },
+    { name: 'SyncAll', value: 'true' },
+  ],
+  schema: scimDefaultSchema,
+};
+
+export const templates: readonly SynchronizationTemplate[] = [scimTemplate];
+
+export function findTemplate(templateId: string): SynchronizationTemplate | undefined {
+  return templates.find((template) => template.id.toLowerCase() === templateId.toLowerCase());
+}

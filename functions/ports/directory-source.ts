@@ -1,0 +1,49 @@
+export type DirectoryObjectType = 'User' | 'Group';
+
+/** One changed object of a page, in domain terms (never Graph's wire JSON). */
+export interface DirectoryObject {
+  type: DirectoryObjectType;
+  id: string;
+  /** Selected attributes as the directory returned them; absent = not returned on this page. */
+  attributes: Record<string, unknown>;
+  /** Group members (user ids) added on this page; on a full read, every current member. */
+  membersAdded: string[];
+  /** Group members (user ids) removed on this page. */
+  membersRemoved: string[];
+  /** `changed` = soft-deleted (restorable), `deleted` = permanently gone, null = present. */
+  removed: null | 'changed' | 'deleted';
+}
+
+export interface DirectoryPage {
+  /** Each object at most once per page (pages that split a group are merged by the adapter). */
+  objects: DirectoryObject[];
+  /** Opaque position to read the next page from; save it only after the page was applied. */
+  watermark: string;
+  /** True when this page ended the round: users then groups are both at their delta links. */
+  roundComplete: boolean;
+}
+
+/** The saved position is no longer accepted (expired delta token, 410): read everything again. */
+export class ResyncRequiredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResyncRequiredError';
+  }
+}
+
+/** The directory cannot be read at all (bad credentials, unreachable): the job goes to quarantine. */
+export class SourceUnavailableError extends Error {
+  constructor(message: string, readonly tenantActionable = true) {
+    super(message);
+    this.name = 'SourceUnavailableError';
+  }
+}
+
+/**
+ * Reads the tenant directory's changes one page at a time (Microsoft Graph delta query on users, then groups).
+ * A failed or partial read throws; it never yields an empty page that could be taken for "everything is gone".
+ */
+export interface DirectorySource {
+  /** null = start a full round (initial sync or after a reset). */
+  readPage(watermark: string | null): Promise<DirectoryPage>;
+}

@@ -1,0 +1,52 @@
+export type ScimResourceType = 'Users' | 'Groups';
+
+export interface ScimPatchOperation {
+  op: 'add' | 'replace' | 'remove';
+  path?: string;
+  value?: unknown;
+}
+
+export interface ScimResource {
+  id: string;
+  [attribute: string]: unknown;
+}
+
+export interface ScimListPage {
+  resources: ScimResource[];
+  totalResults: number;
+}
+
+/** A request the target refused or could not serve after retries; the object is escrowed and retried later. */
+export class ScimRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly scimType: string | null = null,
+  ) {
+    super(message);
+    this.name = 'ScimRequestError';
+  }
+}
+
+/** The target rejects our credentials or cannot be reached at all: the job goes to quarantine. */
+export class TargetUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetUnavailableError';
+  }
+}
+
+/**
+ * A SCIM 2.0 service provider (RFC 7643/7644). Sends standard requests (boolean `active`, lowercase ops),
+ * retries 429 and 5xx with back-off honouring Retry-After, and never reports a failed read as "not found".
+ */
+export interface ScimTarget {
+  /** One page of a full listing (1-based startIndex), asking only for `attributes`. */
+  list(type: ScimResourceType, attributes: string[], startIndex: number, count: number): Promise<ScimListPage>;
+  /** `GET /{type}?filter=<attribute> eq "<value>"`: the first match, or null when there is none. */
+  findBy(type: ScimResourceType, attribute: string, value: string): Promise<ScimResource | null>;
+  create(type: ScimResourceType, resource: Record<string, unknown>): Promise<ScimResource>;
+  patch(type: ScimResourceType, id: string, operations: ScimPatchOperation[]): Promise<void>;
+  /** A resource that is already gone (404) counts as deleted. */
+  delete(type: ScimResourceType, id: string): Promise<void>;
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import {
+  keyValueSchema,
+  metadataEntrySchema,
+  synchronizationScheduleSchema,
+  synchronizationStatusSchema,
+} from './graph.ts';
+
+/** One recorded state change of a job (API transitions and worker outcomes). */
+export const transitionSchema = z.object({
+  action: z.enum(['create', 'start', 'pause', 'restart', 'patch', 'quarantine', 'steadyState']),
+  at: z.string(),
+  detail: z.string().optional(),
+});
+
+/**
+ * What the sync worker owns. The API touches it only to reset (restart) or lift quarantine (start), and then
+ * bumps `epoch`, so a worker that holds the lease sees the reset instead of overwriting it.
+ */
+export const runStateSchema = z.object({
+  /** Opaque source position (the directory's nextLink/deltaLink state); null = start a full round. */
+  watermark: z.string().nullable(),
+  epoch: z.number().int(),
+  /** Links of older generations are ignored: restart Full/ConnectorDataStore is one counter bump. */
+  linkGeneration: z.number().int(),
+  escrowGeneration: z.number().int(),
+  leaseOwner: z.string().nullable(),
+  leaseUntil: z.string().nullable(),
+  /** A start arrived while a run held the lease: the run goes on to a fresh steady state. */
+  rerunRequested: z.boolean(),
+  /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
+  cycle: z
+    .object({
+      activityIdentifier: z.string(),
+      timeBegan: z.string(),
+      countImported: z.number().int(),
+      countImportedDeltas: z.number().int(),
+      countImportedReferenceDeltas: z.number().int(),
+      countExported: z.number().int(),
+      countExports: z.number().int(),
+      countEscrowed: z.number().int(),
+      countEntitled: z.number().int(),
+      pages: z.number().int(),
+    })
+    .nullable(),
+});
+
+export const storedJobSchema = z.object({
+  tenantId: z.string(),
+  servicePrincipalId: z.string(),
+  id: z.string(),
+  templateId: z.string(),
+  createdDateTime: z.string(),
+  version: z.number().int(),
+  /** Interval the user chose, in whole minutes; shown as ISO 8601 in `schedule.interval`. */
+  intervalMinutes: z.number().int().min(1),
+  scheduleName: z.string(),
+  schedule: synchronizationScheduleSchema,
+  status: synchronizationStatusSchema,
+  synchronizationJobSettings: z.array(keyValueSchema),
+  metadata: z.array(metadataEntrySchema),
+  run: runStateSchema,
+  history: z.array(transitionSchema),
+});
+
+export type Transition = z.infer<typeof transitionSchema>;
+export type RunState = z.infer<typeof runStateSchema>;
+export type Cycle = NonNullable<RunState['cycle']>;
+export type StoredJob = z.infer<typeof storedJobSchema>;
+
+/** Addresses one job of one tenant's service principal. */
+export interface JobKey {
+  tenantId: string;
+  servicePrincipalId: string;
+  jobId: string;
+}
