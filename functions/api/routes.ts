@@ -1,0 +1,33 @@
+/**
+ * The HTTP API's routes, shared by the CDK API construct (one Lambda per entry file) and the local server.
+ * `handler` names the entry file under functions/api/ (without .ts); each exports `handler`.
+ */
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** API Gateway route path, with `{name}` parameters. */
+  path: string;
+  handler: string;
+}
+
+const SYNC = '/v1.0/servicePrincipals/{servicePrincipalId}/synchronization';
+
+export const apiRoutes: readonly ApiRoute[] = [
+  { method: 'GET', path: `${SYNC}/jobs`, handler: 'jobs-list' },
+  { method: 'POST', path: `${SYNC}/jobs`, handler: 'jobs-create' },
+  { method: 'GET', path: `${SYNC}/jobs/{jobId}`, handler: 'jobs-get' },
+  { method: 'PATCH', path: `${SYNC}/jobs/{jobId}`, handler: 'jobs-update' },
+  { method: 'DELETE', path: `${SYNC}/jobs/{jobId}`, handler: 'jobs-delete' },
+  { method: 'POST', path: `${SYNC}/jobs/{jobId}/start`, handler: 'jobs-start' },
+  { method: 'POST', path: `${SYNC}/jobs/{jobId}/pause`, handler: 'jobs-pause' },
+  { method: 'POST', path: `${SYNC}/jobs/{jobId}/restart`, handler: 'jobs-restart' },
+  { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-get' },
+  { method: 'GET', path: `${SYNC}/templates`, handler: 'templates-list' },
+  { method: 'GET', path: `${SYNC}/templates/{templateId}`, handler: 'templates-get' },
+  { method: 'PUT', path: `${SYNC}/secrets`, handler: 'secrets-put' },
+];
+
+/**
+ * Every other request under /v1.0 goes here: 405 with Allow for a known path, else a Graph 404.
+ * (API Gateway route key `ANY /{proxy+}`.)
+ */
+export const fallbackHandler = 'not-found';

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/**
+ * The environment every Lambda of the deployed stack reads, parsed once at cold start. A missing resource name
+ * fails the cold start loudly instead of surfacing later as a confusing AWS error. Values here are not secrets.
+ */
+export const deployedEnvSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  /** KMS key that encrypts the target credentials (key id or ARN). */
+  SECRETS_KEY_ID: z.string().min(1),
+  SCHEDULE_GROUP_NAME: z.string().min(1),
+  /** Role EventBridge Scheduler assumes to invoke the sync worker. */
+  SCHEDULER_ROLE_ARN: z.string().min(1),
+  SYNC_FUNCTION_ARN: z.string().min(1),
+  SCHEDULER_DLQ_ARN: z.string().min(1).optional(),
+  /** Spreads thousands of jobs' ticks over this many minutes; 0 fires exactly on the rate. */
+  SCHEDULE_FLEXIBLE_WINDOW_MINUTES: z.coerce.number().int().min(0).max(1440).default(0),
+  /** Source app registration (client credentials) used for every tenant unless its secrets override it. */
+  SOURCE_CLIENT_ID: z.string().min(1).optional(),
+  /** Secrets Manager secret holding that app registration's client secret. */
+  SOURCE_CLIENT_SECRET_ARN: z.string().min(1).optional(),
+  SOURCE_GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com/v1.0'),
+  SOURCE_LOGIN_BASE_URL: z.string().url().default('https://login.microsoftonline.com'),
+  /** Concurrent requests one job sends its SCIM target. */
+  SCIM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+});
+
+export type DeployedEnv = z.infer<typeof deployedEnvSchema>;
+
+export function parseDeployedEnv(env: NodeJS.ProcessEnv = process.env): DeployedEnv {
+  const parsed = deployedEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    throw new Error(`Invalid Lambda environment: ${names}`);
+  }
+  return parsed.data;
+}
