@@ -23,6 +23,13 @@ export const deployedEnvSchema = z.object({
   SOURCE_LOGIN_BASE_URL: z.string().url().default('https://login.microsoftonline.com'),
   /** Concurrent requests one job sends its SCIM target. */
   SCIM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Endpoint overrides: the local stack points the same SDK adapters at dynalite and its emulators. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  SCHEDULER_ENDPOINT: z.string().url().optional(),
+  LAMBDA_ENDPOINT: z.string().url().optional(),
+  /** Local mode only: base64 of a 32-byte key replacing KMS, and the local directory as the default source. */
+  LOCAL_SECRETS_KEY: z.string().min(1).optional(),
+  LOCAL_SOURCE_BASE_URL: z.string().url().optional(),
 });
 
 export type DeployedEnv = z.infer<typeof deployedEnvSchema>;

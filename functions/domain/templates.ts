@@ -40,3 +40,9 @@ export const templates: readonly SynchronizationTemplate[] = [scimTemplate];
 export function findTemplate(templateId: string): SynchronizationTemplate | undefined {
   return templates.find((template) => template.id.toLowerCase() === templateId.toLowerCase());
 }
+
+/** The template as Graph renders it (settings seeds are internal). */
+export function toGraphTemplate(template: SynchronizationTemplate) {
+  const { jobSettings: _seeds, ...graph } = template;
+  return graph;
+}

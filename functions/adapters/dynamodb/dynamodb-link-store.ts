@@ -1,0 +1,131 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { linkId, type LinkScope, type LinkStore, type ObjectLink } from '../../ports/link-store.ts';
+import type { DirectoryObjectType } from '../../ports/directory-source.ts';
+import type { JobStateCleaner } from '../../ports/job-state-cleaner.ts';
+import type { JobKey } from '../../schemas/stored-job.ts';
+import { keys } from './table-keys.ts';
+
+const linkItemSchema = z.object({
+  type: z.enum(['User', 'Group']),
+  sourceId: z.string(),
+  targetId: z.string(),
+  exported: z.record(z.string(), z.unknown()),
+  members: z.array(z.string()).optional(),
+});
+
+const BATCH_GET = 100;
+const BATCH_WRITE = 25;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
+const linkSk = (generation: number, type: DirectoryObjectType, sourceId: string) =>
+  `G${generation}#L#${linkId(type, sourceId)}`;
+
+/**
+ * Links live in the job's own partition, one item per object, so a page of objects is one BatchGet and a few
+ * BatchWrites, and deleting a job is a Query over one partition.
+ */
+export class DynamoDbLinkStore implements LinkStore, JobStateCleaner {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getMany(scope: LinkScope, ids: { type: DirectoryObjectType; sourceId: string }[]) {
+    const pk = keys.jobObjects(scope.tenantId, scope.jobId);
+    const found = new Map<string, ObjectLink>();
+    const unique = [...new Map(ids.map((id) => [linkId(id.type, id.sourceId), id])).values()];
+    for (const batch of chunks(unique, BATCH_GET)) {
+      let request: Record<string, unknown>[] | undefined = batch.map((id) => ({
+        pk,
+        sk: linkSk(scope.generation, id.type, id.sourceId),
+      }));
+      while (request && request.length > 0) {
+        const response = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          const link = linkItemSchema.parse(item);
+          found.set(linkId(link.type, link.sourceId), link);
+        }
+        request = response.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return found;
+  }
+
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    for (const batch of chunks(requests, BATCH_WRITE)) {
+      let pending: Record<string, unknown>[] | undefined = batch;
+      while (pending && pending.length > 0) {
+        const response = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = response.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
+      }
+    }
+  }
+
+  async putMany(scope: LinkScope, links: ObjectLink[]): Promise<void> {
+    const pk = keys.jobObjects(scope.tenantId, scope.jobId);
+    await this.batchWrite(
+      links.map((link) => ({
+        PutRequest: { Item: { pk, sk: linkSk(scope.generation, link.type, link.sourceId), ...link } },
+      })),
+    );
+  }
+
+  async deleteMany(scope: LinkScope, ids: { type: DirectoryObjectType; sourceId: string }[]): Promise<void> {
+    const pk = keys.jobObjects(scope.tenantId, scope.jobId);
+    await this.batchWrite(
+      ids.map((id) => ({ DeleteRequest: { Key: { pk, sk: linkSk(scope.generation, id.type, id.sourceId) } } })),
+    );
+  }
+
+  async count(scope: LinkScope): Promise<Record<DirectoryObjectType, number>> {
+    const counts: Record<DirectoryObjectType, number> = { User: 0, Group: 0 };
+    for (const type of ['User', 'Group'] as const) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: {
+              ':pk': keys.jobObjects(scope.tenantId, scope.jobId),
+              ':prefix': `G${scope.generation}#L#${type}#`,
+            },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        counts[type] += page.Count ?? 0;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    return counts;
+  }
+
+  /** Deletes every item in the job's partition (links of all generations, escrows). */
+  async purge(key: JobKey): Promise<void> {
+    const pk = keys.jobObjects(key.tenantId, key.jobId);
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      await this.batchWrite((page.Items ?? []).map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+}

@@ -1,0 +1,11 @@
+/** Key layout of the single table (docs/table-design.md explains the access patterns). */
+export const keys = {
+  servicePrincipal: (tenantId: string, servicePrincipalId: string) => `T#${tenantId}#SP#${servicePrincipalId}`,
+  job: (jobId: string) => `JOB#${jobId}`,
+  secrets: 'SECRETS',
+  jobObjects: (tenantId: string, jobId: string) => `T#${tenantId}#JOB#${jobId}`,
+};
+
+export function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}

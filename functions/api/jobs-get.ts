@@ -1,0 +1,15 @@
+import { BadRequestError } from '../errors/service-errors.ts';
+import { toGraphJob } from '../domain/job-lifecycle.ts';
+import { findTemplate } from '../domain/templates.ts';
+import { graphHandler } from '../http/graph-handler.ts';
+import { getServices } from '../config/services.ts';
+
+export const handler = graphHandler({ access: 'read' }, async ({ principal, servicePrincipalId, jobId, query }) => {
+  const expand = query.$expand;
+  if (expand !== undefined && expand !== 'schema') {
+    throw new BadRequestError(`Invalid $expand '${expand}': only 'schema' can be expanded.`);
+  }
+  const job = await getServices().commands.get({ tenantId: principal.tenantId, servicePrincipalId, jobId });
+  const body = toGraphJob(job);
+  return { statusCode: 200, body: expand ? { ...body, schema: findTemplate(job.templateId)?.schema ?? null } : body };
+});

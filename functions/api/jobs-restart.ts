@@ -1,0 +1,14 @@
+import { graphHandler } from '../http/graph-handler.ts';
+import { getServices } from '../config/services.ts';
+import { restartJobBodySchema } from '../schemas/requests.ts';
+
+export const handler = graphHandler(
+  { access: 'write', body: restartJobBodySchema, bodyOptional: true },
+  async ({ principal, servicePrincipalId, jobId, body }) => {
+    await getServices().commands.restart(
+      { tenantId: principal.tenantId, servicePrincipalId, jobId },
+      body.criteria?.resetScope,
+    );
+    return { statusCode: 204 };
+  },
+);

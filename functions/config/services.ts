@@ -1,0 +1,62 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AesGcmSecretCipher } from '../adapters/crypto/aes-gcm-secret-cipher.ts';
+import { KmsSecretCipher } from '../adapters/crypto/kms-secret-cipher.ts';
+import { DynamoDbJobStore } from '../adapters/dynamodb/dynamodb-job-store.ts';
+import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
+import { DynamoDbSecretsVault } from '../adapters/dynamodb/dynamodb-secrets-vault.ts';
+import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
+import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
+import { systemClock } from '../ports/clock.ts';
+import { makeJobCommands } from '../use-cases/job-commands.ts';
+import { parseDeployedEnv, type DeployedEnv } from './env.ts';
+
+/**
+ * The composition root: SDK clients and adapters built once per Lambda container from the environment. The local
+ * stack sets endpoint overrides, so the very same adapters talk to dynalite and the local emulators.
+ */
+function build(env: DeployedEnv) {
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const cipher = env.LOCAL_SECRETS_KEY
+    ? new AesGcmSecretCipher(Buffer.from(env.LOCAL_SECRETS_KEY, 'base64'))
+    : new KmsSecretCipher(new KMSClient({}), env.SECRETS_KEY_ID);
+  const jobs = new DynamoDbJobStore(dynamo, env.TABLE_NAME);
+  const secrets = new DynamoDbSecretsVault(dynamo, env.TABLE_NAME, cipher);
+  const links = new DynamoDbLinkStore(dynamo, env.TABLE_NAME);
+  const schedules = new EventBridgeJobSchedules({
+    client: new SchedulerClient({ endpoint: env.SCHEDULER_ENDPOINT }),
+    groupName: env.SCHEDULE_GROUP_NAME,
+    targetArn: env.SYNC_FUNCTION_ARN,
+    roleArn: env.SCHEDULER_ROLE_ARN,
+    deadLetterArn: env.SCHEDULER_DLQ_ARN,
+    flexibleWindowMinutes: env.SCHEDULE_FLEXIBLE_WINDOW_MINUTES,
+  });
+  const trigger = new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN);
+  const mode: 'local' | 'deployed' = env.LOCAL_SECRETS_KEY ? 'local' : 'deployed';
+  return {
+    env,
+    mode,
+    dynamo,
+    jobs,
+    secrets,
+    links,
+    schedules,
+    clock: systemClock,
+    commands: makeJobCommands({ jobs, schedules, trigger, secrets, jobState: links, clock: systemClock }),
+  };
+}
+
+export type Services = ReturnType<typeof build>;
+
+let services: Services | undefined;
+
+/** Built on first use (cold start) and reused by every invocation of the container. */
+export function getServices(): Services {
+  services ??= build(parseDeployedEnv());
+  return services;
+}

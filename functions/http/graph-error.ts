@@ -1,0 +1,58 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  ConflictError,
+  NotFoundError,
+  ServiceError,
+  ServiceUnavailableError,
+} from '../errors/service-errors.ts';
+import { JobVersionConflictError } from '../ports/job-store.ts';
+import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
+
+/** Maps any thrown value to a ServiceError, most specific first; unknown errors become a generic 500. */
+export function toServiceError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  if (error instanceof JobVersionConflictError) {
+    return new ConflictError('The job was changed by another request at the same time. Retry the request.');
+  }
+  if (error instanceof SchedulesUnavailableError) {
+    return new ServiceUnavailableError(
+      'The job schedule could not be updated right now; nothing was changed. Retry after the indicated delay.',
+      error.retryAfterSeconds,
+    );
+  }
+  return new ServiceError(500, 'generalException', 'An internal error occurred. Retry the request later.');
+}
+
+/** Graph's error body: {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}. */
+export function renderServiceError(
+  error: ServiceError,
+  requestId: string,
+  clientRequestId: string,
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: error.statusCode,
+    headers: {
+      'content-type': 'application/json',
+      'request-id': requestId,
+      'client-request-id': clientRequestId,
+      ...error.headers,
+    },
+    body: JSON.stringify({
+      error: {
+        code: error.code,
+        message: error.message,
+        innerError: {
+          date: new Date().toISOString().slice(0, 19),
+          'request-id': requestId,
+          'client-request-id': clientRequestId,
+        },
+      },
+    }),
+  };
+}
+
+export function jobNotFound(jobId: string): NotFoundError {
+  return new NotFoundError(
+    `Resource '${jobId}' does not exist or one of its queried reference-property objects are not present.`,
+  );
+}

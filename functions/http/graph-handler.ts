@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import middy from '@middy/core';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import type { z } from 'zod';
+import { BadRequestError, PayloadTooLargeError, ServiceError } from '../errors/service-errors.ts';
+import { logger } from '../observability/logger.ts';
+import { principalFromClaims, requirePermission, type Principal } from './principal.ts';
+import { renderServiceError, toServiceError } from './graph-error.ts';
+import { JOB_ID, SERVICE_PRINCIPAL_ID } from '../domain/ids.ts';
+
+/** Largest request body accepted; every body of this API is a few hundred bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+export interface GraphRequest<TBody> {
+  principal: Principal;
+  servicePrincipalId: string;
+  /** Present on routes with `{jobId}`, already checked for shape. */
+  jobId: string;
+  pathParameters: Record<string, string>;
+  query: Record<string, string>;
+  body: TBody;
+  /** Absolute base of this API (scheme and host) for Location and nextLink URLs. */
+  origin: string;
+}
+
+export interface GraphResponse {
+  statusCode: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteOptions<TSchema extends z.ZodType> {
+  access: 'read' | 'write';
+  /** Body schema; routes without one ignore the body. */
+  body?: TSchema;
+  /** An absent or empty body is parsed as `{}` (start, pause, restart take an optional body). */
+  bodyOptional?: boolean;
+}
+
+interface RequestIds {
+  requestId: string;
+  clientRequestId: string;
+}
+
+function idsOf(event: ApiEvent): RequestIds {
+  const header = event.headers?.['client-request-id'];
+  const clientRequestId = header && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
+  return { requestId: event.requestContext?.requestId ?? randomUUID(), clientRequestId };
+}
+
+function idHeaders(ids: RequestIds): Record<string, string> {
+  return { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId };
+}
+
+function readBody<TSchema extends z.ZodType>(event: ApiEvent, options: RouteOptions<TSchema>): z.infer<TSchema> {
+  if (!options.body) return undefined as z.infer<TSchema>;
+  const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  let json: unknown = {};
+  if (raw.trim() !== '') {
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new BadRequestError('The request body is not valid JSON.');
+    }
+  } else if (!options.bodyOptional) {
+    throw new BadRequestError('A JSON request body is required.');
+  }
+  const parsed = options.body.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? ` at '${issue.path.join('.')}'` : '';
+    throw new BadRequestError(`Invalid request body${where}: ${issue?.message ?? 'invalid value'}.`);
+  }
+  return parsed.data;
+}
+
+function checkedPathParameters(event: ApiEvent): Record<string, string> {
+  const params = Object.fromEntries(
+    Object.entries(event.pathParameters ?? {}).map(([name, value]) => [name, decodeURIComponent(value ?? '')]),
+  );
+  if (params.servicePrincipalId !== undefined && !SERVICE_PRINCIPAL_ID.test(params.servicePrincipalId)) {
+    throw new BadRequestError(`Invalid servicePrincipalId '${params.servicePrincipalId.slice(0, 80)}'.`);
+  }
+  if (params.jobId !== undefined && !JOB_ID.test(params.jobId)) {
+    throw new BadRequestError(`Invalid synchronization job id '${params.jobId.slice(0, 200)}'.`);
+  }
+  return params;
+}
+
+function originOf(event: ApiEvent): string {
+  const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
+  return `${proto}://${event.requestContext?.domainName ?? event.headers?.host ?? 'localhost'}`;
+}
+
+/**
+ * Wraps one Graph method: request ids, token claims and permission, path and body validation, JSON rendering,
+ * and Graph error bodies for every failure. Entry files stay a few lines: options plus the use case.
+ */
+export function graphHandler<TSchema extends z.ZodType>(
+  options: RouteOptions<TSchema>,
+  handle: (request: GraphRequest<z.infer<TSchema>>) => Promise<GraphResponse>,
+) {
+  return middy<ApiEvent, ApiResult, Error, Context>().handler(async (event) => {
+    const ids = idsOf(event);
+    try {
+      const principal = principalFromClaims(event.requestContext?.authorizer?.jwt?.claims);
+      requirePermission(principal, options.access);
+      const pathParameters = checkedPathParameters(event);
+      const response = await handle({
+        principal,
+        servicePrincipalId: pathParameters.servicePrincipalId ?? '',
+        jobId: pathParameters.jobId ?? '',
+        pathParameters,
+        query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
+        body: readBody(event, options),
+        origin: originOf(event),
+      });
+      const headers = { ...idHeaders(ids), ...response.headers };
+      if (response.body === undefined) return { statusCode: response.statusCode, headers };
+      return {
+        statusCode: response.statusCode,
+        headers: { 'content-type': 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8', ...headers },
+        body: JSON.stringify(response.body),
+      };
+    } catch (error) {
+      const serviceError = toServiceError(error);
+      if (!(error instanceof ServiceError)) {
+        logger.error('Request failed', { requestId: ids.requestId, error: error as Error });
+      }
+      return renderServiceError(serviceError, ids.requestId, ids.clientRequestId);
+    }
+  });
+}
+
+/** A handler for routes that answer only errors (the API's fallback route). */
+export function errorOnlyHandler(toError: (event: ApiEvent) => ServiceError) {
+  return middy<ApiEvent, ApiResult, Error, Context>().handler(async (event) => {
+    const ids = idsOf(event);
+    return renderServiceError(toError(event), ids.requestId, ids.clientRequestId);
+  });
+}

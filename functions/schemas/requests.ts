@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { parseIntervalMinutes } from '../domain/interval.ts';
+
+const intervalSchema = z
+  .string()
+  .refine((value) => parseIntervalMinutes(value) !== null, {
+    message: 'interval must be an ISO 8601 duration of whole minutes, at least PT1M (e.g. PT5M, PT1H)',
+  });
+
+/** POST /jobs. `schedule` is this service's extension (Graph's interval is fixed). */
+export const createJobBodySchema = z
+  .object({
+    templateId: z.string().min(1).max(64),
+    schedule: z.object({ interval: intervalSchema }).strict().optional(),
+  })
+  .strict();
+
+/** PATCH /jobs/{id}: only the schedule interval can change. */
+export const updateJobBodySchema = z
+  .object({ schedule: z.object({ interval: intervalSchema }).strict() })
+  .strict();
+
+export const restartJobBodySchema = z
+  .object({
+    criteria: z.object({ resetScope: z.string().max(200).nullable().optional() }).strict().nullable().optional(),
+  })
+  .strict();
+
+/** Start and pause take no parameters; an empty object is what Graph clients send. */
+export const emptyBodySchema = z.object({}).strict();
+
+const secretPairSchema = z.object({ key: z.string().min(1).max(64), value: z.string().max(8192) }).strict();
+
+/** PUT /secrets: Graph's examples send `value`, its parameter table says `credentials`; both are accepted. */
+export const putSecretsBodySchema = z
+  .object({
+    value: z.array(secretPairSchema).max(64).optional(),
+    credentials: z.array(secretPairSchema).max(64).optional(),
+  })
+  .strict()
+  .refine((body) => (body.value === undefined) !== (body.credentials === undefined), {
+    message: 'give the secrets as exactly one of `value` or `credentials`',
+  });
+
+export type CreateJobBody = z.infer<typeof createJobBodySchema>;
+export type RestartJobBody = z.infer<typeof restartJobBodySchema>;

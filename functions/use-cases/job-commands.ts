@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { BadRequestError } from '../errors/service-errors.ts';
+import { jobNotFound } from '../http/graph-error.ts';
+import { parseIntervalMinutes } from '../domain/interval.ts';
+import {
+  DEFAULT_INTERVAL_MINUTES,
+  changeInterval,
+  createJob,
+  pauseJob,
+  restartJob,
+  startJob,
+} from '../domain/job-lifecycle.ts';
+import { parseResetScope } from '../domain/reset-scope.ts';
+import { REQUIRED_TARGET_KEYS } from '../domain/secret-keys.ts';
+import { findTemplate } from '../domain/templates.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { JobScheduleSpec, JobSchedules } from '../ports/job-schedules.ts';
+import { JobVersionConflictError, type JobPage, type JobStore } from '../ports/job-store.ts';
+import type { SecretsVault } from '../ports/secrets-vault.ts';
+import type { SyncTrigger } from '../ports/sync-trigger.ts';
+import type { JobStateCleaner } from '../ports/job-state-cleaner.ts';
+import type { CreateJobBody } from '../schemas/requests.ts';
+import type { JobKey, StoredJob } from '../schemas/stored-job.ts';
+import { logger } from '../observability/logger.ts';
+
+export interface JobCommandsDeps {
+  jobs: JobStore;
+  schedules: JobSchedules;
+  trigger: SyncTrigger;
+  secrets: SecretsVault;
+  jobState: JobStateCleaner;
+  clock: Clock;
+  randomHex?: () => string;
+}
+
+/** Attempts at read-modify-write before a concurrent change is reported as 409. */
+const MAX_ATTEMPTS = 3;
+
+export function scheduleSpecOf(job: StoredJob): JobScheduleSpec {
+  return {
+    name: job.scheduleName,
+    rateMinutes: job.intervalMinutes,
+    enabled: job.schedule.state === 'Active',
+    tick: { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id },
+  };
+}
+
+/**
+ * The job methods. The job item is the source of truth; the schedule is changed first, so a Scheduler failure
+ * answers 503 with nothing changed, and a schedule left ahead of a failed job write is repaired by the worker's
+ * first tick (a tick for a job that is not Active disables or removes its schedule).
+ */
+export function makeJobCommands(deps: JobCommandsDeps) {
+  const { jobs, schedules, trigger, secrets, clock } = deps;
+  const randomHex = deps.randomHex ?? (() => randomBytes(16).toString('hex'));
+  const now = () => clock.now().toISOString();
+
+  async function load(key: JobKey): Promise<StoredJob> {
+    const job = await jobs.get(key);
+    if (!job) throw jobNotFound(key.jobId);
+    return job;
+  }
+
+  /** Read, change, sync the schedule, conditionally write; retried when another writer got there first. */
+  async function mutate(
+    key: JobKey,
+    change: (job: StoredJob) => StoredJob,
+    syncSchedule: (before: StoredJob, after: StoredJob) => Promise<void>,
+  ): Promise<StoredJob> {
+    for (let attempt = 1; ; attempt += 1) {
+      const job = await load(key);
+      const next = change(job);
+      await syncSchedule(job, next);
+      try {
+        return await jobs.replace(next);
+      } catch (error) {
+        if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  const putSchedule = async (_before: StoredJob, after: StoredJob) => schedules.put(scheduleSpecOf(after));
+
+  async function runNow(job: StoredJob): Promise<void> {
+    if (job.run.rerunRequested) return; // the run in progress goes on to a fresh steady state
+    try {
+      await trigger.trigger({
+        tenantId: job.tenantId,
+        servicePrincipalId: job.servicePrincipalId,
+        jobId: job.id,
+        trigger: 'start',
+      });
+    } catch (error) {
+      // The schedule's next tick runs the job anyway; the start itself succeeded.
+      logger.warn('Immediate run could not be triggered', { jobId: job.id, error: error as Error });
+    }
+  }
+
+  async function requireTargetSecrets(key: JobKey): Promise<void> {
+    const present = new Set(await secrets.keys(key.tenantId, key.servicePrincipalId));
+    const missing = REQUIRED_TARGET_KEYS.filter((name) => !present.has(name));
+    if (missing.length > 0) {
+      throw new BadRequestError(
+        `The job cannot start: the secrets ${missing.join(', ')} are not set. ` +
+          `Set them with PUT /servicePrincipals/${key.servicePrincipalId}/synchronization/secrets.`,
+      );
+    }
+  }
+
+  return {
+    async create(tenantId: string, servicePrincipalId: string, body: CreateJobBody): Promise<StoredJob> {
+      const template = findTemplate(body.templateId);
+      if (!template) {
+        throw new BadRequestError(`Unknown templateId '${body.templateId}'. GET .../synchronization/templates lists them.`);
+      }
+      const interval = body.schedule ? parseIntervalMinutes(body.schedule.interval) : DEFAULT_INTERVAL_MINUTES;
+      const job = createJob({
+        tenantId,
+        servicePrincipalId,
+        template,
+        intervalMinutes: interval ?? DEFAULT_INTERVAL_MINUTES,
+        randomHex32: randomHex(),
+        now: now(),
+      });
+      await jobs.create(job);
+      return job;
+    },
+
+    get: load,
+
+    list(tenantId: string, servicePrincipalId: string, limit: number, cursor: string | null): Promise<JobPage> {
+      return jobs.list(tenantId, servicePrincipalId, limit, cursor);
+    },
+
+    async start(key: JobKey): Promise<void> {
+      await requireTargetSecrets(key);
+      const job = await mutate(key, (current) => startJob(current, now()), putSchedule);
+      await runNow(job);
+    },
+
+    async restart(key: JobKey, resetScope: string | null | undefined): Promise<void> {
+      const plan = parseResetScope(resetScope);
+      if (!plan) {
+        throw new BadRequestError(
+          `Invalid resetScope '${resetScope}'. Use a comma-separated set of None, ConnectorDataStore, Escrows, ` +
+            'Watermark, QuarantineState, Full, ForceDeletes.',
+        );
+      }
+      await requireTargetSecrets(key);
+      const job = await mutate(key, (current) => restartJob(current, plan, resetScope ?? '', now()), putSchedule);
+      await runNow(job);
+    },
+
+    async pause(key: JobKey): Promise<void> {
+      await mutate(key, (current) => pauseJob(current, now()), putSchedule);
+    },
+
+    async updateInterval(key: JobKey, interval: string): Promise<void> {
+      const minutes = parseIntervalMinutes(interval);
+      if (minutes === null) throw new BadRequestError(`Invalid interval '${interval}'.`);
+      await mutate(
+        key,
+        (current) => changeInterval(current, minutes, now()),
+        async (_before, after) => {
+          // A job that never started has no schedule yet; start creates it with the new interval.
+          if (after.schedule.state !== 'Disabled') await schedules.put(scheduleSpecOf(after));
+        },
+      );
+    },
+
+    async delete(key: JobKey): Promise<void> {
+      for (let attempt = 1; ; attempt += 1) {
+        const job = await load(key);
+        await schedules.remove(job.scheduleName);
+        try {
+          await jobs.delete(key, job.version);
+          break;
+        } catch (error) {
+          if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+        }
+      }
+      await deps.jobState.purge(key);
+    },
+  };
+}
+
+export type JobCommands = ReturnType<typeof makeJobCommands>;
