@@ -1,10 +1,176 @@
 import { z } from 'zod';
 
-// Interim shape; the full synchronizationSchema model replaces it.
+/**
+ * Graph's synchronizationSchema and everything it contains, as Graph spells it. Optional properties get Graph's
+ * defaults, so a schema read back is always complete even when a client PUT a sparse one.
+ */
+
+const keyValueSchema = z.object({ key: z.string(), value: z.string() });
+
+export const attributeTypeSchema = z.enum(['String', 'Integer', 'Reference', 'Binary', 'Boolean', 'DateTime']);
+export const mutabilitySchema = z.enum(['ReadWrite', 'ReadOnly', 'Immutable', 'WriteOnly']);
+export const attributeMappingSourceTypeSchema = z.enum(['Attribute', 'Constant', 'Function']);
+export const attributeFlowBehaviorSchema = z.enum(['FlowWhenChanged', 'FlowAlways']);
+export const attributeFlowTypeSchema = z.enum([
+  'Always',
+  'ObjectAddOnly',
+  'MultiValueAddOnly',
+  'ValueAddOnly',
+  'AttributeAddOnly',
+]);
+export const objectFlowTypeSchema = z.enum(['None', 'Add', 'Update', 'Delete']);
+
+/** Splits Graph's objectFlowTypes flag string ("Add, Update, Delete") into its flags; `None` is the empty set. */
+export function parseFlowTypes(flowTypes: string): Set<Exclude<ObjectFlowType, 'None'>> {
+  const flags = new Set<Exclude<ObjectFlowType, 'None'>>();
+  for (const part of flowTypes.split(',')) {
+    const flag = objectFlowTypeSchema.parse(part.trim());
+    if (flag !== 'None') flags.add(flag);
+  }
+  return flags;
+}
+
+const flowTypesSchema = z
+  .string()
+  .refine((value) => value.split(',').every((part) => objectFlowTypeSchema.safeParse(part.trim()).success), {
+    message: 'flowTypes must be a comma-separated list of None, Add, Update, Delete',
+  });
+
+export const referencedObjectSchema = z.object({
+  referencedObjectName: z.string(),
+  referencedProperty: z.string().nullable().default(null),
+});
+
+export const attributeDefinitionSchema = z.object({
+  name: z.string().min(1),
+  type: attributeTypeSchema.default('String'),
+  anchor: z.boolean().default(false),
+  caseExact: z.boolean().default(false),
+  defaultValue: z.string().nullable().default(null),
+  flowNullValues: z.boolean().default(false),
+  multivalued: z.boolean().default(false),
+  mutability: mutabilitySchema.default('ReadWrite'),
+  required: z.boolean().default(false),
+  apiExpressions: z.array(keyValueSchema).default([]),
+  referencedObjects: z.array(referencedObjectSchema).default([]),
+  metadata: z.array(keyValueSchema).default([]),
+});
+
+export const objectDefinitionSchema = z.object({
+  name: z.string().min(1),
+  attributes: z.array(attributeDefinitionSchema).default([]),
+  metadata: z.array(keyValueSchema).default([]),
+  supportedApis: z.array(z.string()).default([]),
+});
+
+export const directoryDefinitionSchema = z.object({
+  id: z.string(),
+  name: z.string().min(1),
+  objects: z.array(objectDefinitionSchema).default([]),
+  readOnly: z.boolean().default(false),
+  version: z.string().nullable().default(null),
+  discoveryDateTime: z.string().nullable().default(null),
+  discoverabilities: z.string().default('None'),
+  metadata: z.array(keyValueSchema).default([]),
+});
+
+/** The parsed form of a mapping expression: an attribute, a constant, or a function over nested sources. */
+export const attributeMappingSourceSchema = z.object({
+  type: attributeMappingSourceTypeSchema.default('Attribute'),
+  name: z.string(),
+  expression: z.string().nullable().default(null),
+  get parameters() {
+    return z.array(z.object({ key: z.string(), value: attributeMappingSourceSchema })).default([]);
+  },
+});
+
+export const attributeMappingSchema = z.object({
+  targetAttributeName: z.string().min(1),
+  source: attributeMappingSourceSchema.nullable().default(null),
+  defaultValue: z.string().nullable().default(null),
+  exportMissingReferences: z.boolean().default(false),
+  flowBehavior: attributeFlowBehaviorSchema.default('FlowWhenChanged'),
+  flowType: attributeFlowTypeSchema.default('Always'),
+  matchingPriority: z.number().int().min(0).default(0),
+});
+
+export const filterClauseSchema = z.object({
+  sourceOperandName: z.string(),
+  operatorName: z.string(),
+  targetOperand: z.object({ values: z.array(z.string()).default([]) }),
+});
+
+export const filterGroupSchema = z.object({
+  name: z.string(),
+  clauses: z.array(filterClauseSchema).default([]),
+});
+
+export const filterSchema = z.object({
+  groups: z.array(filterGroupSchema).default([]),
+  categoryFilterGroups: z.array(filterGroupSchema).default([]),
+  inputFilterGroups: z.array(filterGroupSchema).default([]),
+});
+
+export const objectMappingSchema = z.object({
+  name: z.string(),
+  enabled: z.boolean().default(true),
+  flowTypes: flowTypesSchema.default('Add, Update, Delete'),
+  sourceObjectName: z.string().min(1),
+  targetObjectName: z.string().min(1),
+  attributeMappings: z.array(attributeMappingSchema).default([]),
+  scope: filterSchema.nullable().default(null),
+  metadata: z.array(keyValueSchema).default([]),
+});
+
+export const synchronizationRuleSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  editable: z.boolean().default(true),
+  priority: z.number().int().default(1),
+  sourceDirectoryName: z.string(),
+  targetDirectoryName: z.string(),
+  objectMappings: z.array(objectMappingSchema).default([]),
+  metadata: z.array(keyValueSchema).default([]),
+});
+
 export const synchronizationSchemaSchema = z.object({
   id: z.string(),
   version: z.string(),
-  synchronizationRules: z.array(z.unknown()),
-  directories: z.array(z.unknown()),
+  synchronizationRules: z.array(synchronizationRuleSchema).default([]),
+  directories: z.array(directoryDefinitionSchema).default([]),
 });
+
+/** Graph's attributeMappingParameterSchema: one parameter of an expression function. */
+export const attributeMappingParameterSchemaSchema = z.object({
+  name: z.string(),
+  type: attributeTypeSchema,
+  required: z.boolean(),
+  allowMultipleOccurrences: z.boolean(),
+});
+
+/** Graph's attributeMappingFunctionSchema: an expression function and its parameters, in positional order. */
+export const attributeMappingFunctionSchemaSchema = z.object({
+  name: z.string(),
+  parameters: z.array(attributeMappingParameterSchemaSchema),
+});
+
+export type AttributeType = z.infer<typeof attributeTypeSchema>;
+export type Mutability = z.infer<typeof mutabilitySchema>;
+export type AttributeMappingSourceType = z.infer<typeof attributeMappingSourceTypeSchema>;
+export type AttributeMappingSource = z.infer<typeof attributeMappingSourceSchema>;
+export type AttributeFlowBehavior = z.infer<typeof attributeFlowBehaviorSchema>;
+export type AttributeFlowType = z.infer<typeof attributeFlowTypeSchema>;
+export type ObjectFlowType = z.infer<typeof objectFlowTypeSchema>;
+export type ReferencedObject = z.infer<typeof referencedObjectSchema>;
+export type AttributeDefinition = z.infer<typeof attributeDefinitionSchema>;
+export type ObjectDefinition = z.infer<typeof objectDefinitionSchema>;
+export type DirectoryDefinition = z.infer<typeof directoryDefinitionSchema>;
+export type AttributeMapping = z.infer<typeof attributeMappingSchema>;
+export type FilterClause = z.infer<typeof filterClauseSchema>;
+export type FilterGroup = z.infer<typeof filterGroupSchema>;
+export type Filter = z.infer<typeof filterSchema>;
+export type ObjectMapping = z.infer<typeof objectMappingSchema>;
+export type SynchronizationRule = z.infer<typeof synchronizationRuleSchema>;
 export type SynchronizationSchema = z.infer<typeof synchronizationSchemaSchema>;
+export type AttributeMappingParameterSchema = z.infer<typeof attributeMappingParameterSchemaSchema>;
+export type AttributeMappingFunctionSchema = z.infer<typeof attributeMappingFunctionSchemaSchema>;
