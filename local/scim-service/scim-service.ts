@@ -1,0 +1,278 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../../functions/ports/clock.ts';
+import { JsonFileStore } from './json-file-store.ts';
+import { renderScimError, ScimServiceError, badRequest, notFound } from './scim-error.ts';
+import { ScimResources } from './scim-resources.ts';
+import {
+  listQuerySchema,
+  listResponseSchemaUrn,
+  resourceTypeResources,
+  resourceTypes,
+  schemaResources,
+  serviceProviderConfig,
+  type ResourceEndpoint,
+  type StoredResource,
+} from './scim-schemas.ts';
+
+/** Options of {@link startLocalScimService}. */
+export interface LocalScimServiceOptions {
+  /** Interface to listen on; loopback by default. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** The bearer token every request must carry. */
+  token: string;
+  /** JSON file the state is loaded from and saved to; in memory only when absent. */
+  dataFile?: string;
+  /** Quiet time before changes are written to `dataFile`; default 1000 ms. */
+  persistDebounceMs?: number;
+  /** Source of `meta.created` / `meta.lastModified`. */
+  clock?: Clock;
+  /** Largest page a list answers with, whatever `count` asks; default 1000. */
+  maxPageSize?: number;
+  /** Keep a log of every request (for tests that assert what was sent, and in which order). */
+  recordRequests?: boolean;
+}
+
+/** A request as the log records it. */
+export interface RecordedRequest {
+  method: string;
+  /** Path below the base URL with its query string, e.g. `/Users?filter=...`. */
+  path: string;
+  body: unknown;
+}
+
+/** Makes the next `times` requests fail with `status` (429 with `retryAfter` to test back-off, 500, 503...). */
+export interface ScimFault {
+  status: number;
+  times?: number;
+  /** Value of the Retry-After header: seconds or an HTTP date. */
+  retryAfter?: string;
+  scimType?: string;
+  detail?: string;
+}
+
+/** A running local SCIM service with its test hooks. */
+export interface LocalScimService {
+  /** Base URL of the SCIM endpoints: `http://127.0.0.1:<port>/scim/v2`. */
+  url: string;
+  /** Answers the next requests with a fault instead of serving them. */
+  failNext(fault: ScimFault): void;
+  /** The requests received so far, oldest first (empty unless `recordRequests`). */
+  requests(): readonly RecordedRequest[];
+  clearRequests(): void;
+  /** The stored resources of one type, as GET would render them. */
+  resources(endpoint: ResourceEndpoint): Record<string, unknown>[];
+  /** Writes pending changes to `dataFile` now. */
+  flush(): Promise<void>;
+  /** Stops listening, closes idle keep-alive connections and writes pending changes. */
+  close(): Promise<void>;
+}
+
+const basePath = '/scim/v2';
+const contentType = 'application/scim+json';
+const maxBodyBytes = 1024 * 1024;
+
+/**
+ * Starts a SCIM 2.0 service provider (RFC 7643/7644) on node:http at `/scim/v2`: Users with the enterprise
+ * extension and Groups, kept in memory with indexes and optionally persisted to a JSON file. It accepts Entra's
+ * request forms as well as the RFC's, and can inject faults for tests.
+ */
+export async function startLocalScimService(options: LocalScimServiceOptions): Promise<LocalScimService> {
+  const clock = options.clock ?? systemClock;
+  const maxPageSize = options.maxPageSize ?? 1000;
+  const tokenDigest = digest(options.token);
+  const log: RecordedRequest[] = [];
+  const faults: (ScimFault & { times: number })[] = [];
+
+  let file: JsonFileStore | null = null;
+  const resources = new ScimResources(clock, maxPageSize, () => file?.markDirty());
+  if (options.dataFile !== undefined) {
+    file = new JsonFileStore(options.dataFile, () => resources.snapshot(), options.persistDebounceMs ?? 1000);
+    const saved = file.load();
+    if (saved !== null) resources.restore(saved);
+  }
+
+  let baseUrl = '';
+  const render = (resource: StoredResource): Record<string, unknown> => ({
+    ...resource,
+    meta: { ...resource.meta, location: `${baseUrl}/${resourceTypes[endpointOf(resource)].endpoint}/${resource.id}` },
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://local');
+    const method = request.method ?? 'GET';
+    const text = await readBody(request);
+    const parsed = parseJson(text);
+    if (options.recordRequests) {
+      log.push({ method, path: `${url.pathname.slice(basePath.length)}${url.search}`, body: parsed.ok ? parsed.value : text });
+    }
+
+    const fault = faults[0];
+    if (fault !== undefined) {
+      fault.times -= 1;
+      if (fault.times <= 0) faults.shift();
+      const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
+      throw new ScimServiceError(fault.status, fault.scimType ?? null, fault.detail ?? 'Injected fault.', headers);
+    }
+    if (!authorised(request.headers.authorization, tokenDigest)) {
+      throw new ScimServiceError(401, null, 'A valid bearer token is required.', { 'www-authenticate': 'Bearer realm="scim"' });
+    }
+    if (!url.pathname.startsWith(`${basePath}/`)) throw notFound(`No SCIM endpoint at ${url.pathname}.`);
+    const [collection, id, ...rest] = url.pathname.slice(basePath.length + 1).split('/').map(decodeURIComponent);
+    if (rest.length > 0 || collection === undefined) throw notFound(`No SCIM endpoint at ${url.pathname}.`);
+    const query = Object.fromEntries(url.searchParams);
+
+    const endpoint = resourceEndpoint(collection);
+    if (endpoint !== null) {
+      if (!parsed.ok) throw badRequest('invalidSyntax', `The request body is not JSON: ${parsed.error}`);
+      const body = parsed.value;
+      const select = resources.selector(endpoint, query);
+      if (id === undefined || id === '') {
+        if (method === 'GET') {
+          const parsed = listQuerySchema.safeParse(query);
+          if (!parsed.success) throw badRequest('invalidValue', parsed.error.message);
+          return send(response, 200, resources.list(endpoint, parsed.data, render));
+        }
+        if (method === 'POST') {
+          const created = render(resources.create(endpoint, body));
+          return send(response, 201, select(created), { location: (created.meta as { location: string }).location });
+        }
+        throw methodNotAllowed(method, ['GET', 'POST']);
+      }
+      switch (method) {
+        case 'GET':
+          return send(response, 200, select(render(resources.get(endpoint, id))));
+        case 'PUT':
+          return send(response, 200, select(render(resources.replace(endpoint, id, body))));
+        case 'PATCH': {
+          const patched = resources.patch(endpoint, id, body);
+          // Entra expects 204 for group PATCHes, whose bodies can carry thousands of members.
+          if (endpoint === 'Groups' && query.attributes === undefined) return send(response, 204, null);
+          return send(response, 200, select(render(patched)));
+        }
+        case 'DELETE':
+          resources.delete(endpoint, id);
+          return send(response, 204, null);
+        default:
+          throw methodNotAllowed(method, ['GET', 'PUT', 'PATCH', 'DELETE']);
+      }
+    }
+    if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
+    switch (collection) {
+      case 'ServiceProviderConfig':
+        if (id !== undefined) break;
+        return send(response, 200, serviceProviderConfig(baseUrl, maxPageSize));
+      case 'ResourceTypes':
+        return send(response, 200, discovery(resourceTypeResources(baseUrl), id));
+      case 'Schemas':
+        return send(response, 200, discovery(schemaResources(baseUrl), id));
+    }
+    throw notFound(`No SCIM endpoint at ${url.pathname}.`);
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      const scimError =
+        error instanceof ScimServiceError ? error : new ScimServiceError(500, null, 'The service failed to handle the request.');
+      if (!(error instanceof ScimServiceError)) console.error('SCIM request failed', error);
+      send(response, scimError.status, renderScimError(scimError), scimError.headers);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  baseUrl = `http://${host}:${address.port}${basePath}`;
+
+  return {
+    url: baseUrl,
+    failNext: (fault) => faults.push({ ...fault, times: fault.times ?? 1 }),
+    requests: () => log,
+    clearRequests: () => void log.splice(0),
+    resources: (endpoint) => resources.snapshot()[endpoint].map(render),
+    flush: async () => file?.flush(),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await file?.flush();
+    },
+  };
+}
+
+function endpointOf(resource: StoredResource): ResourceEndpoint {
+  return resource.meta.resourceType === resourceTypes.Groups.name ? 'Groups' : 'Users';
+}
+
+function resourceEndpoint(segment: string): ResourceEndpoint | null {
+  const lower = segment.toLowerCase();
+  if (lower === 'users') return 'Users';
+  if (lower === 'groups') return 'Groups';
+  return null;
+}
+
+function discovery(documents: Record<string, unknown>[], id: string | undefined): Record<string, unknown> {
+  if (id === undefined) {
+    return {
+      schemas: [listResponseSchemaUrn],
+      totalResults: documents.length,
+      startIndex: 1,
+      itemsPerPage: documents.length,
+      Resources: documents,
+    };
+  }
+  const found = documents.find((document) => String(document.id).toLowerCase() === id.toLowerCase());
+  if (found === undefined) throw notFound(`${id} not found.`);
+  return found;
+}
+
+function methodNotAllowed(method: string, allowed: string[]): ScimServiceError {
+  return new ScimServiceError(405, null, `${method} is not allowed here.`, { allow: allowed.join(', ') });
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+// Comparing digests keeps the comparison constant-time whatever the presented token's length.
+function authorised(header: string | undefined, tokenDigest: Buffer): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return match !== null && timingSafeEqual(digest(match[1] as string), tokenDigest);
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw new ScimServiceError(413, 'tooLarge', `The request body exceeds ${maxBodyBytes} bytes.`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  if (text === '') return { ok: true, value: null };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (body === null) {
+    response.writeHead(status, headers).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  response
+    .writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers })
+    .end(text);
+}
