@@ -1,0 +1,156 @@
+import { Duration } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { apiRoutes, fallbackHandler } from '../../functions/api/routes.ts';
+import type { JobData } from './job-data.ts';
+import type { SecretsKey } from './secrets-key.ts';
+import { ServiceFunction, type FunctionEnvironment } from './service-function.ts';
+import type { SyncWorker } from './sync-worker.ts';
+
+/** What one API function may touch; each entry maps to one explicit grant. */
+type Access = 'readJobs' | 'writeJobs' | 'encryptSecrets' | 'writeSchedules' | 'deleteSchedules' | 'startSync';
+
+/**
+ * The grants of every entry file under functions/api/. A handler missing here fails the synth, so a new route cannot
+ * ship with permissions nobody decided on.
+ */
+export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
+  'jobs-list': ['readJobs'],
+  'jobs-get': ['readJobs'],
+  'jobs-schema-get': ['readJobs'],
+  'templates-list': ['readJobs'],
+  'templates-get': ['readJobs'],
+  'jobs-create': ['readJobs', 'writeJobs'],
+  'secrets-put': ['writeJobs', 'encryptSecrets'],
+  'jobs-update': ['readJobs', 'writeJobs', 'writeSchedules'],
+  'jobs-pause': ['readJobs', 'writeJobs', 'writeSchedules'],
+  'jobs-start': ['readJobs', 'writeJobs', 'writeSchedules', 'startSync'],
+  'jobs-restart': ['readJobs', 'writeJobs', 'writeSchedules', 'startSync'],
+  'jobs-delete': ['readJobs', 'writeJobs', 'deleteSchedules'],
+  [fallbackHandler]: [],
+};
+
+/** Requests per second (steady, and burst) the default stage accepts across all callers before answering 429. */
+export const apiThrottle = { rateLimit: 50, burstLimit: 100 } as const;
+
+/** Props of {@link JobsApi}. */
+export interface JobsApiProps {
+  /** Token issuer the JWT authorizer accepts (`iss`), exactly. */
+  issuer: string;
+  /** Accepted token audiences (`aud`). */
+  audience: string[];
+  environment: FunctionEnvironment;
+  data: JobData;
+  secrets: SecretsKey;
+  sync: SyncWorker;
+}
+
+/**
+ * The Graph synchronization-job API: an HTTP API whose every route, the catch-all included, requires an Entra ID
+ * access token (JWT authorizer), one Lambda per entry in functions/api/routes.ts with only the grants listed in
+ * {@link apiHandlerAccess}, throttling and JSON access logs on the default stage.
+ */
+export class JobsApi extends Construct {
+  readonly httpApi: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  /** The API's functions by handler name (entry file name without .ts). */
+  readonly functions: ReadonlyMap<string, ServiceFunction>;
+
+  constructor(scope: Construct, id: string, props: JobsApiProps) {
+    super(scope, id);
+
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Microsoft Graph synchronization jobs',
+      createDefaultStage: false,
+      defaultAuthorizer: new HttpJwtAuthorizer('EntraIdJwt', props.issuer, { jwtAudience: props.audience }),
+    });
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.THREE_MONTHS });
+    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: apiThrottle,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+            tenantId: '$context.authorizer.claims.tid',
+            clientAppId: '$context.authorizer.claims.azp',
+          }),
+        ),
+      },
+    });
+
+    const functions = new Map<string, ServiceFunction>();
+    const functionFor = (handler: string): ServiceFunction => {
+      const existing = functions.get(handler);
+      if (existing) return existing;
+      const created = this.createFunction(handler, props);
+      functions.set(handler, created);
+      return created;
+    };
+    for (const route of apiRoutes) {
+      const fn = functionFor(route.handler);
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${route.handler}-${route.method}`, fn.function),
+      });
+    }
+    this.httpApi.addRoutes({
+      path: '/{proxy+}',
+      methods: [apigw.HttpMethod.ANY],
+      integration: new HttpLambdaIntegration(`${fallbackHandler}-ANY`, functionFor(fallbackHandler).function),
+    });
+    this.functions = functions;
+  }
+
+  /** Base URL of the API (the default stage). */
+  get url(): string {
+    return this.stage.url;
+  }
+
+  private createFunction(handler: string, props: JobsApiProps): ServiceFunction {
+    const access = apiHandlerAccess[handler];
+    if (access === undefined) {
+      throw new Error(`functions/api/${handler}.ts has a route but no entry in apiHandlerAccess`);
+    }
+    const fn = new ServiceFunction(this, handler, {
+      entry: `functions/api/${handler}.ts`,
+      serviceName: handler,
+      description: `Graph synchronization API: ${handler}`,
+      environment: props.environment,
+      timeout: Duration.seconds(10),
+      memorySize: 512,
+    });
+    const grants: Record<Access, () => void> = {
+      readJobs: () => props.data.grantRead(fn.role),
+      writeJobs: () => props.data.grantWrite(fn.role),
+      encryptSecrets: () => props.secrets.grantEncrypt(fn.role),
+      writeSchedules: () => props.sync.grantScheduleWrite(fn),
+      deleteSchedules: () => props.sync.grantScheduleDelete(fn),
+      startSync: () => props.sync.grantStart(fn),
+    };
+    for (const grant of access) grants[grant]();
+    return fn;
+  }
+}

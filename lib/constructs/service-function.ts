@@ -1,0 +1,93 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import type { DeployedEnv } from '../../functions/config/env.ts';
+
+/** Repository root: entry files and the lock file are resolved from here, whatever the working directory. */
+export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Every variable a deployed Lambda may read (functions/config/env.ts), as CloudFormation strings. */
+export type FunctionEnvironment = { [K in keyof DeployedEnv]?: string };
+
+/** Namespace the functions publish Powertools metrics to; alarms on custom metrics read it too. */
+export const metricsNamespace = 'GraphSyncJobs';
+
+/** Props of {@link ServiceFunction}. */
+export interface ServiceFunctionProps {
+  /** Entry file relative to the repository root, e.g. `functions/api/jobs-get.ts`; it exports `handler`. */
+  entry: string;
+  /** Powertools service name: the `service` key of every log line and the `service` dimension of every metric. */
+  serviceName: string;
+  environment: FunctionEnvironment;
+  timeout: Duration;
+  memorySize: number;
+  description: string;
+  /** A fixed name, only for a function that must know its own ARN before it exists (the sync worker). */
+  functionName?: string;
+}
+
+/**
+ * One Lambda function the way this service runs all of them: Node.js 24 on arm64, bundled by the local esbuild (never
+ * Docker) to minified ESM with source maps, JSON logs into its own log group with a retention, and its own role that
+ * holds nothing but the right to write that log group. Callers add every other permission explicitly.
+ */
+export class ServiceFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An inline grant on this log group instead of AWSLambdaBasicExecutionRole, which may write any log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${props.serviceName}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
+      description: props.description,
+      entry: `${projectRoot}${props.entry}`,
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: `${projectRoot}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+        banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+      },
+    });
+  }
+}

@@ -1,0 +1,169 @@
+import { ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { JobData } from './job-data.ts';
+import type { SecretsKey } from './secrets-key.ts';
+import { ServiceFunction, type FunctionEnvironment } from './service-function.ts';
+
+/** Powertools service name of the sync worker (the `service` dimension of its metrics). */
+export const syncWorkerServiceName = 'sync-job';
+
+/** Props of {@link SyncWorker}. */
+export interface SyncWorkerProps {
+  /** What every function reads besides the names this construct adds (table, key, source app registration). */
+  environment: FunctionEnvironment;
+  data: JobData;
+  secrets: SecretsKey;
+  /** The operator's Secrets Manager secret with the source app registration's client secret, if any. */
+  sourceClientSecretArn?: string;
+}
+
+/**
+ * The sync worker and what drives it: the Lambda (functions/workers/sync-job.ts) that runs one bounded slice of a
+ * job per invocation, the schedule group that holds one schedule per job (created at run time by the API), the role
+ * EventBridge Scheduler assumes to invoke the worker, and the queue that keeps ticks Scheduler could not deliver.
+ */
+export class SyncWorker extends Construct {
+  readonly worker: ServiceFunction;
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  readonly schedulerRole: iam.Role;
+  readonly deadLetterQueue: sqs.Queue;
+  /** ARN of the worker function: what schedules target and what "sync now" invokes. */
+  readonly workerArn: string;
+  /** The full deployed environment (functions/config/env.ts): what the worker gets and the API functions need. */
+  readonly environment: FunctionEnvironment;
+
+  constructor(scope: Construct, id: string, props: SyncWorkerProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    // Deleting the stack deletes the group and with it every job's schedule; retained schedules would keep firing
+    // at a worker that no longer exists.
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'Schedules', { removalPolicy: RemovalPolicy.DESTROY });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the EventBridge Scheduler targets (Target.DeadLetterConfig); ' +
+        'it is the end of the line and has no further dead-letter queue of its own.',
+    });
+
+    // The worker's schedules name it by ARN, and so does the worker when it repairs a stray schedule; a fixed name
+    // gives that ARN without the function referencing itself.
+    const functionName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    this.workerArn = stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: functionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: 'Assumed by EventBridge Scheduler to invoke the sync worker for the schedules of this group',
+      // Confused-deputy guard: only schedules of this account's group may assume the role.
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': Aws.ACCOUNT_ID,
+            'aws:SourceArn': this.scheduleGroup.scheduleGroupArn,
+          },
+        },
+      }),
+    });
+    this.schedulerRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.workerArn] }),
+    );
+    this.schedulerRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
+    );
+
+    this.environment = {
+      ...props.environment,
+      SCHEDULE_GROUP_NAME: this.scheduleGroup.scheduleGroupName,
+      SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+      SYNC_FUNCTION_ARN: this.workerArn,
+      SCHEDULER_DLQ_ARN: this.deadLetterQueue.queueArn,
+    };
+
+    this.worker = new ServiceFunction(this, 'Worker', {
+      entry: 'functions/workers/sync-job.ts',
+      serviceName: syncWorkerServiceName,
+      description: 'Runs one bounded slice of a Graph synchronization job (directory page to SCIM target)',
+      functionName,
+      environment: this.environment,
+      // The run's time budget: the worker saves its watermark and stops before this, and the next tick resumes.
+      timeout: Duration.minutes(5),
+      memorySize: 512,
+    });
+    // A failed run is not retried by Lambda: the job's next tick retries it with the saved watermark, and a retry
+    // on top of that would double the load on a target that is already failing.
+    this.worker.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
+
+    props.data.grantReadWrite(this.worker.role);
+    props.secrets.grantDecrypt(this.worker.role);
+    // The worker recreates, corrects or removes a job's schedule when it finds one that disagrees with the job.
+    this.grantScheduleWrite(this.worker);
+    this.grantScheduleDelete(this.worker);
+    if (props.sourceClientSecretArn !== undefined) {
+      this.worker.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.sourceClientSecretArn],
+        }),
+      );
+    }
+  }
+
+  /**
+   * Create, update and read schedules of this group, and pass the scheduler role to them (the pass is limited to
+   * EventBridge Scheduler).
+   */
+  grantScheduleWrite(target: ServiceFunction): void {
+    this.grantSchedules(target, ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:GetSchedule']);
+    target.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.schedulerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+  }
+
+  /** Delete and read schedules of this group. */
+  grantScheduleDelete(target: ServiceFunction): void {
+    this.grantSchedules(target, ['scheduler:DeleteSchedule', 'scheduler:GetSchedule']);
+  }
+
+  /** Invoke the worker (asynchronously, for "sync now"); nothing else. */
+  grantStart(target: ServiceFunction): void {
+    target.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.workerArn] }),
+    );
+  }
+
+  private readonly acknowledgedScheduleGrants = new Set<ServiceFunction>();
+
+  private grantSchedules(target: ServiceFunction, actions: string[]): void {
+    const inGroup = Stack.of(this).formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+    });
+    target.role.addToPolicy(new iam.PolicyStatement({ actions, resources: [inGroup] }));
+    if (this.acknowledgedScheduleGrants.has(target)) return;
+    this.acknowledgedScheduleGrants.add(target);
+    Validations.of(target.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.scheduleGroup.scheduleGroupName}/*]`,
+      reason:
+        'Schedules are created at run time, one per job, with names derived from job ids, so no schedule ARN is ' +
+        'known at deploy time; the wildcard is confined to the schedules of this stack\'s own schedule group.',
+    });
+  }
+}

@@ -1,0 +1,73 @@
+import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { JobData } from './constructs/job-data.ts';
+import { JobsApi } from './constructs/jobs-api.ts';
+import { Observability } from './constructs/observability.ts';
+import { SecretsKey } from './constructs/secrets-key.ts';
+import type { FunctionEnvironment } from './constructs/service-function.ts';
+import { SyncWorker } from './constructs/sync-worker.ts';
+import type { DeployContext } from './deploy-context.ts';
+
+/** Props of {@link GraphSyncJobsStack}: the validated deploy context (see deploy-context.ts). */
+export interface GraphSyncJobsStackProps extends StackProps {
+  settings: Omit<DeployContext, 'stackName'>;
+}
+
+/**
+ * The whole service in one stack, composed of one construct per concern: data, secrets key, sync worker (with its
+ * schedules, scheduler role and dead-letter queue), API, observability. The JWT issuer and audience come from the
+ * deploy context when given there, otherwise from the CloudFormation parameters `JwtIssuer` and `JwtAudience`.
+ */
+export class GraphSyncJobsStack extends Stack {
+  constructor(scope: Construct, id: string, props: GraphSyncJobsStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+
+    const issuer =
+      settings.issuer ??
+      new CfnParameter(this, 'JwtIssuer', {
+        description: 'Token issuer the API accepts, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0',
+        allowedPattern: '^https://\\S+$',
+      }).valueAsString;
+    const audience =
+      settings.audience ??
+      new CfnParameter(this, 'JwtAudience', {
+        type: 'CommaDelimitedList',
+        description: 'Accepted token audiences: the API app registration client id or Application ID URI',
+      }).valueAsList;
+
+    const data = new JobData(this, 'Data');
+    const secrets = new SecretsKey(this, 'Secrets');
+    const environment: FunctionEnvironment = {
+      TABLE_NAME: data.table.tableName,
+      SECRETS_KEY_ID: secrets.key.keyArn,
+      SOURCE_CLIENT_ID: settings.sourceClientId,
+      SOURCE_CLIENT_SECRET_ARN: settings.sourceClientSecretArn,
+      SCHEDULE_FLEXIBLE_WINDOW_MINUTES: settings.flexibleWindowMinutes?.toString(),
+    };
+    const sync = new SyncWorker(this, 'Sync', {
+      environment: withoutUnset(environment),
+      data,
+      secrets,
+      sourceClientSecretArn: settings.sourceClientSecretArn,
+    });
+    const api = new JobsApi(this, 'Api', {
+      issuer,
+      audience,
+      environment: sync.environment,
+      data,
+      secrets,
+      sync,
+    });
+    new Observability(this, 'Observability', { api, sync });
+
+    new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL; append /v1.0/servicePrincipals/...' });
+    new CfnOutput(this, 'TableName', { value: data.table.tableName });
+    new CfnOutput(this, 'ScheduleGroupName', { value: sync.scheduleGroup.scheduleGroupName });
+    new CfnOutput(this, 'SchedulerDeadLetterQueueUrl', { value: sync.deadLetterQueue.queueUrl });
+  }
+}
+
+function withoutUnset(environment: FunctionEnvironment): FunctionEnvironment {
+  return Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined));
+}
