@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../functions/ports/clock.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../../functions/errors/service-errors.ts';
+import type {
+  GroupCreate,
+  GroupPatch,
+  MemberEntry,
+  ObjectKind,
+  PersistedDirectory,
+  StoredObject,
+  UserCreate,
+  UserPatch,
+} from './directory-schemas.ts';
+
+/** A position in the change log; `supersededBy` is set once the object changes again. */
+export interface LogEntry {
+  seq: number;
+  id: string;
+  supersededBy?: number;
+  supersededAt?: number;
+}
+
+/** An object in memory: members keyed by id, in the order of their latest change (ascending sequence). */
+export type DirectoryRecord = Omit<StoredObject, 'members'> & {
+  members: Map<string, MemberEntry>;
+  entry: LogEntry;
+};
+
+/**
+ * The local directory's users and groups with a monotonically increasing change sequence. Every change gives the
+ * object a new sequence and appends it to its kind's log; the entry it replaces is marked superseded, so a delta
+ * round can still tell which objects it owed from the state at the round's start.
+ */
+export class DirectoryState {
+  private sequence = 0;
+  private epoch = 0;
+  private readonly records = new Map<string, DirectoryRecord>();
+  private readonly logs: Record<ObjectKind, LogEntry[]> = { user: [], group: [] };
+  private readonly userByPrincipalName = new Map<string, string>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onChange: () => void = () => {},
+  ) {}
+
+  static restore(data: PersistedDirectory, clock: Clock, onChange?: () => void): DirectoryState {
+    const state = new DirectoryState(clock, onChange);
+    state.sequence = data.sequence;
+    state.epoch = data.tokenEpoch;
+    const live = new Map<string, LogEntry>();
+    for (const kind of ['user', 'group'] as const) {
+      state.logs[kind] = data.log[kind].map(([seq, id, supersededBy, supersededAt]) => {
+        const entry: LogEntry = supersededBy === undefined ? { seq, id } : { seq, id, supersededBy, supersededAt };
+        if (supersededBy === undefined) live.set(id, entry);
+        return entry;
+      });
+    }
+    for (const stored of data.objects) {
+      const entry = live.get(stored.id);
+      if (!entry) throw new Error(`Directory data is inconsistent: object ${stored.id} has no live log entry`);
+      const members = new Map((stored.members ?? []).map((member) => [member.id, member] as const));
+      state.records.set(stored.id, { ...stored, members, entry });
+      if (stored.kind === 'user' && stored.state === 'active') state.indexPrincipalName(stored.id, stored.properties);
+    }
+    return state;
+  }
+
+  toJSON(): PersistedDirectory {
+    const objects: StoredObject[] = [];
+    for (const { members, entry: _entry, ...rest } of this.records.values()) {
+      objects.push(rest.kind === 'group' ? { ...rest, members: [...members.values()] } : rest);
+    }
+    const tuples = (entries: LogEntry[]) =>
+      entries.map((e): [number, string] | [number, string, number, number] =>
+        e.supersededBy === undefined ? [e.seq, e.id] : [e.seq, e.id, e.supersededBy, e.supersededAt ?? 0],
+      );
+    return {
+      version: 1,
+      sequence: this.sequence,
+      tokenEpoch: this.epoch,
+      objects,
+      log: { user: tuples(this.logs.user), group: tuples(this.logs.group) },
+    };
+  }
+
+  get currentSequence(): number {
+    return this.sequence;
+  }
+
+  get tokenEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Invalidates every delta and skip token issued so far (their holders get 410 and must resync). */
+  expireTokens(): void {
+    this.epoch += 1;
+    this.onChange();
+  }
+
+  /** Any object by id, in any state (tombstones included). */
+  find(id: string): DirectoryRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** An active object of the kind, else 404. */
+  get(kind: ObjectKind, id: string): DirectoryRecord {
+    const record = this.records.get(id);
+    if (!record || record.kind !== kind || record.state !== 'active') {
+      throw new NotFoundError(
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    }
+    return record;
+  }
+
+  /** A soft-deleted object, else 404. */
+  getDeleted(id: string): DirectoryRecord {
+    const record = this.records.get(id);
+    if (!record || record.state !== 'softDeleted') {
+      throw new NotFoundError(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+    }
+    return record;
+  }
+
+  list(kind: ObjectKind, state: 'active' | 'softDeleted'): DirectoryRecord[] {
+    const out: DirectoryRecord[] = [];
+    for (const record of this.records.values()) if (record.kind === kind && record.state === state) out.push(record);
+    return out;
+  }
+
+  /** Log entries of a kind with sequence greater than `after`, oldest first. */
+  *logAfter(kind: ObjectKind, after: number): Generator<LogEntry> {
+    const log = this.logs[kind];
+    let low = 0;
+    let high = log.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (log[mid]!.seq <= after) low = mid + 1;
+      else high = mid;
+    }
+    for (let i = low; i < log.length; i++) yield log[i]!;
+  }
+
+  createUser(body: UserCreate, id: string = randomUUID()): DirectoryRecord {
+    const { passwordProfile: _password, ...properties } = body;
+    this.assertPrincipalNameFree(properties.userPrincipalName, id);
+    const record = this.insert('user', id, {
+      accountEnabled: true,
+      mailNickname: properties.userPrincipalName.split('@')[0],
+      businessPhones: [],
+      ...properties,
+      createdDateTime: this.clock.now().toISOString(),
+      deletedDateTime: null,
+    });
+    this.indexPrincipalName(id, record.properties);
+    return record;
+  }
+
+  updateUser(id: string, patch: UserPatch): void {
+    const record = this.get('user', id);
+    const { passwordProfile: _password, ...properties } = patch;
+    if (properties.userPrincipalName !== undefined) this.assertPrincipalNameFree(properties.userPrincipalName, id);
+    this.unindexPrincipalName(record.properties);
+    record.properties = { ...record.properties, ...properties };
+    this.indexPrincipalName(id, record.properties);
+    this.touch(record);
+  }
+
+  createGroup(body: GroupCreate, id: string = randomUUID()): DirectoryRecord {
+    return this.insert('group', id, {
+      mailNickname: body.displayName.replace(/[^A-Za-z0-9]/g, '').toLowerCase() || 'group',
+      mailEnabled: false,
+      securityEnabled: true,
+      groupTypes: [],
+      description: null,
+      ...body,
+      createdDateTime: this.clock.now().toISOString(),
+      deletedDateTime: null,
+    });
+  }
+
+  updateGroup(id: string, patch: GroupPatch): void {
+    const record = this.get('group', id);
+    record.properties = { ...record.properties, ...patch };
+    this.touch(record);
+  }
+
+  /**
+   * `DELETE /users/{id}` or `/groups/{id}`. Users and Microsoft 365 (Unified) groups go to deleted items, as in
+   * Graph; security groups are deleted permanently.
+   */
+  delete(kind: ObjectKind, id: string): void {
+    const record = this.get(kind, id);
+    const groupTypes = record.properties.groupTypes;
+    const restorable = kind === 'user' || (Array.isArray(groupTypes) && groupTypes.includes('Unified'));
+    const left = this.leaveAllGroups(id);
+    if (kind === 'user') {
+      this.unindexPrincipalName(record.properties);
+      record.restoreGroups = left;
+    }
+    if (!restorable) record.members.clear();
+    record.state = restorable ? 'softDeleted' : 'hardDeleted';
+    record.properties = { ...record.properties, deletedDateTime: this.clock.now().toISOString() };
+    this.touch(record);
+  }
+
+  /** `DELETE /directory/deletedItems/{id}`: gone for good, reported by delta as `deleted`. */
+  purge(id: string): void {
+    const record = this.getDeleted(id);
+    record.state = 'hardDeleted';
+    record.members.clear();
+    delete record.restoreGroups;
+    this.touch(record);
+  }
+
+  /** `POST /directory/deletedItems/{id}/restore`: the object, its memberships and its members come back. */
+  restoreDeleted(id: string): DirectoryRecord {
+    const record = this.getDeleted(id);
+    if (record.kind === 'user') {
+      const name = String(record.properties.userPrincipalName);
+      this.assertPrincipalNameFree(name, id);
+    }
+    record.state = 'active';
+    record.properties = { ...record.properties, deletedDateTime: null };
+    this.touch(record);
+    if (record.kind === 'user') {
+      this.indexPrincipalName(id, record.properties);
+      for (const groupId of record.restoreGroups ?? []) {
+        const group = this.records.get(groupId);
+        if (group?.state === 'active') this.setMember(group, id, 'user', true);
+      }
+      delete record.restoreGroups;
+    } else {
+      // The group's delta after the restore must carry every member again, as the holder saw it removed.
+      for (const member of [...record.members.values()]) if (member.present) this.setMember(record, member.id, member.kind, true);
+    }
+    return record;
+  }
+
+  addMember(groupId: string, memberId: string): void {
+    const group = this.get('group', groupId);
+    const member = this.records.get(memberId);
+    if (!member || member.state !== 'active' || memberId === groupId) {
+      throw new NotFoundError(`Resource '${memberId}' does not exist or one of its queried reference-property objects are not present.`);
+    }
+    if (group.members.get(memberId)?.present) {
+      throw new BadRequestError(
+        "One or more added object references already exist for the following modified properties: 'members'.",
+        'Request_BadRequest',
+      );
+    }
+    this.setMember(group, memberId, member.kind, true);
+  }
+
+  removeMember(groupId: string, memberId: string): void {
+    const group = this.get('group', groupId);
+    const entry = group.members.get(memberId);
+    if (!entry?.present) {
+      throw new NotFoundError(`Resource '${memberId}' does not exist or one of its queried reference-property objects are not present.`);
+    }
+    this.setMember(group, memberId, entry.kind, false);
+  }
+
+  /** Current members of a group, in order of their latest change. */
+  presentMembers(group: DirectoryRecord): MemberEntry[] {
+    return [...group.members.values()].filter((member) => member.present);
+  }
+
+  /**
+   * Drops log entries superseded before the given time. Tokens older than that are expired anyway, so no round
+   * can still need them.
+   */
+  compactLog(supersededBeforeMs: number): void {
+    for (const kind of ['user', 'group'] as const) {
+      const log = this.logs[kind];
+      if (log.length <= 2 * this.records.size + 1024) continue;
+      this.logs[kind] = log.filter((e) => e.supersededAt === undefined || e.supersededAt >= supersededBeforeMs);
+    }
+  }
+
+  private insert(kind: ObjectKind, id: string, properties: Record<string, unknown>): DirectoryRecord {
+    if (this.records.has(id)) throw new ConflictError(`An object with id '${id}' already exists.`);
+    const entry: LogEntry = { seq: ++this.sequence, id };
+    const record: DirectoryRecord = { kind, id, state: 'active', seq: entry.seq, properties, members: new Map(), entry };
+    this.records.set(id, record);
+    this.logs[kind].push(entry);
+    this.onChange();
+    return record;
+  }
+
+  private touch(record: DirectoryRecord): number {
+    const seq = ++this.sequence;
+    record.entry.supersededBy = seq;
+    record.entry.supersededAt = this.clock.now().getTime();
+    record.entry = { seq, id: record.id };
+    record.seq = seq;
+    this.logs[record.kind].push(record.entry);
+    this.onChange();
+    return seq;
+  }
+
+  private setMember(group: DirectoryRecord, memberId: string, kind: ObjectKind, present: boolean): void {
+    const seq = this.touch(group);
+    // Re-insert so the map stays in ascending sequence order, which delta pages rely on.
+    group.members.delete(memberId);
+    group.members.set(memberId, { id: memberId, kind, seq, present });
+  }
+
+  /** Removes the object from every group it is in; returns those groups' ids. */
+  private leaveAllGroups(memberId: string): string[] {
+    const left: string[] = [];
+    for (const group of this.records.values()) {
+      if (group.kind === 'group' && group.state !== 'hardDeleted' && group.members.get(memberId)?.present) {
+        this.setMember(group, memberId, group.members.get(memberId)!.kind, false);
+        left.push(group.id);
+      }
+    }
+    return left;
+  }
+
+  private assertPrincipalNameFree(name: string, id: string): void {
+    const holder = this.userByPrincipalName.get(name.toLowerCase());
+    if (holder !== undefined && holder !== id) {
+      throw new ConflictError('Another object with the same value for property userPrincipalName already exists.');
+    }
+  }
+
+  private indexPrincipalName(id: string, properties: Record<string, unknown>): void {
+    this.userByPrincipalName.set(String(properties.userPrincipalName).toLowerCase(), id);
+  }
+
+  private unindexPrincipalName(properties: Record<string, unknown>): void {
+    this.userByPrincipalName.delete(String(properties.userPrincipalName).toLowerCase());
+  }
+}

@@ -1,0 +1,44 @@
+import { BadRequestError } from '../../functions/errors/service-errors.ts';
+import { defaultSelect, selectableProperties, type ObjectKind } from './directory-schemas.ts';
+import type { DirectoryRecord } from './directory-state.ts';
+
+export const graphType: Record<ObjectKind, string> = {
+  user: '#microsoft.graph.user',
+  group: '#microsoft.graph.group',
+};
+
+/**
+ * Parses `$select`; null when absent. Unknown names are a 400, as in Graph. `members` is allowed where
+ * `allowMembers` says so (groups' delta).
+ */
+export function parseSelect(kind: ObjectKind, raw: string | null, allowMembers = false): string[] | null {
+  if (raw === null || raw.trim() === '') return null;
+  const names = [...new Set(raw.split(',').map((name) => name.trim()).filter(Boolean))];
+  for (const name of names) {
+    if (!selectableProperties[kind].has(name) && !(allowMembers && name === 'members')) {
+      throw new BadRequestError(
+        `Could not find a property named '${name}' on type 'microsoft.graph.${kind}'.`,
+        'Request_BadRequest',
+      );
+    }
+  }
+  return names;
+}
+
+/**
+ * An object's Graph JSON: `id` first, then the selected properties (null when unset), or every stored property
+ * when nothing was selected and `allWhenUnselected` holds (single-object reads), else Graph's default set.
+ */
+export function renderProperties(
+  record: DirectoryRecord,
+  select: readonly string[] | null,
+  allWhenUnselected = false,
+): Record<string, unknown> {
+  const names = select ?? (allWhenUnselected ? Object.keys(record.properties) : defaultSelect[record.kind]);
+  const json: Record<string, unknown> = { id: record.id };
+  for (const name of names) {
+    if (name === 'id' || name === 'members') continue;
+    json[name] = record.properties[name] ?? null;
+  }
+  return json;
+}

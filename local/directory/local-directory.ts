@@ -1,0 +1,455 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import { systemClock, type Clock } from '../../functions/ports/clock.ts';
+import {
+  BadRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceError,
+} from '../../functions/errors/service-errors.ts';
+import { DeltaQuery, type DeltaResponse } from './delta-query.ts';
+import { seedDemoDirectory } from './demo-seed.ts';
+import { DirectoryFile } from './directory-file.ts';
+import {
+  groupCreateSchema,
+  groupPatchSchema,
+  memberRefSchema,
+  userCreateSchema,
+  userPatchSchema,
+  type ObjectKind,
+} from './directory-schemas.ts';
+import { DirectoryState, type DirectoryRecord } from './directory-state.ts';
+import { graphType, parseSelect, renderProperties } from './graph-json.ts';
+
+export interface LocalDirectoryOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /** JSON file the directory lives in; it survives restarts. Without one the directory is in memory only. */
+  dataFile?: string;
+  /** Demo users seeded into a new (empty) directory; default 25, 0 = none. */
+  seedUsers?: number;
+  /** Demo groups seeded into a new directory, with memberships; default 3. */
+  seedGroups?: number;
+  /** Objects per delta page; default 100. */
+  pageSize?: number;
+  /** Member changes of one group per delta page; default 100. */
+  memberLimit?: number;
+  /** Age after which delta tokens answer 410 Gone; default 7 days, as Graph. */
+  tokenRetentionMs?: number;
+  /** Delay of the write-behind save; default 250 ms. */
+  saveDelayMs?: number;
+  clock?: Clock;
+}
+
+export interface LocalDirectory {
+  /** Graph base URL, e.g. `http://127.0.0.1:41234/v1.0`. */
+  url: string;
+  /** Stops serving and writes pending changes to the data file. */
+  close(): Promise<void>;
+  /** Expires every delta/skip token issued so far: their next use answers 410 Gone (`resyncRequired`). */
+  expireDeltaTokens(): void;
+  /** Writes pending changes to the data file now. */
+  flush(): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface RouteContext {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+type Handler = (context: RouteContext) => Reply;
+
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_TOP = 999;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8';
+
+/**
+ * Starts a Microsoft Graph–compatible directory (users, groups, memberships, deleted items and delta query under
+ * `/v1.0`) on node:http. Any bearer token, or none, is accepted.
+ */
+export async function startLocalDirectory(options: LocalDirectoryOptions = {}): Promise<LocalDirectory> {
+  const clock = options.clock ?? systemClock;
+  const tokenRetentionMs = options.tokenRetentionMs ?? 7 * DAY_MS;
+  const file = options.dataFile ? new DirectoryFile(options.dataFile, options.saveDelayMs ?? 250) : null;
+  const saved = file ? await file.load() : null;
+
+  const snapshot = () => {
+    state.compactLog(clock.now().getTime() - tokenRetentionMs);
+    return state.toJSON();
+  };
+  const onChange = () => file?.scheduleSave(snapshot);
+  const state: DirectoryState = saved ? DirectoryState.restore(saved, clock, onChange) : new DirectoryState(clock, onChange);
+  if (!saved) seedDemoDirectory(state, { users: options.seedUsers ?? 25, groups: options.seedGroups ?? 3 });
+
+  let baseUrl = '';
+  const delta = new DeltaQuery(
+    state,
+    clock,
+    { pageSize: options.pageSize ?? 100, memberLimit: options.memberLimit ?? 100, tokenRetentionMs },
+    (kind, select) => deltaUrl(baseUrl, kind, select ? { $select: select.join(',') } : {}),
+  );
+  const routes = buildRoutes(state, delta, () => baseUrl);
+
+  const server = createServer((request, response) => {
+    void serve(routes, request, response);
+  });
+  server.keepAliveTimeout = 5_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${urlHost}:${port}/v1.0`;
+
+  return {
+    url: baseUrl,
+    async close() {
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      await file?.flush();
+    },
+    expireDeltaTokens: () => state.expireTokens(),
+    flush: async () => {
+      await file?.flush();
+    },
+  };
+}
+
+function deltaUrl(base: string, kind: ObjectKind, query: Record<string, string>): string {
+  const search = new URLSearchParams(query).toString().replaceAll('%24', '$').replaceAll('%2C', ',');
+  return `${base}/${kind}s/delta${search ? `?${search}` : ''}`;
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown, typeName: string): T {
+  const withoutAnnotations =
+    body && typeof body === 'object' && !Array.isArray(body)
+      ? Object.fromEntries(Object.entries(body).filter(([key]) => !key.startsWith('@odata.')))
+      : body;
+  const parsed = schema.safeParse(withoutAnnotations);
+  if (parsed.success) return parsed.data;
+  const messages = parsed.error.issues.map((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `Property '${key}' does not exist on type '${typeName}'.`).join(' ')
+      : `Invalid value for '${issue.path.join('.') || 'body'}': ${issue.message}.`,
+  );
+  throw new BadRequestError(messages.join(' '), 'Request_BadRequest');
+}
+
+function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => string) {
+  const context = (path: string) => `${base()}/$metadata#${path}`;
+
+  const single = (record: DirectoryRecord, contextPath: string, status = 200): Reply => ({
+    status,
+    body: { '@odata.context': context(contextPath), ...renderProperties(record, null, true) },
+  });
+
+  const list = (
+    records: DirectoryRecord[],
+    query: URLSearchParams,
+    path: string,
+    kind: ObjectKind,
+    withType: boolean,
+  ): Reply => {
+    const select = parseSelect(kind, query.get('$select'));
+    const filtered = applyFilter(records, query.get('$filter'));
+    const top = query.has('$top') ? Number(query.get('$top')) : 100;
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
+      throw new BadRequestError(`Invalid page size specified: '${query.get('$top')}'. Must be between 1 and ${MAX_TOP} inclusive.`, 'Request_BadRequest');
+    }
+    const offset = query.has('$skiptoken') ? Number(query.get('$skiptoken')) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new BadRequestError('The skip token is not valid.', 'Request_BadRequest');
+    const page = filtered.slice(offset, offset + top);
+    const body: Record<string, unknown> = {
+      '@odata.context': context(select ? `${path}(${select.join(',')})` : path),
+      value: page.map((record) => ({
+        ...(withType ? { '@odata.type': graphType[record.kind] } : {}),
+        ...renderProperties(record, select, !withType),
+      })),
+    };
+    if (offset + top < filtered.length) {
+      const next = new URLSearchParams(query);
+      next.set('$skiptoken', String(offset + top));
+      body['@odata.nextLink'] = `${base()}/${path}?${next.toString().replaceAll('%24', '$')}`;
+    }
+    return { status: 200, body };
+  };
+
+  const deltaReply = (kind: ObjectKind, response: DeltaResponse): Reply => {
+    const { select } = response;
+    const link =
+      response.next.phase === 'skip'
+        ? { '@odata.nextLink': deltaUrl(base(), kind, { $skiptoken: response.next.token }) }
+        : { '@odata.deltaLink': deltaUrl(base(), kind, { $deltatoken: response.next.token }) };
+    const contextPath = select ? `${kind}s(${select.join(',')})` : `${kind}s`;
+    return { status: 200, body: { '@odata.context': context(contextPath), ...link, value: response.value } };
+  };
+
+  const deltaRoute = (kind: ObjectKind): Handler => ({ query }) => {
+    const select = parseSelect(kind, query.get('$select'), kind === 'group');
+    const deltaToken = query.get('$deltatoken');
+    const skipToken = query.get('$skiptoken') ?? query.get('$skipToken');
+    if (deltaToken === 'latest') return deltaReply(kind, delta.latest(kind, select));
+    if (deltaToken !== null) return deltaReply(kind, delta.fromDeltaToken(kind, deltaToken));
+    if (skipToken !== null) return deltaReply(kind, delta.fromSkipToken(kind, skipToken));
+    return deltaReply(kind, delta.startFull(kind, select));
+  };
+
+  const memberIdFromRef = (body: unknown): string => {
+    const ref = parseBody(memberRefSchema, body, 'microsoft.graph.directoryObject')['@odata.id'];
+    const match = /\/(?:directoryObjects|users|groups)\/([^/?#]+)\/?$/.exec(ref);
+    if (!match) throw new BadRequestError(`Invalid object identifier '${ref}'.`, 'Request_BadRequest');
+    return decodeURIComponent(match[1]!);
+  };
+
+  const objectRoutes = (kind: ObjectKind): Array<[string, string, Handler]> => {
+    const plural = `${kind}s`;
+    const typeName = `microsoft.graph.${kind}`;
+    return [
+      ['GET', plural, ({ query }) => list(state.list(kind, 'active'), query, plural, kind, false)],
+      [
+        'POST',
+        plural,
+        ({ body }) =>
+          single(
+            kind === 'user'
+              ? state.createUser(parseBody(userCreateSchema, body, typeName))
+              : state.createGroup(parseBody(groupCreateSchema, body, typeName)),
+            `${plural}/$entity`,
+            201,
+          ),
+      ],
+      ['GET', `${plural}/delta`, deltaRoute(kind)],
+      [
+        'GET',
+        `${plural}/:id`,
+        ({ params, query }) => {
+          const record = state.get(kind, params.id!);
+          const select = parseSelect(kind, query.get('$select'));
+          return {
+            status: 200,
+            body: { '@odata.context': context(`${plural}/$entity`), ...renderProperties(record, select, true) },
+          };
+        },
+      ],
+      [
+        'PATCH',
+        `${plural}/:id`,
+        ({ params, body }) => {
+          if (kind === 'user') state.updateUser(params.id!, parseBody(userPatchSchema, body, typeName));
+          else state.updateGroup(params.id!, parseBody(groupPatchSchema, body, typeName));
+          return { status: 204 };
+        },
+      ],
+      [
+        'DELETE',
+        `${plural}/:id`,
+        ({ params }) => {
+          state.delete(kind, params.id!);
+          return { status: 204 };
+        },
+      ],
+    ];
+  };
+
+  const routes: Array<[string, string, Handler]> = [
+    ...objectRoutes('user'),
+    ...objectRoutes('group'),
+    [
+      'GET',
+      'groups/:id/members',
+      ({ params, query }) => {
+        const group = state.get('group', params.id!);
+        const members = state.presentMembers(group).map((member) => state.find(member.id)!);
+        return list(members, query, `groups/${group.id}/members`, 'user', true);
+      },
+    ],
+    [
+      'POST',
+      'groups/:id/members/$ref',
+      ({ params, body }) => {
+        state.addMember(params.id!, memberIdFromRef(body));
+        return { status: 204 };
+      },
+    ],
+    [
+      'DELETE',
+      'groups/:id/members/:memberId/$ref',
+      ({ params }) => {
+        state.removeMember(params.id!, params.memberId!);
+        return { status: 204 };
+      },
+    ],
+    [
+      'GET',
+      'directoryObjects/:id',
+      ({ params }) => {
+        const found = state.find(params.id!);
+        const record = state.get(found?.kind ?? 'user', params.id!);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': context('directoryObjects/$entity'),
+            '@odata.type': graphType[record.kind],
+            ...renderProperties(record, null, true),
+          },
+        };
+      },
+    ],
+    ...(['user', 'group'] as const).map(
+      (kind): [string, string, Handler] => [
+        'GET',
+        `directory/deletedItems/microsoft.graph.${kind}`,
+        ({ query }) => list(state.list(kind, 'softDeleted'), query, `directory/deletedItems/microsoft.graph.${kind}`, kind, true),
+      ],
+    ),
+    [
+      'GET',
+      'directory/deletedItems/:id',
+      ({ params }) => {
+        const record = state.getDeleted(params.id!);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': context('directory/deletedItems/$entity'),
+            '@odata.type': graphType[record.kind],
+            ...renderProperties(record, null, true),
+          },
+        };
+      },
+    ],
+    [
+      'DELETE',
+      'directory/deletedItems/:id',
+      ({ params }) => {
+        state.purge(params.id!);
+        return { status: 204 };
+      },
+    ],
+    [
+      'POST',
+      'directory/deletedItems/:id/restore',
+      ({ params }) => {
+        const record = state.restoreDeleted(params.id!);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': context('directoryObjects/$entity'),
+            '@odata.type': graphType[record.kind],
+            ...renderProperties(record, null, true),
+          },
+        };
+      },
+    ],
+  ];
+  return routes.map(([method, pattern, handler]) => ({ method, segments: pattern.split('/'), handler }));
+}
+
+type Route = ReturnType<typeof buildRoutes>[number];
+
+/** Graph's `$filter` for lists, as far as clients of a directory need it: `<property> eq '<value>'`. */
+function applyFilter(records: DirectoryRecord[], filter: string | null): DirectoryRecord[] {
+  if (filter === null || filter.trim() === '') return records;
+  const match = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(filter);
+  if (!match) {
+    throw new BadRequestError(`Unsupported or invalid query filter clause specified: '${filter}'.`, 'Request_UnsupportedQuery');
+  }
+  const [, property, quoted] = match;
+  const wanted = quoted!.replaceAll("''", "'").toLowerCase();
+  return records.filter((record) =>
+    property === 'id' ? record.id.toLowerCase() === wanted : String(record.properties[property!] ?? '').toLowerCase() === wanted,
+  );
+}
+
+function match(routes: Route[], method: string, segments: string[]): { route: Route; params: Record<string, string> } {
+  const allowed: string[] = [];
+  for (const route of routes) {
+    if (route.segments.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const fits = route.segments.every((part, i) => {
+      if (part.startsWith(':')) return (params[part.slice(1)] = segments[i]!) !== '';
+      return part === segments[i];
+    });
+    if (!fits) continue;
+    if (route.method === method) return { route, params };
+    allowed.push(route.method);
+  }
+  if (allowed.length > 0) throw new MethodNotAllowedError(method, allowed);
+  throw new NotFoundError(`Resource not found for the segment '${segments.at(-1) ?? ''}'.`);
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BadRequestError('Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.', 'BadRequest');
+  }
+}
+
+async function serve(routes: Route[], request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const requestId = randomUUID();
+  const clientRequestId = request.headers['client-request-id']?.toString() || randomUUID();
+  const ids = { 'request-id': requestId, 'client-request-id': clientRequestId };
+  let reply: Reply;
+  try {
+    const url = new URL(request.url ?? '/', 'http://local');
+    if (!url.pathname.startsWith('/v1.0/')) throw new NotFoundError(`Resource not found for the segment '${url.pathname}'.`);
+    const segments = url.pathname.slice('/v1.0/'.length).replace(/\/$/, '').split('/').map(decodeURIComponent);
+    const method = request.method ?? 'GET';
+    const { route, params } = match(routes, method, segments);
+    const body = method === 'POST' || method === 'PATCH' ? await readJson(request) : undefined;
+    reply = route.handler({ params, query: url.searchParams, body });
+  } catch (error) {
+    reply = renderError(error, ids);
+  }
+  const headers: Record<string, string> = { ...ids, ...reply.headers };
+  if (reply.body === undefined) {
+    response.writeHead(reply.status, headers).end();
+    return;
+  }
+  const payload = JSON.stringify(reply.body);
+  response
+    .writeHead(reply.status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) })
+    .end(payload);
+}
+
+function renderError(error: unknown, ids: Record<string, string>): Reply {
+  const known = error instanceof ServiceError ? error : null;
+  if (!known) console.error('Local directory request failed:', error);
+  return {
+    status: known?.statusCode ?? 500,
+    headers: known?.headers ?? {},
+    body: {
+      error: {
+        code: known?.code ?? 'generalException',
+        message: known?.message ?? 'An internal server error occurred.',
+        innerError: { date: new Date().toISOString().slice(0, 19), ...ids },
+      },
+    },
+  };
+}
