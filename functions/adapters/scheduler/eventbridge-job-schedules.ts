@@ -1,0 +1,170 @@
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  GetScheduleCommand,
+  InternalServerException,
+  ResourceNotFoundException,
+  SchedulerServiceException,
+  ServiceQuotaExceededException,
+  ThrottlingException,
+  UpdateScheduleCommand,
+  ValidationException,
+  type CreateScheduleCommandInput,
+  type SchedulerClient,
+} from '@aws-sdk/client-scheduler';
+import {
+  SchedulesUnavailableError,
+  type JobScheduleSpec,
+  type JobSchedules,
+  type ScheduleView,
+} from '../../ports/job-schedules.ts';
+import type { SyncTick } from '../../schemas/sync-tick.ts';
+import { formatRateExpression, parseRateExpression } from './rate-expression.ts';
+
+/** Replaced by EventBridge Scheduler with the tick's scheduled time, so a tick keeps its identity across retries. */
+export const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
+
+/** Where the schedules live and what they invoke; the names come from the deployed environment. */
+export interface EventBridgeJobSchedulesOptions {
+  client: SchedulerClient;
+  groupName: string;
+  /** The sync worker's function ARN. */
+  targetArn: string;
+  /** The role EventBridge Scheduler assumes to invoke the target. */
+  roleArn: string;
+  /** SQS queue that receives ticks whose delivery failed after all retries. */
+  deadLetterArn?: string;
+  /** Spreads ticks over this many minutes after their scheduled time; 0 or absent fires on time. */
+  flexibleWindowMinutes?: number;
+  /** Delivery retries of one tick (Scheduler allows 0–185); few, because the next tick catches up anyway. */
+  maximumRetryAttempts?: number;
+  /** How long a tick may keep being retried (60–86400); defaults to the schedule's own interval. */
+  maximumEventAgeSeconds?: number;
+}
+
+const DEFAULT_RETRY_ATTEMPTS = 2;
+
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** One EventBridge Scheduler schedule per job, in the service's own schedule group, invoking the sync worker. */
+export class EventBridgeJobSchedules implements JobSchedules {
+  constructor(private readonly options: EventBridgeJobSchedulesOptions) {}
+
+  async put(spec: JobScheduleSpec): Promise<void> {
+    const definition = this.definitionOf(spec);
+    try {
+      await this.options.client.send(new CreateScheduleCommand(definition));
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictException)) throw translate(error, spec.name);
+    }
+    try {
+      // UpdateSchedule replaces the whole schedule, so sending the full definition leaves no stale field behind.
+      await this.options.client.send(new UpdateScheduleCommand(definition));
+    } catch (error) {
+      // Removed between our create and update: the schedule we want still has to exist.
+      if (!(error instanceof ResourceNotFoundException)) throw translate(error, spec.name);
+      await this.send(new CreateScheduleCommand(definition), spec.name);
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.options.client.send(new DeleteScheduleCommand({ Name: name, GroupName: this.options.groupName }));
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return;
+      throw translate(error, name);
+    }
+  }
+
+  async get(name: string): Promise<ScheduleView | null> {
+    let schedule;
+    try {
+      schedule = await this.options.client.send(new GetScheduleCommand({ Name: name, GroupName: this.options.groupName }));
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return null;
+      throw translate(error, name);
+    }
+    const rateMinutes = parseRateExpression(schedule.ScheduleExpression ?? '');
+    if (rateMinutes === null) {
+      throw new Error(`Schedule ${name} has the expression '${schedule.ScheduleExpression}', not a rate this service sets`);
+    }
+    return { name, rateMinutes, enabled: schedule.State === 'ENABLED' };
+  }
+
+  private definitionOf(spec: JobScheduleSpec): CreateScheduleCommandInput {
+    const { groupName, targetArn, roleArn, deadLetterArn, flexibleWindowMinutes, maximumRetryAttempts } = this.options;
+    const tick: SyncTick = { ...spec.tick, trigger: 'schedule', scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
+    return {
+      Name: spec.name,
+      GroupName: groupName,
+      ScheduleExpression: formatRateExpression(spec.rateMinutes),
+      State: spec.enabled ? 'ENABLED' : 'DISABLED',
+      FlexibleTimeWindow: flexibleWindowMinutes
+        ? { Mode: 'FLEXIBLE', MaximumWindowInMinutes: flexibleWindowMinutes }
+        : { Mode: 'OFF' },
+      Target: {
+        Arn: targetArn,
+        RoleArn: roleArn,
+        Input: JSON.stringify(tick),
+        RetryPolicy: {
+          MaximumRetryAttempts: maximumRetryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+          // A tick older than one interval is superseded by the next one, so retrying it longer only doubles a run.
+          MaximumEventAgeInSeconds: this.options.maximumEventAgeSeconds ?? clamp(spec.rateMinutes * 60, 60, 86_400),
+        },
+        ...(deadLetterArn ? { DeadLetterConfig: { Arn: deadLetterArn } } : {}),
+      },
+    };
+  }
+
+  private async send(command: CreateScheduleCommand, name: string): Promise<void> {
+    try {
+      await this.options.client.send(command);
+    } catch (error) {
+      throw translate(error, name);
+    }
+  }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+/** Transient conditions become SchedulesUnavailableError (503 + Retry-After); a rejected definition is a bug. */
+function translate(error: unknown, name: string): Error {
+  if (isTransient(error)) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new SchedulesUnavailableError(`EventBridge Scheduler is unavailable for schedule ${name}: ${reason}`);
+  }
+  if (error instanceof ValidationException) {
+    return new Error(`EventBridge Scheduler rejected schedule ${name}: ${error.message}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function isTransient(error: unknown): boolean {
+  if (
+    error instanceof ThrottlingException ||
+    error instanceof ServiceQuotaExceededException ||
+    error instanceof InternalServerException ||
+    // On update or delete: another change of the same schedule is in flight; a retry settles it.
+    error instanceof ConflictException
+  ) {
+    return true;
+  }
+  if (error instanceof SchedulerServiceException) return (error.$metadata.httpStatusCode ?? 0) >= 500;
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return error.name === 'TimeoutError' || (code !== undefined && NETWORK_ERROR_CODES.has(code));
+}
