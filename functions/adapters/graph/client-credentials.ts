@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+export interface ClientCredentialsOptions {
+  /** e.g. `https://login.microsoftonline.com`. */
+  loginBaseUrl: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** Default `https://graph.microsoft.com/.default`. */
+  scope?: string;
+  fetch?: typeof fetch;
+  /** Default 15 s. */
+  timeoutMs?: number;
+  /** Milliseconds since the epoch; injected by tests. */
+  now?: () => number;
+}
+
+const tokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  expires_in: z.coerce.number().positive(),
+});
+
+const tokenErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
+
+/** Renew this long before expiry, so a token never runs out in the middle of a page. */
+const RENEW_BEFORE_MS = 5 * 60 * 1000;
+
+/**
+ * OAuth 2.0 client credentials against the Microsoft identity platform (`<login>/<tenant>/oauth2/v2.0/token`).
+ * The token is cached until shortly before it expires; concurrent callers share one request. Failures throw an
+ * Error whose message carries the identity platform's error code and first line of description, never the secret.
+ */
+export function clientCredentialsTokenProvider(options: ClientCredentialsOptions): () => Promise<string> {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
+  const url = `${options.loginBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`;
+  let cached: { token: string; renewAt: number } | null = null;
+  let pending: Promise<string> | null = null;
+
+  const request = async (): Promise<string> => {
+    const issuedAt = now();
+    const response = await fetchImpl(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        client_id: options.clientId,
+        client_secret: options.clientSecret,
+        scope: options.scope ?? 'https://graph.microsoft.com/.default',
+        grant_type: 'client_credentials',
+      }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+    });
+    const body: unknown = await response.json().catch(() => null);
+    if (!response.ok) {
+      const failure = tokenErrorSchema.safeParse(body);
+      const reason = failure.success
+        ? `${failure.data.error}${failure.data.error_description ? `: ${failure.data.error_description.split(/\r?\n/)[0]}` : ''}`
+        : `HTTP ${response.status}`;
+      throw new Error(`Token request for tenant ${options.tenantId} failed (${reason}).`);
+    }
+    const parsed = tokenResponseSchema.safeParse(body);
+    if (!parsed.success) throw new Error(`Token response for tenant ${options.tenantId} is not a token.`);
+    const lifetimeMs = parsed.data.expires_in * 1000;
+    // Short-lived tokens are renewed at half their lifetime instead.
+    cached = { token: parsed.data.access_token, renewAt: issuedAt + Math.max(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2) };
+    return parsed.data.access_token;
+  };
+
+  return async () => {
+    if (cached && now() < cached.renewAt) return cached.token;
+    pending ??= request().finally(() => {
+      pending = null;
+    });
+    return pending;
+  };
+}

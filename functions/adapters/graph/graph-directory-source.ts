@@ -1,0 +1,322 @@
+import { z } from 'zod';
+import {
+  ResyncRequiredError,
+  SourceUnavailableError,
+  type DirectoryObject,
+  type DirectoryObjectType,
+  type DirectoryPage,
+  type DirectorySource,
+} from '../../ports/directory-source.ts';
+
+export interface GraphDirectorySourceOptions {
+  /** Graph base URL, e.g. `https://graph.microsoft.com/v1.0` (or the local directory's URL). */
+  baseUrl: string;
+  /** Bearer token for each request; null sends none (the local directory accepts that). */
+  getAccessToken: () => Promise<string | null>;
+  /** Graph user property names to `$select` on `/users/delta`. */
+  userAttributes: string[];
+  /** Graph group property names to `$select` on `/groups/delta` (`members` is always added). */
+  groupAttributes: string[];
+  fetch?: typeof fetch;
+  /** Per request, including reading the body; default 30 s. */
+  timeoutMs?: number;
+  /** Tries per request on 429, 5xx, timeouts and network errors; default 4. */
+  maxAttempts?: number;
+  /** Upper bound of one wait between tries, also for a longer Retry-After; default 60 s. */
+  maxRetryDelayMs?: number;
+  /** Waits between tries; injected by tests. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Graph pages one readPage may read while they carry no objects; default 10. */
+  maxRequestsPerPage?: number;
+}
+
+type Stream = 'users' | 'groups';
+
+/**
+ * The saved position: which stream the round is in and, per stream, the nextLink or deltaLink to read next
+ * (null = that stream starts a full read). `select` pins the attribute selection the links were made with.
+ */
+const watermarkSchema = z.object({
+  v: z.literal(1),
+  phase: z.enum(['users', 'groups']),
+  users: z.string().nullable(),
+  groups: z.string().nullable(),
+  select: z.string(),
+});
+type Watermark = z.infer<typeof watermarkSchema>;
+
+const removedSchema = z.object({ reason: z.string() });
+
+const graphObjectSchema = z.looseObject({
+  id: z.string().min(1),
+  '@removed': removedSchema.optional(),
+  'members@delta': z
+    .array(z.looseObject({ id: z.string().min(1), '@odata.type': z.string().optional(), '@removed': removedSchema.optional() }))
+    .optional(),
+});
+
+const graphDeltaPageSchema = z.object({
+  value: z.array(graphObjectSchema),
+  '@odata.nextLink': z.string().optional(),
+  '@odata.deltaLink': z.string().optional(),
+});
+
+const graphErrorSchema = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
+
+type GraphObject = z.infer<typeof graphObjectSchema>;
+
+const streamType: Record<Stream, DirectoryObjectType> = { users: 'User', groups: 'Group' };
+const RESYNC_CODES = new Set(['resyncRequired', 'syncStateNotFound']);
+
+/**
+ * DirectorySource over Microsoft Graph delta query: a round reads `/users/delta` to its deltaLink, then
+ * `/groups/delta` to its deltaLink. A page whose stream ends empty on its deltaLink flows straight into the next
+ * stream, so an idle round costs one readPage and two requests.
+ *
+ * Group membership is taken from `members@delta` for user members only: nested groups are not expanded, as Entra
+ * provisioning handles first-level members only.
+ */
+export class GraphDirectorySource implements DirectorySource {
+  private readonly baseUrl: string;
+  private readonly origin: string;
+  private readonly fetch: typeof fetch;
+  private readonly select: Record<Stream, string>;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly maxRequestsPerPage: number;
+
+  constructor(private readonly options: GraphDirectorySourceOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.origin = new URL(this.baseUrl).origin;
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.select = {
+      users: [...new Set(options.userAttributes)].join(','),
+      groups: [...new Set([...options.groupAttributes, 'members'])].join(','),
+    };
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxAttempts = options.maxAttempts ?? 4;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.maxRequestsPerPage = options.maxRequestsPerPage ?? 10;
+  }
+
+  async readPage(watermark: string | null): Promise<DirectoryPage> {
+    let position = watermark === null ? this.fullRound() : this.parseWatermark(watermark);
+    const objects = new Map<string, DirectoryObject>();
+    for (let requests = 1; ; requests++) {
+      const stream = position.phase;
+      const page = await this.getPage(position[stream] ?? this.startUrl(stream));
+      for (const item of page.value) mergeInto(objects, toDirectoryObject(streamType[stream], item));
+
+      const nextLink = page['@odata.nextLink'];
+      const deltaLink = page['@odata.deltaLink'];
+      let roundComplete = false;
+      if (nextLink !== undefined) {
+        position = { ...position, [stream]: this.ownLink(nextLink) };
+      } else if (stream === 'users') {
+        position = { ...position, users: this.ownLink(deltaLink!), phase: 'groups' };
+      } else {
+        position = { ...position, groups: this.ownLink(deltaLink!), phase: 'users' };
+        roundComplete = true;
+      }
+      if (roundComplete || objects.size > 0 || requests >= this.maxRequestsPerPage) {
+        return { objects: [...objects.values()], watermark: JSON.stringify(position), roundComplete };
+      }
+    }
+  }
+
+  private fullRound(): Watermark {
+    return { v: 1, phase: 'users', users: null, groups: null, select: this.selectKey() };
+  }
+
+  private selectKey(): string {
+    return `${this.select.users}|${this.select.groups}`;
+  }
+
+  private startUrl(stream: Stream): string {
+    const select = this.select[stream];
+    return `${this.baseUrl}/${stream}/delta${select ? `?$select=${encodeURIComponent(select).replaceAll('%2C', ',')}` : ''}`;
+  }
+
+  private parseWatermark(raw: string): Watermark {
+    let parsed: Watermark;
+    try {
+      parsed = watermarkSchema.parse(JSON.parse(raw));
+    } catch {
+      throw new ResyncRequiredError('The saved directory position cannot be read; a full read is needed.');
+    }
+    if (parsed.select !== this.selectKey()) {
+      throw new ResyncRequiredError('The selected directory attributes changed since the saved position; a full read is needed.');
+    }
+    for (const link of [parsed.users, parsed.groups]) {
+      if (link !== null && !this.isOwnLink(link)) {
+        throw new ResyncRequiredError('The saved directory position belongs to another directory URL; a full read is needed.');
+      }
+    }
+    return parsed;
+  }
+
+  private isOwnLink(link: string): boolean {
+    try {
+      return new URL(link).origin === this.origin;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Links are followed with the bearer token, so they must point at the configured directory. */
+  private ownLink(link: string): string {
+    if (!this.isOwnLink(link)) {
+      throw new SourceUnavailableError(`The directory returned a paging link to another host: ${safeUrl(link)}`, false);
+    }
+    return link;
+  }
+
+  private async getPage(url: string): Promise<z.infer<typeof graphDeltaPageSchema>> {
+    const token = await this.accessToken();
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.fetch(url, {
+          headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        text = await response.text();
+      } catch (error) {
+        if (attempt < this.maxAttempts) {
+          await this.sleep(this.backoff(attempt));
+          continue;
+        }
+        throw new SourceUnavailableError(`The directory is unreachable (${describe(error)}).`, false);
+      }
+
+      if (response.ok) return this.parsePage(text, url);
+
+      const graphError = parseGraphError(text);
+      const detail = `${response.status}${graphError.code ? ` ${graphError.code}` : ''}${graphError.message ? `: ${graphError.message}` : ''}`;
+      if (response.status === 410 || RESYNC_CODES.has(graphError.code ?? '')) {
+        throw new ResyncRequiredError(`The directory asks for a full read (${detail}).`);
+      }
+      if (response.status === 401 || response.status === 403) {
+        throw new SourceUnavailableError(`The directory refused the credentials (${detail}).`, true);
+      }
+      if (response.status === 429 || response.status >= 500) {
+        if (attempt < this.maxAttempts) {
+          await this.sleep(this.retryDelay(response.headers.get('retry-after'), attempt));
+          continue;
+        }
+        throw new SourceUnavailableError(`The directory kept failing after ${attempt} tries (${detail}).`, false);
+      }
+      throw new SourceUnavailableError(`The directory rejected the delta request (${detail}).`, true);
+    }
+  }
+
+  private parsePage(text: string, url: string): z.infer<typeof graphDeltaPageSchema> {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with a body that is not JSON.`, false);
+    }
+    const parsed = graphDeltaPageSchema.safeParse(json);
+    if (!parsed.success || (parsed.data['@odata.nextLink'] === undefined) === (parsed.data['@odata.deltaLink'] === undefined)) {
+      // Never take a malformed page for an empty one: that could read as "everything is gone".
+      throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with a page that is not a delta page.`, false);
+    }
+    return parsed.data;
+  }
+
+  private async accessToken(): Promise<string | null> {
+    try {
+      return await this.options.getAccessToken();
+    } catch (error) {
+      throw new SourceUnavailableError(`No access token for the directory (${describe(error)}).`, true);
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(500 * 2 ** (attempt - 1), this.maxRetryDelayMs);
+  }
+
+  /** Retry-After in seconds or as an HTTP date; without one, exponential back-off. */
+  private retryDelay(retryAfter: string | null, attempt: number): number {
+    if (retryAfter !== null) {
+      const seconds = Number(retryAfter);
+      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
+      if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), this.maxRetryDelayMs);
+    }
+    return this.backoff(attempt);
+  }
+}
+
+/** Graph JSON of one delta entry in domain terms: annotations dropped, `@removed` and `members@delta` read. */
+function toDirectoryObject(type: DirectoryObjectType, item: GraphObject): DirectoryObject {
+  const reason = item['@removed']?.reason;
+  if (reason !== undefined) {
+    return { type, id: item.id, attributes: {}, membersAdded: [], membersRemoved: [], removed: reason === 'deleted' ? 'deleted' : 'changed' };
+  }
+  const attributes: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item)) {
+    if (key !== 'id' && !key.includes('@')) attributes[key] = value;
+  }
+  const membersAdded: string[] = [];
+  const membersRemoved: string[] = [];
+  for (const member of item['members@delta'] ?? []) {
+    if (member['@odata.type'] !== '#microsoft.graph.user') continue;
+    (member['@removed'] ? membersRemoved : membersAdded).push(member.id);
+  }
+  return { type, id: item.id, attributes, membersAdded, membersRemoved, removed: null };
+}
+
+/** Folds a repeated object into the one already on the page: later attributes win, member changes accumulate. */
+function mergeInto(objects: Map<string, DirectoryObject>, next: DirectoryObject): void {
+  const key = `${next.type}:${next.id}`;
+  const earlier = objects.get(key);
+  if (!earlier || next.removed !== null) {
+    objects.set(key, next);
+    return;
+  }
+  const added = new Set(earlier.removed === null ? earlier.membersAdded : []);
+  const removed = new Set(earlier.removed === null ? earlier.membersRemoved : []);
+  for (const id of next.membersAdded) {
+    added.add(id);
+    removed.delete(id);
+  }
+  for (const id of next.membersRemoved) {
+    removed.add(id);
+    added.delete(id);
+  }
+  objects.set(key, {
+    ...next,
+    attributes: earlier.removed === null ? { ...earlier.attributes, ...next.attributes } : next.attributes,
+    membersAdded: [...added],
+    membersRemoved: [...removed],
+  });
+}
+
+function parseGraphError(text: string): { code?: string; message?: string } {
+  try {
+    const parsed = graphErrorSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.error : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A URL without its query (tokens), fit for messages and logs. */
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.name === 'TimeoutError' ? 'request timed out' : error.message;
+  return String(error);
+}
