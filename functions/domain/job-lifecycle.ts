@@ -59,6 +59,7 @@ export function createJob(input: NewJobInput): StoredJob {
       leaseOwner: null,
       leaseUntil: null,
       rerunRequested: false,
+      escrowsPending: false,
       cycle: null,
     },
     history: [{ action: 'create', at: input.now }],

@@ -28,6 +28,8 @@ export const runStateSchema = z.object({
   leaseUntil: z.string().nullable(),
   /** A start arrived while a run held the lease: the run goes on to a fresh steady state. */
   rerunRequested: z.boolean(),
+  /** Some objects wait in escrow for a retry (saves a read on every idle tick when none do). */
+  escrowsPending: z.boolean().default(false),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
   cycle: z
     .object({
@@ -41,6 +43,8 @@ export const runStateSchema = z.object({
       countEscrowed: z.number().int(),
       countEntitled: z.number().int(),
       pages: z.number().int(),
+      /** The cycle began from no watermark: every object is read, not just changes. */
+      full: z.boolean(),
     })
     .nullable(),
 });

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { linkId, type LinkScope, type LinkStore, type ObjectLink } from '../../ports/link-store.ts';
 import type { DirectoryObjectType } from '../../ports/directory-source.ts';
 import type { JobStateCleaner } from '../../ports/job-state-cleaner.ts';
+import type { EscrowScope, EscrowStore } from '../../ports/escrow-store.ts';
+import type { DirectoryObject } from '../../ports/directory-source.ts';
 import type { JobKey } from '../../schemas/stored-job.ts';
 import { keys } from './table-keys.ts';
 
@@ -13,6 +15,18 @@ const linkItemSchema = z.object({
   targetId: z.string(),
   exported: z.record(z.string(), z.unknown()),
   members: z.array(z.string()).optional(),
+});
+
+const escrowItemSchema = z.object({
+  object: z.object({
+    type: z.enum(['User', 'Group']),
+    id: z.string(),
+    attributes: z.record(z.string(), z.unknown()),
+    membersAdded: z.array(z.string()),
+    membersRemoved: z.array(z.string()),
+    removed: z.enum(['changed', 'deleted']).nullable(),
+  }),
+  error: z.string(),
 });
 
 const BATCH_GET = 100;
@@ -26,12 +40,13 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 const linkSk = (generation: number, type: DirectoryObjectType, sourceId: string) =>
   `G${generation}#L#${linkId(type, sourceId)}`;
+const escrowSk = (generation: number, object: DirectoryObject) => `E${generation}#${linkId(object.type, object.id)}`;
 
 /**
  * Links live in the job's own partition, one item per object, so a page of objects is one BatchGet and a few
  * BatchWrites, and deleting a job is a Query over one partition.
  */
-export class DynamoDbLinkStore implements LinkStore, JobStateCleaner {
+export class DynamoDbLinkStore implements LinkStore, EscrowStore, JobStateCleaner {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -108,6 +123,32 @@ export class DynamoDbLinkStore implements LinkStore, JobStateCleaner {
       } while (startKey);
     }
     return counts;
+  }
+
+  async putEscrows(scope: EscrowScope, entries: { object: DirectoryObject; error: string }[]): Promise<void> {
+    const pk = keys.jobObjects(scope.tenantId, scope.jobId);
+    await this.batchWrite(
+      entries.map((entry) => ({
+        PutRequest: { Item: { pk, sk: escrowSk(scope.generation, entry.object), object: entry.object, error: entry.error } },
+      })),
+    );
+  }
+
+  async listEscrows(scope: EscrowScope, limit: number) {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.jobObjects(scope.tenantId, scope.jobId), ':prefix': `E${scope.generation}#` },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => escrowItemSchema.parse(item));
+  }
+
+  async deleteEscrows(scope: EscrowScope, objects: DirectoryObject[]): Promise<void> {
+    const pk = keys.jobObjects(scope.tenantId, scope.jobId);
+    await this.batchWrite(objects.map((object) => ({ DeleteRequest: { Key: { pk, sk: escrowSk(scope.generation, object) } } })));
   }
 
   /** Deletes every item in the job's partition (links of all generations, escrows). */

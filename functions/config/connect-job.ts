@@ -1,0 +1,92 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { clientCredentialsTokenProvider } from '../adapters/graph/client-credentials.ts';
+import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.ts';
+import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
+import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
+import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
+import type { TypeFlow } from '../domain/sync-plan.ts';
+import { findTemplate } from '../domain/templates.ts';
+import type { SecretsVault } from '../ports/secrets-vault.ts';
+import type { StoredJob } from '../schemas/stored-job.ts';
+import { QuarantineError, type Connection } from '../use-cases/sync-run.ts';
+import type { DeployedEnv } from './env.ts';
+
+/**
+ * Builds a run's source and target from the job's template and secrets. Source: the secrets' Source* keys, else
+ * the deployment's app registration for the job's tenant, else (local mode) the local directory.
+ */
+export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'local' | 'deployed') {
+  let sourceClientSecret: Promise<string> | undefined;
+  const deploymentClientSecret = () => {
+    sourceClientSecret ??= new SecretsManagerClient({})
+      .send(new GetSecretValueCommand({ SecretId: env.SOURCE_CLIENT_SECRET_ARN }))
+      .then((result) => result.SecretString ?? '');
+    return sourceClientSecret;
+  };
+
+  return async function connect(job: StoredJob): Promise<Connection> {
+    const pairs = await secrets.read(job.tenantId, job.servicePrincipalId);
+    const baseAddress = secretValue(pairs, 'BaseAddress');
+    const token = secretValue(pairs, 'SecretToken');
+    if (!baseAddress || !token) {
+      throw new QuarantineError('The secrets BaseAddress and SecretToken are not set.', 'MissingCredentials');
+    }
+    const problem = checkTargetAddress(baseAddress, mode);
+    if (problem) throw new QuarantineError(`The target address ${problem}.`, 'InvalidTargetAddress');
+
+    const schema = findTemplate(job.templateId)?.schema;
+    const users = schema && findObjectMapping(schema, 'User');
+    const groups = schema && findObjectMapping(schema, 'Group');
+    const flows: Partial<Record<'User' | 'Group', TypeFlow>> = {};
+    if (users) flows.User = { mapping: users.objectMapping, targetObject: users.targetObject, resourceType: 'Users' };
+    if (groups) flows.Group = { mapping: groups.objectMapping, targetObject: groups.targetObject, resourceType: 'Groups' };
+
+    const sourceBase = secretValue(pairs, 'SourceBaseAddress');
+    let baseUrl: string;
+    let getAccessToken: () => Promise<string | null>;
+    if (sourceBase) {
+      const clientId = secretValue(pairs, 'SourceClientId');
+      const clientSecret = secretValue(pairs, 'SourceClientSecret');
+      baseUrl = sourceBase;
+      getAccessToken =
+        clientId && clientSecret
+          ? clientCredentialsTokenProvider({
+              loginBaseUrl: env.SOURCE_LOGIN_BASE_URL,
+              tenantId: secretValue(pairs, 'SourceTenantId') ?? job.tenantId,
+              clientId,
+              clientSecret,
+            })
+          : async () => null;
+    } else if (mode === 'local' && env.LOCAL_SOURCE_BASE_URL) {
+      baseUrl = env.LOCAL_SOURCE_BASE_URL;
+      getAccessToken = async () => null;
+    } else if (env.SOURCE_CLIENT_ID && env.SOURCE_CLIENT_SECRET_ARN) {
+      baseUrl = env.SOURCE_GRAPH_BASE_URL;
+      const provider = clientCredentialsTokenProvider({
+        loginBaseUrl: env.SOURCE_LOGIN_BASE_URL,
+        tenantId: job.tenantId,
+        clientId: env.SOURCE_CLIENT_ID,
+        clientSecret: await deploymentClientSecret(),
+      });
+      getAccessToken = provider;
+    } else {
+      throw new QuarantineError(
+        'No source directory credentials: set SourceBaseAddress/SourceClientId/SourceClientSecret secrets or deploy with a source app registration.',
+        'MissingSourceCredentials',
+      );
+    }
+
+    const target = new HttpScimTarget({ baseUrl: baseAddress, token });
+    return {
+      source: new GraphDirectorySource({
+        baseUrl,
+        getAccessToken,
+        userAttributes: users ? selectedSourceAttributes(users.objectMapping) : ['id'],
+        groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
+      }),
+      target,
+      flows,
+      close: () => target.close(),
+    };
+  };
+}

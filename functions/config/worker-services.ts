@@ -1,0 +1,42 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDbJobRunStore } from '../adapters/dynamodb/dynamodb-job-run-store.ts';
+import { makeSyncRun } from '../use-cases/sync-run.ts';
+import { logger } from '../observability/logger.ts';
+import { makeConnectJob } from './connect-job.ts';
+import { getServices } from './services.ts';
+import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+
+/** Metric namespace and name the deployed alarms watch. */
+export const METRICS_NAMESPACE = 'GraphSyncJobs';
+export const QUARANTINE_METRIC = 'JobQuarantined';
+
+function build() {
+  const services = getServices();
+  const { env } = services;
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'sync-worker' });
+  const run = makeSyncRun({
+    jobs: services.jobs,
+    runs: new DynamoDbJobRunStore(services.dynamo, env.TABLE_NAME),
+    links: services.links,
+    escrows: services.links,
+    schedules: services.schedules,
+    trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
+    connect: makeConnectJob(env, services.secrets, services.mode),
+    clock: services.clock,
+    concurrency: env.SCIM_CONCURRENCY,
+    onQuarantine: (job, error) => {
+      logger.warn('Job quarantined', { jobId: job.id, code: error.code, message: error.message });
+      metrics.addMetric(QUARANTINE_METRIC, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    },
+  });
+  return { run };
+}
+
+let workerServices: ReturnType<typeof build> | undefined;
+
+export function getWorkerServices() {
+  workerServices ??= build();
+  return workerServices;
+}

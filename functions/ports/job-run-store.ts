@@ -1,0 +1,22 @@
+import type { SynchronizationStatus } from '../schemas/graph.ts';
+import type { JobKey, RunState, StoredJob } from '../schemas/stored-job.ts';
+
+/** The worker's progress after a page: written with the lease heartbeat in one conditional write. */
+export interface RunCommit {
+  run: Partial<Omit<RunState, 'leaseOwner' | 'epoch'>>;
+  status?: Partial<Omit<SynchronizationStatus, 'code'>>;
+  /** Releases the lease with this write (end of the run). */
+  release: boolean;
+}
+
+/**
+ * The sync worker's writes to the job item. Each is conditional on holding the lease (and on the epoch the run
+ * started from), so a restart or a second worker is never overwritten; each returns the job as stored after the
+ * write, so the worker learns of a pause without another read.
+ */
+export interface JobRunStore {
+  /** Takes the lease if free or expired; null when another live run holds it or the job changed meanwhile. */
+  acquireLease(job: StoredJob, owner: string, leaseUntil: string, now: string): Promise<StoredJob | null>;
+  /** null when the lease was lost or the job was reset (epoch changed) since the run began. */
+  commit(key: JobKey, owner: string, epoch: number, commit: RunCommit): Promise<StoredJob | null>;
+}

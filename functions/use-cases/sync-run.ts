@@ -1,0 +1,439 @@
+import { randomUUID } from 'node:crypto';
+import { scheduleNameFor } from '../domain/ids.ts';
+import { MIN_DATE_TIME, type SynchronizationError, type SynchronizationStatus, type TaskExecution } from '../schemas/graph.ts';
+import type { Cycle, JobKey, StoredJob } from '../schemas/stored-job.ts';
+import type { SyncTick } from '../schemas/sync-tick.ts';
+import { linkIdsFor, planObject, type ObjectPlan, type PlanContext, type TypeFlow } from '../domain/sync-plan.ts';
+import { toScimResource, patchOperations } from '../domain/mapping/scim-resource.ts';
+import type { Clock } from '../ports/clock.ts';
+import {
+  ResyncRequiredError,
+  SourceUnavailableError,
+  type DirectoryObject,
+  type DirectoryObjectType,
+  type DirectorySource,
+} from '../ports/directory-source.ts';
+import type { EscrowStore } from '../ports/escrow-store.ts';
+import type { JobRunStore, RunCommit } from '../ports/job-run-store.ts';
+import type { JobSchedules } from '../ports/job-schedules.ts';
+import type { JobStore } from '../ports/job-store.ts';
+import { linkId, type LinkScope, type LinkStore, type ObjectLink } from '../ports/link-store.ts';
+import { ScimRequestError, TargetUnavailableError, type ScimPatchOperation, type ScimTarget } from '../ports/scim-target.ts';
+import type { SyncTrigger } from '../ports/sync-trigger.ts';
+import { scheduleSpecOf } from './job-commands.ts';
+
+/** What a connected run reads from and writes to. `close` releases connections. */
+export interface Connection {
+  source: DirectorySource;
+  target: ScimTarget;
+  flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
+  close(): Promise<void>;
+}
+
+/** A job cannot run at all (missing or refused credentials, unreachable system): quarantine. */
+export class QuarantineError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'QuarantineError';
+  }
+}
+
+export interface SyncRunDeps {
+  jobs: JobStore;
+  runs: JobRunStore;
+  links: LinkStore;
+  escrows: EscrowStore;
+  schedules: JobSchedules;
+  trigger: SyncTrigger;
+  /** Builds source and target for a job from its secrets; throws QuarantineError when it cannot. */
+  connect(job: StoredJob): Promise<Connection>;
+  clock: Clock;
+  /** Concurrent target requests per job. */
+  concurrency: number;
+  /** Stop taking new pages when less than this is left of the invocation. */
+  safetyMarginMs?: number;
+  onQuarantine?(job: StoredJob, error: SynchronizationError): void;
+}
+
+export type RunOutcome =
+  | 'unknownJob'
+  | 'inactive'
+  | 'quarantineBackoff'
+  | 'busy'
+  | 'quarantined'
+  | 'steadyState'
+  | 'paused'
+  | 'outOfTime'
+  | 'leaseLost';
+
+/** The most member values one PATCH carries (some targets refuse larger ones). */
+const MEMBERS_PER_PATCH = 50;
+const ESCROW_BATCH = 100;
+/** Quarantined jobs retry less and less often, at most once a day (as Entra does). */
+const MAX_QUARANTINE_BACKOFF_MINUTES = 24 * 60;
+
+interface PageResult {
+  linksToPut: ObjectLink[];
+  linksToForget: { type: DirectoryObjectType; sourceId: string }[];
+  escrowed: { object: DirectoryObject; error: string }[];
+  succeeded: DirectoryObject[];
+  exports: number;
+  exported: number;
+}
+
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
+function memberOperations(members: { add: { targetId: string }[]; remove: { targetId: string }[] }): ScimPatchOperation[][] {
+  const adds = chunks(members.add, MEMBERS_PER_PATCH).map((batch) => [
+    { op: 'add' as const, path: 'members', value: batch.map((member) => ({ value: member.targetId })) },
+  ]);
+  const removes = chunks(members.remove, MEMBERS_PER_PATCH).map((batch) =>
+    batch.map((member) => ({ op: 'remove' as const, path: `members[value eq "${member.targetId}"]` })),
+  );
+  return [...adds, ...removes];
+}
+
+/**
+ * Applies one object's plan to the target; returns its new link (or null to forget it). A refused request
+ * escrows the object; an unavailable target aborts the run (quarantine).
+ */
+async function execute(plan: Exclude<ObjectPlan, { kind: 'skip' | 'error' }>, target: ScimTarget): Promise<ObjectLink | null> {
+  const { object } = plan;
+  if (plan.kind === 'delete') {
+    await target.delete(plan.resourceType, plan.link.targetId);
+    return null;
+  }
+  let targetId: string;
+  let previousMembers: string[];
+  if (plan.kind === 'create') {
+    const existing = plan.match ? await target.findBy(plan.resourceType, plan.match.attribute, plan.match.value) : null;
+    if (existing) {
+      targetId = existing.id;
+      await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
+    } else {
+      try {
+        targetId = (await target.create(plan.resourceType, toScimResource(plan.resourceType, plan.mapped))).id;
+      } catch (error) {
+        // Created meanwhile (or by an earlier run that crashed before saving its link): adopt it.
+        const conflicting = error instanceof ScimRequestError && error.status === 409 && plan.match;
+        const found = conflicting ? await target.findBy(plan.resourceType, plan.match!.attribute, plan.match!.value) : null;
+        if (!found) throw error;
+        targetId = found.id;
+        await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
+      }
+    }
+    previousMembers = [];
+  } else {
+    targetId = plan.link.targetId;
+    if (plan.operations.length > 0) await target.patch(plan.resourceType, targetId, plan.operations);
+    previousMembers = plan.link.members ?? [];
+  }
+  for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
+  const members = new Set(previousMembers);
+  for (const member of plan.members.add) members.add(member.sourceId);
+  for (const member of plan.members.remove) members.delete(member.sourceId);
+  return {
+    type: object.type,
+    sourceId: object.id,
+    targetId,
+    exported: plan.mapped as Record<string, unknown>,
+    ...(object.type === 'Group' ? { members: [...members] } : {}),
+  };
+}
+
+function newCycle(now: string, full: boolean): Cycle {
+  return {
+    activityIdentifier: randomUUID(),
+    timeBegan: now,
+    countImported: 0,
+    countImportedDeltas: 0,
+    countImportedReferenceDeltas: 0,
+    countExported: 0,
+    countExports: 0,
+    countEscrowed: 0,
+    countEntitled: 0,
+    pages: 0,
+    full,
+  };
+}
+
+function execution(cycle: Cycle, now: string, error: SynchronizationError | null): TaskExecution {
+  return {
+    activityIdentifier: cycle.activityIdentifier,
+    countEntitled: cycle.countEntitled,
+    countEntitledForProvisioning: cycle.countEntitled,
+    countEscrowed: cycle.countEscrowed,
+    countEscrowedRaw: cycle.countEscrowed,
+    countExported: cycle.countExported,
+    countExports: cycle.countExports,
+    countImported: cycle.countImported,
+    countImportedDeltas: cycle.countImportedDeltas,
+    countImportedReferenceDeltas: cycle.countImportedReferenceDeltas,
+    error,
+    state: error ? 'Failed' : cycle.countEscrowed > 0 ? 'EntryLevelErrors' : 'Succeeded',
+    timeBegan: cycle.timeBegan,
+    timeEnded: now,
+  };
+}
+
+/**
+ * One run of one job: take the lease, then page by page read changes at the watermark, plan them against the
+ * links, apply the plan to the target, and only then save links, watermark, counters and the lease heartbeat.
+ * A crash anywhere redoes at most the unfinished page, and the links make that redo idempotent.
+ */
+export function makeSyncRun(deps: SyncRunDeps) {
+  const { jobs, runs, links, escrows, schedules, clock } = deps;
+  const safetyMarginMs = deps.safetyMarginMs ?? 30_000;
+  const now = () => clock.now().toISOString();
+
+  async function applyObjects(objects: DirectoryObject[], scope: LinkScope, connection: Connection): Promise<PageResult> {
+    const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0 };
+    const known = await links.getMany(scope, linkIdsFor(objects));
+    for (const type of ['User', 'Group'] as const) {
+      const phase = objects.filter((object) => object.type === type);
+      const context: PlanContext = { flows: connection.flows, links: known };
+      const plans = phase.map((object) => planObject(object, context));
+      await pool(plans, deps.concurrency, async (plan) => {
+        if (plan.kind === 'skip') {
+          result.succeeded.push(plan.object);
+          return;
+        }
+        if (plan.kind === 'error') {
+          result.escrowed.push({ object: plan.object, error: plan.message });
+          return;
+        }
+        result.exports += 1;
+        try {
+          const link = await execute(plan, connection.target);
+          if (link) {
+            result.linksToPut.push(link);
+            known.set(linkId(link.type, link.sourceId), link);
+          } else {
+            result.linksToForget.push({ type: plan.object.type, sourceId: plan.object.id });
+            known.delete(linkId(plan.object.type, plan.object.id));
+          }
+          result.exported += 1;
+          result.succeeded.push(plan.object);
+        } catch (error) {
+          if (!(error instanceof ScimRequestError)) throw error;
+          result.escrowed.push({ object: plan.object, error: `${error.status}: ${error.message}` });
+        }
+      });
+    }
+    return result;
+  }
+
+  async function saveLinks(scope: LinkScope, page: PageResult): Promise<void> {
+    if (page.linksToPut.length > 0) await links.putMany(scope, page.linksToPut);
+    if (page.linksToForget.length > 0) await links.deleteMany(scope, page.linksToForget);
+  }
+
+  function countInto(cycle: Cycle, objects: DirectoryObject[], page: PageResult): Cycle {
+    return {
+      ...cycle,
+      pages: cycle.pages + 1,
+      countImported: cycle.countImported + objects.length,
+      countImportedDeltas: cycle.countImportedDeltas + (cycle.full ? 0 : objects.length),
+      countImportedReferenceDeltas:
+        cycle.countImportedReferenceDeltas +
+        objects.reduce((sum, object) => sum + object.membersAdded.length + object.membersRemoved.length, 0),
+      countEntitled: cycle.countEntitled + objects.filter((object) => object.removed === null).length,
+      countExports: cycle.countExports + page.exports,
+      countExported: cycle.countExported + page.exported,
+      countEscrowed: cycle.countEscrowed + page.escrowed.length,
+    };
+  }
+
+  async function quarantine(job: StoredJob, owner: string, cycle: Cycle, error: SynchronizationError) {
+    const at = clock.now();
+    const previous = job.status.quarantine;
+    const seriesCount = previous ? previous.seriesCount + 1 : 0;
+    const backoff = Math.min(job.intervalMinutes * 2 ** seriesCount, MAX_QUARANTINE_BACKOFF_MINUTES);
+    const key = keyOf(job);
+    await runs.commit(key, owner, job.run.epoch, {
+      run: { cycle: null },
+      status: {
+        quarantine: {
+          currentBegan: at.toISOString(),
+          nextAttempt: new Date(at.getTime() + backoff * 60_000).toISOString(),
+          reason: 'EncounteredQuarantineException',
+          seriesBegan: previous?.seriesBegan ?? at.toISOString(),
+          seriesCount,
+          error,
+        },
+        countSuccessiveCompleteFailures: job.status.countSuccessiveCompleteFailures + 1,
+        lastExecution: execution(cycle, at.toISOString(), error),
+        troubleshootingUrl: null,
+      },
+      release: true,
+    });
+    deps.onQuarantine?.(job, error);
+  }
+
+  async function retryEscrows(job: StoredJob, connection: Connection, cycle: Cycle): Promise<{ cycle: Cycle; pending: boolean }> {
+    const scope = { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration };
+    const entries = await escrows.listEscrows(scope, ESCROW_BATCH);
+    if (entries.length === 0) return { cycle, pending: false };
+    const objects = entries.map((entry) => entry.object);
+    const page = await applyObjects(objects, linkScopeOf(job), connection);
+    await saveLinks(linkScopeOf(job), page);
+    if (page.escrowed.length > 0) await escrows.putEscrows(scope, page.escrowed);
+    await escrows.deleteEscrows(scope, page.succeeded);
+    return {
+      cycle: { ...cycle, countExports: cycle.countExports + page.exports, countExported: cycle.countExported + page.exported },
+      pending: page.escrowed.length > 0 || entries.length === ESCROW_BATCH,
+    };
+  }
+
+  return async function run(tick: SyncTick, remainingMs: () => number): Promise<RunOutcome> {
+    const key: JobKey = { tenantId: tick.tenantId, servicePrincipalId: tick.servicePrincipalId, jobId: tick.jobId };
+    const job = await jobs.get(key);
+    if (!job) {
+      // A stray schedule of a deleted job: remove it so it stops firing.
+      await schedules.remove(scheduleNameFor(tick.tenantId, tick.jobId));
+      return 'unknownJob';
+    }
+    if (job.schedule.state !== 'Active') {
+      if (tick.trigger === 'schedule') {
+        if (job.schedule.state === 'Paused') await schedules.put(scheduleSpecOf(job));
+        else await schedules.remove(job.scheduleName);
+      }
+      return 'inactive';
+    }
+    const quarantined = job.status.quarantine;
+    if (quarantined && tick.trigger === 'schedule' && clock.now().toISOString() < quarantined.nextAttempt) {
+      return 'quarantineBackoff';
+    }
+
+    const owner = randomUUID();
+    const leaseUntil = () => new Date(clock.now().getTime() + remainingMs() + 60_000).toISOString();
+    let current = await runs.acquireLease(job, owner, leaseUntil(), now());
+    if (!current) return 'busy';
+
+    let cycle = current.run.cycle ?? newCycle(now(), current.run.watermark === null);
+    let connection: Connection;
+    try {
+      connection = await deps.connect(current);
+    } catch (error) {
+      if (!(error instanceof QuarantineError)) throw error;
+      await quarantine(current, owner, cycle, { code: error.code, message: error.message, tenantActionable: true });
+      return 'quarantined';
+    }
+
+    try {
+      let escrowsPending = current.run.escrowsPending;
+      if (escrowsPending) ({ cycle, pending: escrowsPending } = await retryEscrows(current, connection, cycle));
+      let watermark = current.run.watermark;
+      for (;;) {
+        if (remainingMs() < safetyMarginMs) {
+          const saved = await runs.commit(key, owner, current.run.epoch, { run: { cycle, escrowsPending }, release: true });
+          // More pages wait: continue in a fresh invocation instead of waiting for the next tick.
+          if (saved) await deps.trigger.trigger({ ...key, trigger: 'start' });
+          return 'outOfTime';
+        }
+        let page;
+        try {
+          page = await connection.source.readPage(watermark);
+        } catch (error) {
+          if (!(error instanceof ResyncRequiredError)) throw error;
+          // The directory no longer knows our position: read everything again (never a mass delete).
+          watermark = null;
+          cycle = newCycle(now(), true);
+          continue;
+        }
+        const scope = linkScopeOf(current);
+        const result = await applyObjects(page.objects, scope, connection);
+        await saveLinks(scope, result);
+        if (result.escrowed.length > 0) {
+          await escrows.putEscrows({ tenantId: current.tenantId, jobId: current.id, generation: current.run.escrowGeneration }, result.escrowed);
+          escrowsPending = true;
+        }
+        cycle = countInto(cycle, page.objects, result);
+        const at = now();
+        let commit: RunCommit;
+        const rerun = current.run.rerunRequested;
+        if (page.roundComplete) {
+          const finished = execution(cycle, at, null);
+          const counts = cycle.countExported > 0 || current.status.synchronizedEntryCountByType.length === 0 ? await links.count(scope) : null;
+          const status: Partial<SynchronizationStatus> = {
+            lastExecution: finished,
+            countSuccessiveCompleteFailures: 0,
+            quarantine: null,
+            progress: [],
+            steadyStateLastAchievedTime: at,
+            ...(current.status.steadyStateFirstAchievedTime === MIN_DATE_TIME ? { steadyStateFirstAchievedTime: at } : {}),
+            ...(finished.state === 'Succeeded' ? { lastSuccessfulExecution: finished } : {}),
+            ...(finished.state === 'Succeeded' && finished.countExported > 0 ? { lastSuccessfulExecutionWithExports: finished } : {}),
+            ...(counts ? { synchronizedEntryCountByType: [{ key: 'User', value: counts.User }, { key: 'Group', value: counts.Group }] } : {}),
+          };
+          commit = { run: { watermark: page.watermark, cycle: null, escrowsPending, leaseUntil: leaseUntil(), rerunRequested: false }, status, release: !rerun };
+        } else {
+          commit = {
+            run: { watermark: page.watermark, cycle, escrowsPending, leaseUntil: leaseUntil() },
+            status: { progress: [{ completedUnits: cycle.pages, totalUnits: cycle.pages + 1, units: 'pages', progressObservationDateTime: at }] },
+            release: false,
+          };
+        }
+        const saved = await runs.commit(key, owner, current.run.epoch, commit);
+        if (!saved) {
+          const latest = await jobs.get(key);
+          if (!latest || latest.run.leaseOwner !== owner) return 'leaseLost';
+          // Restarted meanwhile: continue from the reset position under the new epoch.
+          current = latest;
+          watermark = latest.run.watermark;
+          cycle = latest.run.cycle ?? newCycle(now(), watermark === null);
+          continue;
+        }
+        current = saved;
+        watermark = page.watermark;
+        if (page.roundComplete) {
+          if (!rerun) return 'steadyState';
+          cycle = newCycle(now(), false);
+        }
+        if (current.schedule.state !== 'Active') {
+          await runs.commit(key, owner, current.run.epoch, { run: {}, release: true });
+          return 'paused';
+        }
+      }
+    } catch (error) {
+      if (error instanceof TargetUnavailableError || error instanceof SourceUnavailableError) {
+        const code = error instanceof TargetUnavailableError ? 'TargetUnavailable' : 'SourceUnavailable';
+        await quarantine(current, owner, cycle, { code, message: error.message, tenantActionable: true });
+        return 'quarantined';
+      }
+      // Unexpected: release the lease so the next tick retries at once; the page is redone.
+      await runs.commit(key, owner, current.run.epoch, { run: {}, release: true }).catch(() => null);
+      throw error;
+    } finally {
+      await connection.close();
+    }
+  };
+}
+
+function keyOf(job: StoredJob): JobKey {
+  return { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id };
+}
+
+function linkScopeOf(job: StoredJob): LinkScope {
+  return { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration };
+}
+
+export type SyncRun = ReturnType<typeof makeSyncRun>;

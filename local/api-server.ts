@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Context } from 'aws-lambda';
+import { apiRoutes, fallbackHandler } from '../functions/api/routes.ts';
+import { UnauthenticatedError } from '../functions/errors/service-errors.ts';
+import { renderServiceError } from '../functions/http/graph-error.ts';
+import type { ApiEvent, ApiResult } from '../functions/http/graph-handler.ts';
+
+type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+
+/** API Gateway's own limit on a request body; larger bodies never reach a Lambda. */
+const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+interface CompiledRoute {
+  method: string;
+  routeKey: string;
+  regex: RegExp;
+  names: string[];
+  handler: Handler;
+}
+
+async function loadHandler(name: string): Promise<Handler> {
+  const module = (await import(`../functions/api/${name}.ts`)) as { handler: Handler };
+  return module.handler;
+}
+
+async function compileRoutes(): Promise<CompiledRoute[]> {
+  return Promise.all(
+    apiRoutes.map(async (route) => {
+      const names = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] ?? '');
+      const regex = new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '([^/]+)')}/?$`);
+      return { method: route.method, routeKey: `${route.method} ${route.path}`, regex, names, handler: await loadHandler(route.handler) };
+    }),
+  );
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= GATEWAY_MAX_BODY) chunks.push(chunk);
+    });
+    request.on('end', () => resolve(size > GATEWAY_MAX_BODY ? null : Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function lambdaContext(name: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(response: ServerResponse, result: ApiResult): void {
+  response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+  response.end(result.body ?? '');
+}
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  /** Plays API Gateway's JWT authorizer: the claims of a valid token, or null. */
+  verify: (authorization: string | undefined) => Promise<Record<string, unknown> | null>;
+}
+
+/**
+ * Serves the Lambda handlers over node:http exactly as API Gateway (HTTP API, payload v2) calls them: the JWT
+ * authorizer first (every route needs a valid token), then the matching route, else the fallback route.
+ */
+export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+  const routes = await compileRoutes();
+  const fallback = await loadHandler(fallbackHandler);
+  const server = createServer(async (request, response) => {
+    try {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const requestId = randomUUID();
+      const method = request.method ?? 'GET';
+      const claims = await options.verify(request.headers.authorization);
+      if (!claims) {
+        const clientRequestId = String(request.headers['client-request-id'] ?? randomUUID());
+        send(response, renderServiceError(new UnauthenticatedError(), requestId, clientRequestId));
+        return;
+      }
+      const body = await readBody(request);
+      if (body === null) {
+        response.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
+        return;
+      }
+      const path = decodeURI(url.pathname);
+      let route: CompiledRoute | undefined;
+      let match: RegExpExecArray | null = null;
+      for (const candidate of routes) {
+        if (candidate.method !== method) continue;
+        match = candidate.regex.exec(url.pathname);
+        if (match) {
+          route = candidate;
+          break;
+        }
+      }
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
+      );
+      const host = headers.host ?? `${options.host}`;
+      const event = {
+        version: '2.0',
+        routeKey: route?.routeKey ?? 'ANY /{proxy+}',
+        rawPath: path,
+        rawQueryString: url.search.slice(1),
+        headers: { ...headers, 'x-forwarded-proto': 'http' },
+        queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+        pathParameters: route && match ? Object.fromEntries(route.names.map((name, i) => [name, match[i + 1] ?? ''])) : undefined,
+        body: body.length > 0 ? body.toString('utf8') : undefined,
+        isBase64Encoded: false,
+        requestContext: {
+          accountId: '000000000000',
+          apiId: 'local',
+          domainName: host,
+          domainPrefix: host.split('.')[0] ?? host,
+          http: { method, path, protocol: 'HTTP/1.1', sourceIp: request.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
+          requestId,
+          routeKey: route?.routeKey ?? 'ANY /{proxy+}',
+          stage: '$default',
+          time: new Date().toISOString(),
+          timeEpoch: Date.now(),
+          authorizer: { jwt: { claims, scopes: null }, principalId: '', integrationLatency: 0 },
+        },
+      } as unknown as ApiEvent;
+      send(response, await (route?.handler ?? fallback)(event, lambdaContext(route ? 'api' : 'not-found')));
+    } catch (error) {
+      response.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
+      console.error(error);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The local stack's settings, from the environment (all optional). */
+export const localEnvSchema = z.object({
+  LOCAL_DATA_DIR: z.string().default('.local'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DYNAMODB_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  SOURCE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  SCIM_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  SCHEDULER_PORT: z.coerce.number().int().min(0).max(65535).default(3003),
+  LAMBDA_PORT: z.coerce.number().int().min(0).max(65535).default(3004),
+  LOCAL_SEED_USERS: z.coerce.number().int().min(0).default(25),
+  LOCAL_SEED_GROUPS: z.coerce.number().int().min(0).default(3),
+  LOCAL_SCIM_TOKEN: z.string().min(1).default('local-scim-token'),
+  /** How often the Scheduler emulator looks for due schedules, in milliseconds. */
+  SCHEDULER_POLL_MS: z.coerce.number().int().min(100).default(5000),
+});
+
+export type LocalEnv = z.infer<typeof localEnvSchema>;
+
+export function parseLocalEnv(env: NodeJS.ProcessEnv = process.env): LocalEnv {
+  return localEnvSchema.parse(env);
+}
+
+export function localDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(parseLocalEnv(env).LOCAL_DATA_DIR);
+}

@@ -1,0 +1,39 @@
+import { localDataDir, parseLocalEnv } from './local-config.ts';
+import { LOCAL_TENANT_ID } from './local-auth.ts';
+import { startLocalStack } from './stack.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const env = parseLocalEnv();
+const dataDir = localDataDir();
+const stack = await startLocalStack({ ...env, dataDir });
+
+console.log(`graph-sync-jobs is running (data in ${dataDir})
+
+  Graph API        ${stack.apiUrl}
+  DynamoDB         ${stack.dynamoDbEndpoint}  (table ${stack.tableName})
+  Scheduler        ${stack.schedulerUrl}  (group ${stack.scheduleGroup})
+  Local directory  ${stack.directoryUrl}
+  Local SCIM app   ${stack.scimUrl}  (bearer token: ${stack.scimToken})
+
+Get a token (tenant ${LOCAL_TENANT_ID}):
+  TOKEN=$(npm run --silent token)
+Then, for example:
+  curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/servicePrincipals/demo-app/synchronization/templates
+
+Ctrl-C stops it.`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping…');
+    stack.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+}

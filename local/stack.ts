@@ -1,0 +1,165 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Context } from 'aws-lambda';
+import { systemClock, type Clock } from '../functions/ports/clock.ts';
+import { startApiServer } from './api-server.ts';
+import { startLambdaEndpoint } from './lambda-endpoint.ts';
+import { makeLocalVerifier } from './local-auth.ts';
+import { startLocalDynamoDb } from './local-dynamodb.ts';
+import type { LocalEnv } from './local-config.ts';
+import { startLocalDirectory } from './directory/local-directory.ts';
+import { startLocalScimService } from './scim-service/local-scim-service.ts';
+import { startSchedulerEmulator } from './scheduler-emulator/scheduler-emulator.ts';
+
+const TABLE_NAME = 'graph-sync-jobs';
+const SCHEDULE_GROUP = 'graph-sync-jobs';
+const WORKER_NAME = 'sync-job';
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+const WORKER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${WORKER_NAME}`;
+
+export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR'> & {
+  dataDir: string;
+  clock?: Clock;
+  /** Tests drive the Scheduler emulator themselves (runDue) instead of a timer. */
+  schedulerTimer?: boolean;
+  /** Tests may persist DynamoDB in memory. */
+  inMemoryDynamoDb?: boolean;
+};
+
+async function localSecretsKey(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'secrets-key');
+  if (!existsSync(file)) await writeFile(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return (await readFile(file, 'utf8')).trim();
+}
+
+/** Lambda's context for a worker invocation; the budget matches the deployed worker's timeout. */
+function workerContext(budgetMs: number): Context {
+  const deadline = Date.now() + budgetMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: WORKER_NAME,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: WORKER_ARN,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${WORKER_NAME}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * The whole service on one machine: dynalite, the Scheduler emulator, the Lambda Invoke endpoint, the local
+ * directory, the local SCIM service and the API, wired through the same environment variables the deployed
+ * Lambdas read.
+ */
+export async function startLocalStack(options: LocalStackOptions) {
+  const host = options.HOST;
+  const clock = options.clock ?? systemClock;
+  await mkdir(options.dataDir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const dynamo = await startLocalDynamoDb({
+      host,
+      port: options.DYNAMODB_PORT,
+      path: options.inMemoryDynamoDb ? undefined : path.join(options.dataDir, 'dynamodb'),
+      tableName: TABLE_NAME,
+    });
+    closers.push(dynamo.close);
+    const directory = await startLocalDirectory({
+      host,
+      port: options.SOURCE_PORT,
+      dataFile: path.join(options.dataDir, 'directory.json'),
+      seedUsers: options.LOCAL_SEED_USERS,
+      seedGroups: options.LOCAL_SEED_GROUPS,
+      clock,
+    });
+    closers.push(directory.close);
+    const scim = await startLocalScimService({
+      host,
+      port: options.SCIM_PORT,
+      token: options.LOCAL_SCIM_TOKEN,
+      dataFile: path.join(options.dataDir, 'scim.json'),
+      clock,
+    });
+    closers.push(scim.close);
+
+    const runWorker = async (payload: unknown) => {
+      const worker = await import('../functions/workers/sync-job.ts');
+      return worker.handler(payload, workerContext(15 * 60 * 1000));
+    };
+    const lambda = await startLambdaEndpoint({
+      host,
+      port: options.LAMBDA_PORT,
+      functions: { [WORKER_NAME]: runWorker },
+      onError: (error) => console.error('sync-job failed', error),
+    });
+    closers.push(lambda.close);
+    const scheduler = await startSchedulerEmulator({
+      host,
+      port: options.SCHEDULER_PORT,
+      dataFile: path.join(options.dataDir, 'schedules.json'),
+      groups: [SCHEDULE_GROUP],
+      region: REGION,
+      accountId: ACCOUNT,
+      clock,
+      invoke: async (targetArn, input) => {
+        if (targetArn !== WORKER_ARN) throw new Error(`Unknown target ${targetArn}`);
+        runWorker(JSON.parse(input)).catch((error: unknown) => console.error('sync-job failed', error));
+      },
+    });
+    closers.push(scheduler.close);
+    if (options.schedulerTimer !== false) {
+      const timer = setInterval(() => {
+        scheduler.runDue().catch((error: unknown) => console.error('scheduler tick failed', error));
+      }, options.SCHEDULER_POLL_MS);
+      closers.push(async () => clearInterval(timer));
+    }
+
+    Object.assign(process.env, {
+      TABLE_NAME,
+      SECRETS_KEY_ID: 'local',
+      LOCAL_SECRETS_KEY: await localSecretsKey(options.dataDir),
+      SCHEDULE_GROUP_NAME: SCHEDULE_GROUP,
+      SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/graph-sync-jobs-scheduler`,
+      SYNC_FUNCTION_ARN: WORKER_ARN,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      SCHEDULER_ENDPOINT: scheduler.url,
+      LAMBDA_ENDPOINT: lambda.url,
+      LOCAL_SOURCE_BASE_URL: directory.url,
+      AWS_REGION: process.env.AWS_REGION ?? REGION,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    });
+
+    const api = await startApiServer({ host, port: options.PORT, verify: await makeLocalVerifier(options.dataDir) });
+    closers.push(api.close);
+    return {
+      apiUrl: `${api.url}/v1.0`,
+      dynamoDbEndpoint: dynamo.endpoint,
+      directoryUrl: directory.url,
+      scimUrl: scim.url,
+      scimToken: options.LOCAL_SCIM_TOKEN,
+      schedulerUrl: scheduler.url,
+      scheduleGroup: SCHEDULE_GROUP,
+      tableName: TABLE_NAME,
+      runDueSchedules: () => scheduler.runDue(),
+      directory,
+      scim,
+      close: async () => {
+        for (const close of closers.reverse()) await close();
+      },
+    };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+export type LocalStack = Awaited<ReturnType<typeof startLocalStack>>;
