@@ -41,6 +41,7 @@ export interface RecordedRequest {
   method: string;
   /** Path below the base URL with its query string, e.g. `/Users?filter=...`. */
   path: string;
+  contentType: string | undefined;
   body: unknown;
 }
 
@@ -107,7 +108,8 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     const text = await readBody(request);
     const parsed = parseJson(text);
     if (options.recordRequests) {
-      log.push({ method, path: `${url.pathname.slice(basePath.length)}${url.search}`, body: parsed.ok ? parsed.value : text });
+      const path = `${url.pathname.slice(basePath.length)}${url.search}`;
+      log.push({ method, path, contentType: request.headers['content-type'], body: parsed.ok ? parsed.value : text });
     }
 
     const fault = faults[0];
