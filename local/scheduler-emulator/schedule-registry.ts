@@ -35,7 +35,7 @@ const firingStateSchema = z.object({
   retry: z.object({ scheduledTime: instant, attempt: z.number().int().min(1), firstAttemptAt: instant }).nullable(),
 });
 
-export const storedScheduleSchema = z.object({
+const storedScheduleSchema = z.object({
   name: z.string(),
   groupName: z.string(),
   arn: z.string(),
@@ -284,6 +284,7 @@ function effectiveDefinition(input: ScheduleInput): ScheduleDefinition {
   };
 }
 
+/** What to deliver for a schedule now, if anything; forgets a failed tick whose RetryPolicy is spent. */
 function nextDelivery(schedule: StoredSchedule, now: Date): Delivery | null {
   const { firing, definition } = schedule;
   if (firing.enabledAt === null) return null;

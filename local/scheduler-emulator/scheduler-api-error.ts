@@ -1,5 +1,5 @@
 /** The modeled errors of the Scheduler API, each with the HTTP status AWS answers it with. */
-export const ERROR_STATUS = {
+const ERROR_STATUS = {
   ValidationException: 400,
   SerializationException: 400,
   ResourceNotFoundException: 404,

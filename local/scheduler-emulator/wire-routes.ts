@@ -11,7 +11,7 @@ import { z } from 'zod';
  * The HTTP bindings of the emulated operations, read from the installed SDK's own Smithy schemas, so the emulator
  * answers exactly the method, path, labels and query names that `SchedulerClient` sends.
  */
-export const OPERATIONS = {
+const OPERATIONS = {
   CreateSchedule: CreateSchedule$,
   GetSchedule: GetSchedule$,
   UpdateSchedule: UpdateSchedule$,
@@ -73,7 +73,7 @@ function routeOf(operation: OperationName): WireRoute {
   return { operation, method, path: new RegExp(`^${pattern}$`), labels, query };
 }
 
-export const WIRE_ROUTES: readonly WireRoute[] = (Object.keys(OPERATIONS) as OperationName[]).map(routeOf);
+const WIRE_ROUTES: readonly WireRoute[] = (Object.keys(OPERATIONS) as OperationName[]).map(routeOf);
 
 /** Finds the operation a request addresses and collects its label and query members. */
 export function matchRequest(method: string, url: URL): MatchedRequest | null {

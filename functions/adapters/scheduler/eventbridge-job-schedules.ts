@@ -63,19 +63,14 @@ export class EventBridgeJobSchedules implements JobSchedules {
 
   async put(spec: JobScheduleSpec): Promise<void> {
     const definition = this.definitionOf(spec);
-    try {
-      await this.options.client.send(new CreateScheduleCommand(definition));
-      return;
-    } catch (error) {
-      if (!(error instanceof ConflictException)) throw translate(error, spec.name);
-    }
+    if ((await this.create(definition)) === 'created') return;
     try {
       // UpdateSchedule replaces the whole schedule, so sending the full definition leaves no stale field behind.
       await this.options.client.send(new UpdateScheduleCommand(definition));
     } catch (error) {
-      // Removed between our create and update: the schedule we want still has to exist.
       if (!(error instanceof ResourceNotFoundException)) throw translate(error, spec.name);
-      await this.send(new CreateScheduleCommand(definition), spec.name);
+      // Removed between our create and update: the schedule we want still has to exist.
+      await this.create(definition);
     }
   }
 
@@ -128,11 +123,13 @@ export class EventBridgeJobSchedules implements JobSchedules {
     };
   }
 
-  private async send(command: CreateScheduleCommand, name: string): Promise<void> {
+  private async create(definition: CreateScheduleCommandInput): Promise<'created' | 'exists'> {
     try {
-      await this.options.client.send(command);
+      await this.options.client.send(new CreateScheduleCommand(definition));
+      return 'created';
     } catch (error) {
-      throw translate(error, name);
+      if (error instanceof ConflictException) return 'exists';
+      throw translate(error, definition.Name ?? '');
     }
   }
 }
