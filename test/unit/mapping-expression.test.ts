@@ -203,6 +203,7 @@ describe('evaluate', () => {
     ['StripSpaces("a b  c")', 'abc'],
     ['Word("one,two;three", 3, ",;")', 'three'],
     ['Word("one two", 5, " ")', null],
+    ['Word("a-b]c^d", 3, "-]^")', 'c'],
     ['IgnoreFlowIfNullOrEmpty([blank])', null],
     ['IgnoreFlowIfNullOrEmpty([givenName])', 'Zoë'],
     ['ConvertToBase64("Hi")', 'SABpAA=='],

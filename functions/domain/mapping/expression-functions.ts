@@ -298,17 +298,10 @@ const functions: ExpressionFunction[] = [
     parameters: [param('String'), param('WordNumber', { type: 'Integer' }), param('Delimiters')],
     apply: (args) => {
       const number = integerOf(args.one('WordNumber'), 'Word', 'WordNumber');
-      const delimiters = [...(scalar(args.one('Delimiters')) ?? ' ')];
+      const delimiters = scalar(args.one('Delimiters')) ?? ' ';
       const text = scalar(args.one('String'));
       if (text === null) return null;
-      const words = [...text].reduce<string[]>(
-        (acc, char) => {
-          if (delimiters.includes(char)) acc.push('');
-          else acc[acc.length - 1] += char;
-          return acc;
-        },
-        [''],
-      );
+      const words = text.split(new RegExp(`[${delimiters.replace(/[\\\]^-]/g, '\\$&')}]`, 'u'));
       return words.filter((word) => word !== '')[number - 1] ?? null;
     },
   },
