@@ -137,9 +137,9 @@ function deltaUrl(base: string, kind: ObjectKind, query: Record<string, string>)
   return `${base}/${kind}s/delta${search ? `?${search}` : ''}`;
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown, typeName: string): T {
+function parseBody<T>(schema: z.ZodType<T>, body: unknown, typeName: string, keepAnnotations = false): T {
   const withoutAnnotations =
-    body && typeof body === 'object' && !Array.isArray(body)
+    !keepAnnotations && body && typeof body === 'object' && !Array.isArray(body)
       ? Object.fromEntries(Object.entries(body).filter(([key]) => !key.startsWith('@odata.')))
       : body;
   const parsed = schema.safeParse(withoutAnnotations);
@@ -212,7 +212,7 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
   };
 
   const memberIdFromRef = (body: unknown): string => {
-    const ref = parseBody(memberRefSchema, body, 'microsoft.graph.directoryObject')['@odata.id'];
+    const ref = parseBody(memberRefSchema, body, 'microsoft.graph.directoryObject', true)['@odata.id'];
     const match = /\/(?:directoryObjects|users|groups)\/([^/?#]+)\/?$/.exec(ref);
     if (!match) throw new BadRequestError(`Invalid object identifier '${ref}'.`, 'Request_BadRequest');
     return decodeURIComponent(match[1]!);

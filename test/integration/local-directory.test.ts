@@ -1,0 +1,338 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLocalDirectory, type LocalDirectory, type LocalDirectoryOptions } from '../../local/directory/local-directory.ts';
+
+interface Reply {
+  status: number;
+  json: any;
+  headers: Headers;
+}
+
+class FakeClock {
+  constructor(private ms = Date.parse('2026-01-05T10:00:00Z')) {}
+  now = () => new Date(this.ms);
+  advance(ms: number) {
+    this.ms += ms;
+  }
+}
+
+const open: LocalDirectory[] = [];
+const folders: string[] = [];
+
+afterEach(async () => {
+  for (const directory of open.splice(0)) await directory.close();
+  for (const folder of folders.splice(0)) await rm(folder, { recursive: true, force: true });
+});
+
+async function start(options: LocalDirectoryOptions = {}) {
+  const directory = await startLocalDirectory({ seedUsers: 0, seedGroups: 0, ...options });
+  open.push(directory);
+  const call = async (method: string, url: string, body?: unknown): Promise<Reply> => {
+    const response = await fetch(url.startsWith('http') ? url : `${directory.url}${url}`, {
+      method,
+      headers: { authorization: 'Bearer anything', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, json: text ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+  /** Follows nextLinks to the deltaLink; returns every page's value and the deltaLink. */
+  const readDelta = async (url: string) => {
+    const pages: any[][] = [];
+    let next: string | undefined = url;
+    for (;;) {
+      const reply = await call('GET', next);
+      expect(reply.status).toBe(200);
+      pages.push(reply.json.value);
+      next = reply.json['@odata.nextLink'];
+      if (next === undefined) return { pages, objects: pages.flat(), deltaLink: reply.json['@odata.deltaLink'] as string };
+    }
+  };
+  const createUser = async (name: string, extra: Record<string, unknown> = {}) => {
+    const reply = await call('POST', '/users', {
+      displayName: name,
+      userPrincipalName: `${name.toLowerCase()}@contoso.example`,
+      mailNickname: name.toLowerCase(),
+      accountEnabled: true,
+      passwordProfile: { password: 'P@ssw0rd!', forceChangePasswordNextSignIn: false },
+      ...extra,
+    });
+    expect(reply.status).toBe(201);
+    return reply.json.id as string;
+  };
+  const addMember = (groupId: string, userId: string) =>
+    call('POST', `/groups/${groupId}/members/$ref`, { '@odata.id': `${directory.url}/directoryObjects/${userId}` });
+  return { directory, call, readDelta, createUser, addMember };
+}
+
+describe('local directory: users and groups', () => {
+  it('creates, reads, updates, lists and deletes users with Graph JSON and errors', async () => {
+    const { call, createUser } = await start();
+    const id = await createUser('Adele', { jobTitle: 'Engineer', businessPhones: ['+1 425 555 0100'] });
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+    const read = await call('GET', `/users/${id}`);
+    expect(read.status).toBe(200);
+    expect(read.json).toMatchObject({
+      '@odata.context': expect.stringContaining('$metadata#users/$entity'),
+      id,
+      displayName: 'Adele',
+      userPrincipalName: 'adele@contoso.example',
+      jobTitle: 'Engineer',
+      accountEnabled: true,
+      businessPhones: ['+1 425 555 0100'],
+    });
+    expect(read.json).not.toHaveProperty('passwordProfile');
+
+    expect((await call('PATCH', `/users/${id}`, { department: 'Sales', accountEnabled: false })).status).toBe(204);
+    expect((await call('GET', `/users/${id}?$select=department,accountEnabled`)).json).toMatchObject({
+      id,
+      department: 'Sales',
+      accountEnabled: false,
+    });
+
+    await createUser('Bianca');
+    await createUser('Christie');
+    const firstPage = await call('GET', '/users?$top=2&$select=displayName');
+    expect(firstPage.json.value).toHaveLength(2);
+    const secondPage = await call('GET', firstPage.json['@odata.nextLink']);
+    expect(secondPage.json.value.map((u: any) => u.displayName)).toEqual(['Christie']);
+    const filtered = await call('GET', `/users?$filter=userPrincipalName eq 'BIANCA@contoso.example'`);
+    expect(filtered.json.value.map((u: any) => u.displayName)).toEqual(['Bianca']);
+
+    expect((await call('DELETE', `/users/${id}`)).status).toBe(204);
+    const gone = await call('GET', `/users/${id}`);
+    expect(gone.status).toBe(404);
+    expect(gone.json.error.code).toBe('Request_ResourceNotFound');
+    expect(gone.json.error.innerError).toMatchObject({ 'request-id': expect.any(String), 'client-request-id': expect.any(String) });
+  });
+
+  it('answers 400 for bad bodies, 409 for a duplicate userPrincipalName and 404 for unknown ids', async () => {
+    const { call, createUser } = await start();
+    await createUser('Diego');
+
+    const unknownProperty = await call('POST', '/users', { displayName: 'X', userPrincipalName: 'x@contoso.example', shoeSize: 44 });
+    expect(unknownProperty.status).toBe(400);
+    expect(unknownProperty.json.error.message).toContain("'shoeSize'");
+
+    const missingName = await call('POST', '/users', { userPrincipalName: 'y@contoso.example' });
+    expect(missingName.status).toBe(400);
+
+    const diego = (await call('GET', `/users?$filter=displayName eq 'Diego'`)).json.value[0].id;
+    const wrongType = await call('PATCH', `/users/${diego}`, { accountEnabled: 'yes' });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.json.error.message).toContain('accountEnabled');
+    const unknownId = await call('PATCH', '/users/00000000-0000-0000-0000-000000000000', { jobTitle: 'Pilot' });
+    expect(unknownId.status).toBe(404);
+
+    const duplicate = await call('POST', '/users', { displayName: 'Other Diego', userPrincipalName: 'DIEGO@contoso.example' });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.json.error.message).toContain('userPrincipalName');
+
+    const badJson = await fetch(`${(await start()).directory.url}/users`, { method: 'POST', body: '{not json' });
+    expect(badJson.status).toBe(400);
+
+    const badSelect = await call('GET', '/users/delta?$select=displayName,shoeSize');
+    expect(badSelect.status).toBe(400);
+  });
+
+  it('manages group members through $ref and lists them', async () => {
+    const { call, createUser, addMember } = await start();
+    const alice = await createUser('Alice');
+    const bob = await createUser('Bob');
+    const group = await call('POST', '/groups', { displayName: 'Pilots', mailEnabled: false, mailNickname: 'pilots', securityEnabled: true });
+    expect(group.status).toBe(201);
+    const groupId = group.json.id as string;
+
+    expect((await addMember(groupId, alice)).status).toBe(204);
+    const byUsersUrl = await call('POST', `/groups/${groupId}/members/$ref`, { '@odata.id': `${'https://graph.microsoft.com/v1.0'}/users/${bob}` });
+    expect(byUsersUrl.status).toBe(204);
+    const again = await addMember(groupId, alice);
+    expect(again.status).toBe(400);
+
+    const members = await call('GET', `/groups/${groupId}/members`);
+    expect(members.json.value.map((m: any) => [m['@odata.type'], m.id]).sort()).toEqual(
+      [['#microsoft.graph.user', alice], ['#microsoft.graph.user', bob]].sort(),
+    );
+
+    expect((await call('DELETE', `/groups/${groupId}/members/${alice}/$ref`)).status).toBe(204);
+    expect((await call('DELETE', `/groups/${groupId}/members/${alice}/$ref`)).status).toBe(404);
+    expect((await addMember(groupId, '11111111-1111-1111-1111-111111111111')).status).toBe(404);
+
+    expect((await call('PATCH', `/groups/${groupId}`, { description: 'Flight crew' })).status).toBe(204);
+    expect((await call('GET', `/groups/${groupId}`)).json).toMatchObject({ displayName: 'Pilots', description: 'Flight crew' });
+    expect((await call('DELETE', `/groups/${groupId}`)).status).toBe(204);
+    expect((await call('GET', `/groups/${groupId}`)).status).toBe(404);
+    // A security group is deleted permanently, as in Graph.
+    expect((await call('GET', `/directory/deletedItems/${groupId}`)).status).toBe(404);
+  });
+});
+
+describe('local directory: delta query', () => {
+  it('pages a full read through nextLinks to a deltaLink with the selected properties only', async () => {
+    const { call, readDelta } = await start({ seedUsers: 25, seedGroups: 3, pageSize: 10 });
+    const full = await readDelta('/users/delta?$select=displayName,userPrincipalName,accountEnabled');
+    expect(full.pages.map((page) => page.length)).toEqual([10, 10, 5]);
+    expect(new Set(full.objects.map((u) => u.id)).size).toBe(25);
+    for (const user of full.objects) {
+      expect(Object.keys(user).sort()).toEqual(['accountEnabled', 'displayName', 'id', 'userPrincipalName']);
+    }
+    expect(full.deltaLink).toContain('$deltatoken=');
+
+    const idle = await call('GET', full.deltaLink);
+    expect(idle.json.value).toEqual([]);
+    expect(idle.json['@odata.context']).toContain('users(displayName,userPrincipalName,accountEnabled)');
+    expect(idle.json['@odata.deltaLink']).toContain('$deltatoken=');
+  });
+
+  it('reports changes after a deltaLink once, with the latest state, and soft delete, restore and hard delete', async () => {
+    const { call, readDelta, createUser } = await start({ seedUsers: 3 });
+    const { objects: seeded, deltaLink: start1 } = await readDelta('/users/delta?$select=displayName,jobTitle');
+    const [first, second] = seeded.map((u) => u.id as string);
+
+    const created = await createUser('Emily');
+    await call('PATCH', `/users/${first}`, { jobTitle: 'Pilot' });
+    await call('PATCH', `/users/${first}`, { jobTitle: 'Captain' });
+    await call('DELETE', `/users/${second}`);
+    const round1 = await readDelta(start1);
+    expect(round1.objects).toHaveLength(3);
+    expect(round1.objects).toContainEqual({ id: first, displayName: seeded[0].displayName, jobTitle: 'Captain' });
+    expect(round1.objects).toContainEqual({ id: created, displayName: 'Emily', jobTitle: null });
+    expect(round1.objects).toContainEqual({ id: second, '@removed': { reason: 'changed' } });
+
+    const deleted = await call('GET', `/directory/deletedItems/${second}`);
+    expect(deleted.json).toMatchObject({ '@odata.type': '#microsoft.graph.user', id: second, deletedDateTime: expect.any(String) });
+    const restored = await call('POST', `/directory/deletedItems/${second}/restore`);
+    expect(restored.status).toBe(200);
+    const round2 = await readDelta(round1.deltaLink);
+    expect(round2.objects).toEqual([{ id: second, displayName: seeded[1].displayName, jobTitle: seeded[1].jobTitle }]);
+
+    await call('DELETE', `/users/${created}`);
+    expect((await call('DELETE', `/directory/deletedItems/${created}`)).status).toBe(204);
+    expect((await call('POST', `/directory/deletedItems/${created}/restore`)).status).toBe(404);
+    const round3 = await readDelta(round2.deltaLink);
+    expect(round3.objects).toEqual([{ id: created, '@removed': { reason: 'deleted' } }]);
+  });
+
+  it('does not lose an object that changes while a round is being paged', async () => {
+    const { call, readDelta } = await start({ seedUsers: 6, pageSize: 2 });
+    const page1 = await call('GET', '/users/delta?$select=displayName');
+    const all = (await call('GET', '/users?$select=displayName')).json.value.map((u: any) => u.id as string);
+    const last = all.at(-1)!;
+    await call('PATCH', `/users/${last}`, { displayName: 'Renamed mid-round' });
+    const rest = await readDelta(page1.json['@odata.nextLink']);
+    const seen = [...page1.json.value, ...rest.objects];
+    expect(new Set(seen.map((u) => u.id))).toEqual(new Set(all));
+    expect(seen.find((u) => u.id === last).displayName).toBe('Renamed mid-round');
+  });
+
+  it('reports group members: all on a full read, split over pages beyond the member limit, changes afterwards', async () => {
+    const { call, readDelta, createUser, addMember } = await start({ memberLimit: 2, pageSize: 10 });
+    const users = [];
+    for (const name of ['Ann', 'Ben', 'Cat', 'Dan', 'Eve']) users.push(await createUser(name));
+    const group = (await call('POST', '/groups', { displayName: 'Crew', description: 'All crew' })).json.id as string;
+    for (const user of users) await addMember(group, user);
+    const other = (await call('POST', '/groups', { displayName: 'Empty' })).json.id as string;
+
+    const full = await readDelta('/groups/delta?$select=displayName,description,members');
+    const crewPages = full.pages.filter((page) => page.some((g) => g.id === group));
+    expect(crewPages).toHaveLength(3);
+    const crewMembers = full.objects.filter((g) => g.id === group).flatMap((g) => g['members@delta']);
+    expect(crewMembers.map((m: any) => m.id).sort()).toEqual([...users].sort());
+    expect(crewMembers.every((m: any) => m['@odata.type'] === '#microsoft.graph.user' && !m['@removed'])).toBe(true);
+    expect(full.objects.find((g) => g.id === other)).toEqual({ id: other, displayName: 'Empty', description: null });
+
+    await call('DELETE', `/groups/${group}/members/${users[0]}/$ref`);
+    const added = await createUser('Fay');
+    await addMember(group, added);
+    const round = await readDelta(full.deltaLink);
+    expect(round.objects).toEqual([
+      {
+        id: group,
+        displayName: 'Crew',
+        description: 'All crew',
+        'members@delta': [
+          { '@odata.type': '#microsoft.graph.user', id: users[0], '@removed': { reason: 'deleted' } },
+          { '@odata.type': '#microsoft.graph.user', id: added },
+        ],
+      },
+    ]);
+
+    // A soft-deleted user leaves the group; restoring brings the membership back.
+    await call('DELETE', `/users/${users[1]}`);
+    const afterDelete = await readDelta(round.deltaLink);
+    expect(afterDelete.objects[0]['members@delta']).toEqual([
+      { '@odata.type': '#microsoft.graph.user', id: users[1], '@removed': { reason: 'deleted' } },
+    ]);
+    await call('POST', `/directory/deletedItems/${users[1]}/restore`);
+    const afterRestore = await readDelta(afterDelete.deltaLink);
+    expect(afterRestore.objects[0]['members@delta']).toEqual([{ '@odata.type': '#microsoft.graph.user', id: users[1] }]);
+  });
+
+  it('starts from now with $deltatoken=latest', async () => {
+    const { call, readDelta, createUser } = await start({ seedUsers: 5 });
+    const latest = await call('GET', '/users/delta?$select=displayName&$deltatoken=latest');
+    expect(latest.status).toBe(200);
+    expect(latest.json.value).toEqual([]);
+    const id = await createUser('Gus');
+    const round = await readDelta(latest.json['@odata.deltaLink']);
+    expect(round.objects).toEqual([{ id, displayName: 'Gus' }]);
+  });
+
+  it('answers 410 Gone with resyncRequired and a Location for expired tokens', async () => {
+    const clock = new FakeClock();
+    const { directory, call, readDelta } = await start({ seedUsers: 2, clock, tokenRetentionMs: 60_000 });
+    const { deltaLink } = await readDelta('/users/delta?$select=displayName');
+
+    clock.advance(61_000);
+    const old = await call('GET', deltaLink);
+    expect(old.status).toBe(410);
+    expect(old.json.error.code).toBe('resyncRequired');
+    expect(old.headers.get('location')).toBe(`${directory.url}/users/delta?$select=displayName`);
+
+    const fresh = await readDelta(old.headers.get('location')!);
+    expect(fresh.objects).toHaveLength(2);
+    expect((await call('GET', fresh.deltaLink)).status).toBe(200);
+    directory.expireDeltaTokens();
+    expect((await call('GET', fresh.deltaLink)).status).toBe(410);
+    expect((await call('GET', '/users/delta?$deltatoken=not-a-token')).status).toBe(400);
+  });
+
+  it('serves a 10,000-user directory', async () => {
+    const { call, readDelta } = await start({ seedUsers: 10_000, seedGroups: 3, pageSize: 999 });
+    const full = await readDelta('/users/delta?$select=userPrincipalName');
+    expect(new Set(full.objects.map((u) => u.userPrincipalName)).size).toBe(10_000);
+    const groups = await readDelta('/groups/delta?$select=displayName,members');
+    const members = groups.objects.flatMap((g) => g['members@delta'] ?? []);
+    // The seed puts department k's users (every sixth, from k) into group k: departments 0 to 2 here.
+    const expected = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => i % 6 < 3).length;
+    expect(new Set(members.map((m: any) => m.id)).size).toBe(expected);
+    expect((await call('GET', full.deltaLink)).json.value).toEqual([]);
+  });
+});
+
+describe('local directory: persistence', () => {
+  it('keeps objects, memberships and delta positions across a restart, seeding only once', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'local-directory-'));
+    folders.push(folder);
+    const dataFile = path.join(folder, 'data', 'directory.json');
+
+    const first = await start({ dataFile, seedUsers: 4, seedGroups: 2 });
+    const id = await first.createUser('Hana');
+    const group = (await first.call('GET', '/groups')).json.value[0].id as string;
+    await first.addMember(group, id);
+    const { deltaLink } = await first.readDelta('/users/delta?$select=displayName');
+    await first.call('PATCH', `/users/${id}`, { displayName: 'Hana Renamed' });
+    await first.directory.close();
+    open.splice(open.indexOf(first.directory), 1);
+
+    const second = await start({ dataFile, seedUsers: 4, seedGroups: 2 });
+    expect((await second.call('GET', '/users')).json.value).toHaveLength(5);
+    expect((await second.call('GET', `/groups/${group}/members`)).json.value.map((m: any) => m.id)).toContain(id);
+    const port = new URL(second.directory.url).port;
+    const round = await second.readDelta(deltaLink.replace(/:\d+\//, `:${port}/`));
+    expect(round.objects).toEqual([{ id, displayName: 'Hana Renamed' }]);
+  });
+});
