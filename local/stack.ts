@@ -63,6 +63,10 @@ export async function startLocalStack(options: LocalStackOptions) {
   const host = options.HOST;
   const clock = options.clock ?? systemClock;
   await mkdir(options.dataDir, { recursive: true });
+  // The SDK clients need a region and credentials; the local endpoints accept any.
+  process.env.AWS_REGION ??= REGION;
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   const closers: (() => Promise<void>)[] = [];
   try {
     const dynamo = await startLocalDynamoDb({
@@ -133,9 +137,6 @@ export async function startLocalStack(options: LocalStackOptions) {
       SCHEDULER_ENDPOINT: scheduler.url,
       LAMBDA_ENDPOINT: lambda.url,
       LOCAL_SOURCE_BASE_URL: directory.url,
-      AWS_REGION: process.env.AWS_REGION ?? REGION,
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
     });
 
     const api = await startApiServer({ host, port: options.PORT, verify: await makeLocalVerifier(options.dataDir) });

@@ -55,12 +55,9 @@ export class DynamoDbJobRunStore implements JobRunStore {
       values[placeholder] = value;
       sets.push(`${parent}.${name} = ${placeholder}`);
     };
-    for (const [field, value] of Object.entries(commit.run)) if (value !== undefined) add('#run', field, value);
+    const run = commit.release ? { ...commit.run, leaseOwner: null, leaseUntil: null } : commit.run;
+    for (const [field, value] of Object.entries(run)) if (value !== undefined) add('#run', field, value);
     for (const [field, value] of Object.entries(commit.status ?? {})) if (value !== undefined) add('#status', field, value);
-    if (commit.release) {
-      add('#run', 'leaseOwner', null);
-      add('#run', 'leaseUntil', null);
-    }
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
