@@ -61,6 +61,8 @@ export interface LocalScimService {
   url: string;
   /** Answers the next requests with a fault instead of serving them. */
   failNext(fault: ScimFault): void;
+  /** Drops the faults not yet served. */
+  clearFaults(): void;
   /** The requests received so far, oldest first (empty unless `recordRequests`). */
   requests(): readonly RecordedRequest[];
   clearRequests(): void;
@@ -195,6 +197,7 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
   return {
     url: baseUrl,
     failNext: (fault) => faults.push({ ...fault, times: fault.times ?? 1 }),
+    clearFaults: () => void faults.splice(0),
     requests: () => log,
     clearRequests: () => void log.splice(0),
     resources: (endpoint) => resources.snapshot()[endpoint].map(render),

@@ -1,4 +1,4 @@
-import { parse, Tester, type Compare, type Filter } from 'scim2-parse-filter';
+import { parse, Tester, type Compare, type Filter, type LogExp, type NotFilter, type ValuePath } from 'scim2-parse-filter';
 import { badRequest } from './scim-error.ts';
 import { caseExactAttributePaths } from './scim-schemas.ts';
 
@@ -6,10 +6,33 @@ export type { Filter } from 'scim2-parse-filter';
 
 /** Parses a `filter` query parameter; a malformed one is a 400 `invalidFilter` (RFC 7644 §3.4.2.2). */
 export function parseScimFilter(text: string): Filter {
+  let filter: Filter;
   try {
-    return parse(text);
+    filter = parse(text);
   } catch (error) {
     throw badRequest('invalidFilter', `The filter '${text}' is not valid: ${(error as Error).message}`);
+  }
+  return decodeEscapedBackslashes(filter);
+}
+
+/**
+ * A compValue is a JSON string (RFC 7644 §3.4.2.2), so `\\` means one backslash; scim2-parse-filter keeps both
+ * (it tolerates unescaped Windows names like `DOMAIN\user`), so halve each pair after parsing.
+ */
+function decodeEscapedBackslashes(filter: Filter): Filter {
+  switch (filter.op) {
+    case 'and':
+    case 'or':
+      return { ...filter, filters: (filter as LogExp).filters.map(decodeEscapedBackslashes) } as LogExp;
+    case 'not':
+      return { ...filter, filter: decodeEscapedBackslashes((filter as NotFilter).filter) } as NotFilter;
+    case '[]':
+      return { ...filter, valFilter: decodeEscapedBackslashes((filter as ValuePath).valFilter) } as ValuePath;
+    default: {
+      const compare = filter as Compare;
+      if (typeof compare.compValue !== 'string') return filter;
+      return { ...compare, compValue: compare.compValue.replace(/\\\\/g, '\\') };
+    }
   }
 }
 
