@@ -1,0 +1,136 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { issueLocalToken, LOCAL_TENANT_ID, type TokenOptions } from '../../local/local-auth.ts';
+import { localEnvSchema, type LocalEnv } from '../../local/local-config.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+
+/** A parsed HTTP answer: status, lower-cased headers, raw text and the JSON body when there is one. */
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  // Tests read arbitrary Graph JSON; each asserts the shape it cares about.
+  json: any;
+}
+
+export interface ApiRequestOptions {
+  /** Bearer token; defaults to a read-write token of the local tenant, `null` sends no Authorization header. */
+  token?: string | null;
+  /** A string is sent as is (malformed JSON, oversized bodies); anything else as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TestStackOptions {
+  /** Reuse a data directory (restart tests); a fresh temp directory otherwise. */
+  dataDir?: string;
+  /** Keep DynamoDB on disk in the data directory (restart tests). */
+  onDisk?: boolean;
+  /** Fixed ports (a restart reuses the previous ones, since API containers keep their SDK endpoints). */
+  ports?: Partial<Pick<LocalEnv, 'PORT' | 'DYNAMODB_PORT' | 'SOURCE_PORT' | 'SCIM_PORT' | 'SCHEDULER_PORT' | 'LAMBDA_PORT'>>;
+}
+
+export interface TestStack {
+  stack: LocalStack;
+  dataDir: string;
+  /** The default tenant's read-write token. */
+  token: string;
+  /** Signs a token with the stack's key (other tenant, read-only, short lifetime). */
+  issueToken: (options?: TokenOptions) => Promise<string>;
+  /** Calls the API; `apiPath` is relative to `/v1.0`, e.g. `/servicePrincipals/sp/synchronization/jobs`. */
+  api: (method: string, apiPath: string, options?: ApiRequestOptions) => Promise<ApiResponse>;
+  /** A real SDK client pointed at the stack's Scheduler emulator. */
+  scheduler: SchedulerClient;
+  /** The ports in use, to restart on the same ones. */
+  ports: Required<NonNullable<TestStackOptions['ports']>>;
+  /** Stops the stack; `keepData` leaves the data directory for a restart. */
+  close: (keepData?: boolean) => Promise<void>;
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/**
+ * Starts the whole local stack for one test file: ephemeral loopback ports, a temp data directory, in-memory
+ * DynamoDB unless `onDisk`, no scheduler timer (tests call `stack.runDueSchedules()`), a small seeded directory.
+ */
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'graph-sync-api-')));
+  const env = localEnvSchema.parse({
+    HOST: '127.0.0.1',
+    PORT: 0,
+    DYNAMODB_PORT: 0,
+    SOURCE_PORT: 0,
+    SCIM_PORT: 0,
+    SCHEDULER_PORT: 0,
+    LAMBDA_PORT: 0,
+    LOCAL_SEED_USERS: 3,
+    LOCAL_SEED_GROUPS: 1,
+    ...options.ports,
+  });
+  const stack = await startLocalStack({
+    ...env,
+    dataDir,
+    schedulerTimer: false,
+    inMemoryDynamoDb: !options.onDisk,
+  });
+  const token = await issueLocalToken(dataDir, { tenantId: LOCAL_TENANT_ID });
+  const scheduler = new SchedulerClient({
+    endpoint: stack.schedulerUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+
+  async function api(method: string, apiPath: string, request: ApiRequestOptions = {}): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...request.headers };
+    const bearer = request.token === undefined ? token : request.token;
+    if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${stack.apiUrl}${apiPath}`, { method, headers, body });
+    const text = await response.text();
+    let json: unknown = undefined;
+    if (text !== '') {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  }
+
+  return {
+    stack,
+    dataDir,
+    token,
+    issueToken: (tokenOptions) => issueLocalToken(dataDir, tokenOptions),
+    api,
+    scheduler,
+    ports: {
+      PORT: portOf(stack.apiUrl),
+      DYNAMODB_PORT: portOf(stack.dynamoDbEndpoint),
+      SOURCE_PORT: portOf(stack.directoryUrl),
+      SCIM_PORT: portOf(stack.scimUrl),
+      SCHEDULER_PORT: portOf(stack.schedulerUrl),
+      LAMBDA_PORT: Number(new URL(process.env.LAMBDA_ENDPOINT ?? 'http://x:0').port),
+    },
+    close: async (keepData = false) => {
+      scheduler.destroy();
+      await stack.close();
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The API path of a service principal's synchronization resource. */
+export function syncPath(servicePrincipalId: string, rest = ''): string {
+  return `/servicePrincipals/${servicePrincipalId}/synchronization${rest}`;
+}
