@@ -45,14 +45,15 @@ export class JsonFileStore {
 
   private write(): Promise<void> {
     const text = JSON.stringify(this.snapshot());
+    // A failed earlier write must not block the later ones, which carry the newer state anyway.
     this.writing = this.writing
       .catch(() => undefined)
       .then(async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      const temporary = `${this.path}.${process.pid}.tmp`;
-      await writeFile(temporary, text);
-      await rename(temporary, this.path);
-    });
+        await mkdir(dirname(this.path), { recursive: true });
+        const temporary = `${this.path}.${process.pid}.tmp`;
+        await writeFile(temporary, text);
+        await rename(temporary, this.path);
+      });
     return this.writing;
   }
 }

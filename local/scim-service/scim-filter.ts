@@ -12,26 +12,32 @@ export function parseScimFilter(text: string): Filter {
   } catch (error) {
     throw badRequest('invalidFilter', `The filter '${text}' is not valid: ${(error as Error).message}`);
   }
-  return decodeEscapedBackslashes(filter);
+  return normalise(filter);
 }
 
+const coreSchemaPrefix = /^urn:ietf:params:scim:schemas:core:2\.0:(User|Group):/i;
+
 /**
- * A compValue is a JSON string (RFC 7644 §3.4.2.2), so `\\` means one backslash; scim2-parse-filter keeps both
- * (it tolerates unescaped Windows names like `DOMAIN\user`), so halve each pair after parsing.
+ * Two repairs after parsing. A compValue is a JSON string (RFC 7644 §3.4.2.2), so `\\` means one backslash;
+ * scim2-parse-filter keeps both (it tolerates unescaped Windows names like `DOMAIN\user`), so halve each pair.
+ * And core attributes may carry their schema URN (`urn:...:core:2.0:User:userName`), which stored resources do not.
  */
-function decodeEscapedBackslashes(filter: Filter): Filter {
+function normalise(filter: Filter): Filter {
   switch (filter.op) {
     case 'and':
     case 'or':
-      return { ...filter, filters: (filter as LogExp).filters.map(decodeEscapedBackslashes) } as LogExp;
+      return { ...filter, filters: (filter as LogExp).filters.map(normalise) } as LogExp;
     case 'not':
-      return { ...filter, filter: decodeEscapedBackslashes((filter as NotFilter).filter) } as NotFilter;
-    case '[]':
-      return { ...filter, valFilter: decodeEscapedBackslashes((filter as ValuePath).valFilter) } as ValuePath;
+      return { ...filter, filter: normalise((filter as NotFilter).filter) } as NotFilter;
+    case '[]': {
+      const valuePath = filter as ValuePath;
+      return { ...valuePath, attrPath: valuePath.attrPath.replace(coreSchemaPrefix, ''), valFilter: normalise(valuePath.valFilter) };
+    }
     default: {
       const compare = filter as Compare;
-      if (typeof compare.compValue !== 'string') return filter;
-      return { ...compare, compValue: compare.compValue.replace(/\\\\/g, '\\') };
+      const attrPath = compare.attrPath.replace(coreSchemaPrefix, '');
+      if (typeof compare.compValue !== 'string') return { ...compare, attrPath };
+      return { ...compare, attrPath, compValue: compare.compValue.replace(/\\\\/g, '\\') };
     }
   }
 }

@@ -171,6 +171,13 @@ describe('local SCIM service', () => {
       expect(otherCase.body?.totalResults).toBe(0);
     });
 
+    it('accepts attribute names in any case and qualified by their schema URN', async () => {
+      const qualified = await call(service, 'GET', `/Users?${query(`${userSchema}:userName eq "user2@contoso.com"`)}`);
+      const otherCase = await call(service, 'GET', `/Users?${query('USERNAME eq "user2@contoso.com"')}`);
+      expect(qualified.body?.totalResults).toBe(1);
+      expect(otherCase.body?.totalResults).toBe(1);
+    });
+
     it('combines terms with and', async () => {
       const both = await call(service, 'GET', `/Users?${query('userName eq "user5@contoso.com" and active eq true')}`);
       const contradicting = await call(service, 'GET', `/Users?${query('userName eq "user5@contoso.com" and active eq false')}`);

@@ -175,6 +175,8 @@ export class HttpScimTarget implements ScimTarget {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
         dispatcher: this.dispatcher,
+        // A redirect could carry the bearer token elsewhere; a SCIM target has no reason to send one.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
         headers: {
           authorization: `Bearer ${this.options.token}`,
