@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Context } from 'aws-lambda';
+import { LOCAL_TENANT_ID, issueLocalToken } from '../../local/local-auth.ts';
+import { startLambdaEndpoint } from '../../local/lambda-endpoint.ts';
+import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
+import type { SyncTick } from '../../functions/schemas/sync-tick.ts';
+import { findTemplate } from '../../functions/domain/templates.ts';
+import {
+  SOFT_DELETED_ATTRIBUTE,
+  findObjectMapping,
+  mapObject,
+  selectedSourceAttributes,
+} from '../../functions/domain/mapping/attribute-mapping.ts';
+import { toScimResource } from '../../functions/domain/mapping/scim-resource.ts';
+
+/** The worker's context for a direct call: a generous budget, so a run ends in steady state. */
+export function workerContext(budgetMs = 15 * 60 * 1000): Context {
+  const deadline = Date.now() + budgetMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'sync-job',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:sync-job',
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/sync-job',
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export interface SyncHarnessOptions {
+  seedUsers?: number;
+  seedGroups?: number;
+}
+
+/**
+ * One local stack for one test file, driven deterministically: the target is a SCIM service that records its
+ * requests, and the runs that start/restart would fire in the background are captured instead of run, so a test
+ * runs the worker itself (`runJob`, `drainTriggered`) and awaits it.
+ */
+export async function startSyncHarness(options: SyncHarnessOptions = {}) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sync-e2e-'));
+  const scimToken = 'e2e-scim-token';
+  let stack: LocalStack | undefined;
+  let scim: LocalScimService | undefined;
+  let capture: Awaited<ReturnType<typeof startLambdaEndpoint>> | undefined;
+  const triggered: unknown[] = [];
+  try {
+    stack = await startLocalStack({
+      dataDir,
+      HOST: '127.0.0.1',
+      PORT: 0,
+      DYNAMODB_PORT: 0,
+      SOURCE_PORT: 0,
+      SCIM_PORT: 0,
+      SCHEDULER_PORT: 0,
+      LAMBDA_PORT: 0,
+      LOCAL_SEED_USERS: options.seedUsers ?? 12,
+      LOCAL_SEED_GROUPS: options.seedGroups ?? 3,
+      LOCAL_SCIM_TOKEN: scimToken,
+      SCHEDULER_POLL_MS: 60_000,
+      inMemoryDynamoDb: true,
+      schedulerTimer: false,
+    });
+    scim = await startLocalScimService({ host: '127.0.0.1', port: 0, token: scimToken, recordRequests: true });
+    capture = await startLambdaEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      functions: { 'sync-job': async (payload) => void triggered.push(payload) },
+      onError: () => undefined,
+    });
+  } catch (error) {
+    await capture?.close();
+    await scim?.close();
+    await stack?.close();
+    throw error;
+  }
+  // Read when the services are first built (on the first API call or run), so this takes effect.
+  process.env.LAMBDA_ENDPOINT = capture.url;
+  const { handler } = await import('../../functions/workers/sync-job.ts');
+  const token = await issueLocalToken(dataDir);
+  const servicePrincipalId = randomUUID();
+  const base = `${stack.apiUrl}/servicePrincipals/${servicePrincipalId}/synchronization`;
+
+  async function api(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${base}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  }
+
+  async function expectOk(method: string, route: string, body?: unknown): Promise<any> {
+    const result = await api(method, route, body);
+    if (result.status >= 300) throw new Error(`${method} ${route} answered ${result.status}: ${JSON.stringify(result.body)}`);
+    return result.body;
+  }
+
+  async function graph(method: string, route: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${stack!.directoryUrl}/${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`directory ${method} ${route} answered ${response.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  async function listAll(kind: 'users' | 'groups', select: string): Promise<any[]> {
+    const items: any[] = [];
+    let next: string | undefined = `${stack!.directoryUrl}/${kind}?$select=${select}&$top=999`;
+    while (next) {
+      const response = await fetch(next);
+      const page = (await response.json()) as { value: any[]; '@odata.nextLink'?: string };
+      items.push(...page.value);
+      next = page['@odata.nextLink'];
+    }
+    return items;
+  }
+
+  const tickOf = (jobId: string, trigger: SyncTick['trigger'] = 'start'): SyncTick => ({
+    tenantId: LOCAL_TENANT_ID,
+    servicePrincipalId,
+    jobId,
+    trigger,
+  });
+
+  return {
+    stack,
+    scim,
+    dataDir,
+    scimToken,
+    servicePrincipalId,
+    tenantId: LOCAL_TENANT_ID,
+    api,
+    expectOk,
+    graph,
+    listAll,
+    tickOf,
+    /** Creates a job of the SCIM template. */
+    createJob: async (interval = 'PT40M'): Promise<string> =>
+      (await expectOk('POST', '/jobs', { templateId: 'scim', schedule: { interval } })).id as string,
+    putSecrets: (baseAddress: string, secretToken: string) =>
+      expectOk('PUT', '/secrets', { value: [{ key: 'BaseAddress', value: baseAddress }, { key: 'SecretToken', value: secretToken }] }),
+    getJob: (jobId: string) => expectOk('GET', `/jobs/${jobId}`),
+    /** One worker invocation, awaited. */
+    runJob: (jobId: string, trigger: SyncTick['trigger'] = 'start', budgetMs?: number) =>
+      handler(tickOf(jobId, trigger), workerContext(budgetMs)),
+    /** Runs, one after the other, the invocations the service asked for (start, restart, continuation). */
+    drainTriggered: async (): Promise<string[]> => {
+      const outcomes: string[] = [];
+      while (triggered.length > 0) outcomes.push((await handler(triggered.shift(), workerContext())).outcome);
+      return outcomes;
+    },
+    triggered: () => triggered as readonly unknown[],
+    close: async () => {
+      await capture.close();
+      await scim.close();
+      await stack.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type SyncHarness = Awaited<ReturnType<typeof startSyncHarness>>;
+
+/** The SCIM template's user and group flows, as a run maps them. */
+export function scimFlows() {
+  const schema = findTemplate('scim')!.schema;
+  return { users: findObjectMapping(schema, 'User')!, groups: findObjectMapping(schema, 'Group')! };
+}
+
+/**
+ * What the target should hold for the directory's present users: each user's SCIM resource as the template maps
+ * it, keyed by source id. `accountEnabled: false` users are included (their `active` is false).
+ */
+export async function mappedSourceUsers(harness: SyncHarness): Promise<Map<string, Record<string, unknown>>> {
+  const { users } = scimFlows();
+  const select = selectedSourceAttributes(users.objectMapping).join(',');
+  const source = await harness.listAll('users', select);
+  const result = new Map<string, Record<string, unknown>>();
+  for (const user of source) {
+    const { id, ...attributes } = user as Record<string, unknown>;
+    const mapped = mapObject(users.objectMapping, { ...attributes, id, [SOFT_DELETED_ATTRIBUTE]: false }, {
+      targetObject: users.targetObject,
+      mode: 'add',
+    });
+    const { schemas: _schemas, ...resource } = toScimResource('Users', mapped);
+    result.set(id as string, resource);
+  }
+  return result;
+}
