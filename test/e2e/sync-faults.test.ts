@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSyncHarness, type SyncHarness } from '../support/sync-harness.ts';
+
+let h: SyncHarness;
+let jobId: string;
+
+type Resource = Record<string, any>;
+const account = (userName: string) => (h.scim.resources('Users') as Resource[]).find((user) => user.userName === userName);
+
+beforeAll(async () => {
+  h = await startSyncHarness({ seedUsers: 8, seedGroups: 2 });
+  jobId = await h.createJob();
+  await h.putSecrets(h.scim.url, h.scimToken);
+  await h.expectOk('POST', `/jobs/${jobId}/start`);
+  await h.drainTriggered();
+});
+afterAll(async () => h?.close());
+
+describe('sync runs against an idle, refusing or failing target', () => {
+  it('an idle run sends the target nothing and still records its execution', async () => {
+    expect(h.scim.resources('Users')).toHaveLength(8);
+    const before = (await h.getJob(jobId)).status.lastExecution;
+    h.scim.clearRequests();
+
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+
+    expect(h.scim.requests()).toEqual([]);
+    const after = (await h.getJob(jobId)).status.lastExecution;
+    expect(after.activityIdentifier).not.toBe(before.activityIdentifier);
+    expect(after.timeEnded >= before.timeEnded).toBe(true);
+    expect(after).toMatchObject({ state: 'Succeeded', countExported: 0, countImported: 0 });
+  });
+
+  it('a refused SecretToken quarantines the job; fixing it and starting converges', async () => {
+    const [user] = await h.listAll('users', 'id,userPrincipalName');
+    await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'Quarantine Survivor' });
+    await h.putSecrets(h.scim.url, 'not-the-token');
+
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('quarantined');
+    const quarantined = (await h.getJob(jobId)).status;
+    expect(quarantined.code).toBe('Quarantine');
+    expect(quarantined.quarantine.reason).toBe('EncounteredQuarantineException');
+    expect(quarantined.quarantine.error.message).toMatch(/401/);
+    expect(quarantined.lastExecution.state).toBe('Failed');
+    expect(account(user.userPrincipalName)?.title).not.toBe('Quarantine Survivor');
+    // Within the back-off, a schedule tick does not run the job.
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('quarantineBackoff');
+
+    await h.putSecrets(h.scim.url, h.scimToken);
+    await h.expectOk('POST', `/jobs/${jobId}/start`);
+    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const status = (await h.getJob(jobId)).status;
+    expect(status.code).toBe('Active');
+    expect(status.quarantine).toBeNull();
+    expect(account(user.userPrincipalName)?.title).toBe('Quarantine Survivor');
+  });
+
+  it('objects the target fails on are escrowed and a later run retries them', async () => {
+    const users = (await h.listAll('users', 'id,userPrincipalName')).slice(1, 3);
+    for (const user of users) await h.graph('PATCH', `users/${user.id}`, { department: 'Escrowed' });
+    // A Retry-After beyond the adapter's longest wait ends its retries at once.
+    h.scim.failNext({ status: 500, retryAfter: '3600', times: 2 });
+
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    const failed = (await h.getJob(jobId)).status.lastExecution;
+    expect(failed).toMatchObject({ state: 'EntryLevelErrors', countEscrowed: 2 });
+    for (const user of users) {
+      expect(account(user.userPrincipalName)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']?.department).not.toBe('Escrowed');
+    }
+
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    for (const user of users) {
+      expect(account(user.userPrincipalName)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']?.department).toBe('Escrowed');
+    }
+    expect((await h.getJob(jobId)).status.lastExecution).toMatchObject({ state: 'Succeeded', countEscrowed: 0, countExported: 2 });
+    // Nothing is left to retry.
+    h.scim.clearRequests();
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    expect(h.scim.requests()).toEqual([]);
+  });
+});
