@@ -75,6 +75,14 @@ export interface LocalScimService {
 }
 
 const basePath = '/scim/v2';
+
+type Query = Record<string, string>;
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
 const contentType = 'application/scim+json';
 const maxBodyBytes = 1024 * 1024;
 
@@ -104,7 +112,48 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     meta: { ...resource.meta, location: `${baseUrl}/${resourceTypes[endpointOf(resource)].endpoint}/${resource.id}` },
   });
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  function serveResource(endpoint: ResourceEndpoint, id: string | undefined, method: string, query: Query, body: unknown): Answer {
+    const select = resources.selector(endpoint, query);
+    if (id === undefined) {
+      if (method === 'GET') {
+        const listQuery = listQuerySchema.safeParse(query);
+        if (!listQuery.success) throw badRequest('invalidValue', listQuery.error.message);
+        return { status: 200, body: resources.list(endpoint, listQuery.data, render) };
+      }
+      if (method !== 'POST') throw methodNotAllowed(method, ['GET', 'POST']);
+      const created = render(resources.create(endpoint, body));
+      return { status: 201, body: select(created), headers: { location: (created.meta as { location: string }).location } };
+    }
+    switch (method) {
+      case 'GET':
+        return { status: 200, body: select(render(resources.get(endpoint, id))) };
+      case 'PUT':
+        return { status: 200, body: select(render(resources.replace(endpoint, id, body))) };
+      case 'PATCH': {
+        const patched = resources.patch(endpoint, id, body);
+        // Entra expects 204 for group PATCHes, whose bodies can carry thousands of members.
+        if (endpoint === 'Groups' && query.attributes === undefined) return { status: 204, body: null };
+        return { status: 200, body: select(render(patched)) };
+      }
+      case 'DELETE':
+        resources.delete(endpoint, id);
+        return { status: 204, body: null };
+      default:
+        throw methodNotAllowed(method, ['GET', 'PUT', 'PATCH', 'DELETE']);
+    }
+  }
+
+  function serveDiscovery(collection: string, id: string | undefined, method: string): Answer {
+    if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
+    if (collection === 'ServiceProviderConfig' && id === undefined) {
+      return { status: 200, body: serviceProviderConfig(baseUrl, maxPageSize) };
+    }
+    if (collection === 'ResourceTypes') return { status: 200, body: discovery(resourceTypeResources(baseUrl), id) };
+    if (collection === 'Schemas') return { status: 200, body: discovery(schemaResources(baseUrl), id) };
+    throw notFound(`No SCIM endpoint /${collection}.`);
+  }
+
+  async function handle(request: IncomingMessage): Promise<Answer> {
     const url = new URL(request.url ?? '/', 'http://local');
     const method = request.method ?? 'GET';
     const text = await readBody(request);
@@ -124,66 +173,17 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     if (!authorised(request.headers.authorization, tokenDigest)) {
       throw new ScimServiceError(401, null, 'A valid bearer token is required.', { 'www-authenticate': 'Bearer realm="scim"' });
     }
-    if (!url.pathname.startsWith(`${basePath}/`)) throw notFound(`No SCIM endpoint at ${url.pathname}.`);
-    const [collection, id, ...rest] = url.pathname.slice(basePath.length + 1).split('/').map(decodeURIComponent);
-    if (rest.length > 0 || collection === undefined) throw notFound(`No SCIM endpoint at ${url.pathname}.`);
-    const query = Object.fromEntries(url.searchParams);
-
+    const [collection, id] = routeSegments(url.pathname);
     const endpoint = resourceEndpoint(collection);
-    if (endpoint !== null) {
-      if (!parsed.ok) throw badRequest('invalidSyntax', `The request body is not JSON: ${parsed.error}`);
-      const body = parsed.value;
-      const select = resources.selector(endpoint, query);
-      if (id === undefined || id === '') {
-        if (method === 'GET') {
-          const parsed = listQuerySchema.safeParse(query);
-          if (!parsed.success) throw badRequest('invalidValue', parsed.error.message);
-          return send(response, 200, resources.list(endpoint, parsed.data, render));
-        }
-        if (method === 'POST') {
-          const created = render(resources.create(endpoint, body));
-          return send(response, 201, select(created), { location: (created.meta as { location: string }).location });
-        }
-        throw methodNotAllowed(method, ['GET', 'POST']);
-      }
-      switch (method) {
-        case 'GET':
-          return send(response, 200, select(render(resources.get(endpoint, id))));
-        case 'PUT':
-          return send(response, 200, select(render(resources.replace(endpoint, id, body))));
-        case 'PATCH': {
-          const patched = resources.patch(endpoint, id, body);
-          // Entra expects 204 for group PATCHes, whose bodies can carry thousands of members.
-          if (endpoint === 'Groups' && query.attributes === undefined) return send(response, 204, null);
-          return send(response, 200, select(render(patched)));
-        }
-        case 'DELETE':
-          resources.delete(endpoint, id);
-          return send(response, 204, null);
-        default:
-          throw methodNotAllowed(method, ['GET', 'PUT', 'PATCH', 'DELETE']);
-      }
-    }
-    if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
-    switch (collection) {
-      case 'ServiceProviderConfig':
-        if (id !== undefined) break;
-        return send(response, 200, serviceProviderConfig(baseUrl, maxPageSize));
-      case 'ResourceTypes':
-        return send(response, 200, discovery(resourceTypeResources(baseUrl), id));
-      case 'Schemas':
-        return send(response, 200, discovery(schemaResources(baseUrl), id));
-    }
-    throw notFound(`No SCIM endpoint at ${url.pathname}.`);
+    if (endpoint === null) return serveDiscovery(collection, id, method);
+    if (!parsed.ok) throw badRequest('invalidSyntax', `The request body is not JSON: ${parsed.error}`);
+    return serveResource(endpoint, id, method, Object.fromEntries(url.searchParams), parsed.value);
   }
 
   const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      const scimError =
-        error instanceof ScimServiceError ? error : new ScimServiceError(500, null, 'The service failed to handle the request.');
-      if (!(error instanceof ScimServiceError)) console.error('SCIM request failed', error);
-      send(response, scimError.status, renderScimError(scimError), scimError.headers);
-    });
+    void handle(request)
+      .catch(errorAnswer)
+      .then(({ status, body, headers }) => send(response, status, body, headers));
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -209,6 +209,25 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
       await file?.flush();
     },
   };
+}
+
+/** A SCIM error body for anything a request throws; unexpected errors are logged and answered without detail. */
+function errorAnswer(error: unknown): Answer {
+  if (!(error instanceof ScimServiceError)) console.error('SCIM request failed', error);
+  const scimError = error instanceof ScimServiceError ? error : new ScimServiceError(500, null, 'The service failed to handle the request.');
+  return { status: scimError.status, body: renderScimError(scimError), headers: scimError.headers };
+}
+
+/** `/scim/v2/<collection>[/<id>]` split into its two segments; anything else is not an endpoint. */
+function routeSegments(pathname: string): [string, string | undefined] {
+  const segments = pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length + 1).split('/') : [];
+  const [collection, id, ...rest] = segments;
+  if (collection === undefined || collection === '' || rest.length > 0) throw notFound(`No SCIM endpoint at ${pathname}.`);
+  try {
+    return [decodeURIComponent(collection), id === undefined || id === '' ? undefined : decodeURIComponent(id)];
+  } catch {
+    throw notFound(`No SCIM endpoint at ${pathname}.`);
+  }
 }
 
 function endpointOf(resource: StoredResource): ResourceEndpoint {

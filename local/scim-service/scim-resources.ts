@@ -14,6 +14,7 @@ import {
   scimBoolean,
   userBodySchema,
   type GroupMember,
+  type ListQuery,
   type PatchOperation,
   type PersistedState,
   type ResourceEndpoint,
@@ -22,20 +23,8 @@ import {
 
 type Json = Record<string, unknown>;
 
-/** What a list request asks for, as the query string gives it. */
-export interface ListRequest {
-  filter?: string | undefined;
-  startIndex?: number | undefined;
-  count?: number | undefined;
-  attributes?: string | undefined;
-  excludedAttributes?: string | undefined;
-}
-
-/** Attribute selection of a single-resource request. */
-export interface Selection {
-  attributes?: string | undefined;
-  excludedAttributes?: string | undefined;
-}
+/** Attribute selection of a request (RFC 7644 §3.4.2.5). */
+export type Selection = Pick<ListQuery, 'attributes' | 'excludedAttributes'>;
 
 const bodySchemas = { Users: userBodySchema, Groups: groupBodySchema } as const;
 
@@ -123,7 +112,7 @@ export class ScimResources {
     this.onChange();
   }
 
-  list(endpoint: ResourceEndpoint, request: ListRequest, render: (resource: StoredResource) => Json): Json {
+  list(endpoint: ResourceEndpoint, request: ListQuery, render: (resource: StoredResource) => Json): Json {
     const startIndex = Math.max(1, request.startIndex ?? 1);
     const count = Math.min(this.maxPageSize, Math.max(0, request.count ?? this.maxPageSize));
     const filter = request.filter === undefined || request.filter.trim() === '' ? null : parseScimFilter(request.filter);

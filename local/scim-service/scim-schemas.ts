@@ -298,3 +298,5 @@ export const listQuerySchema = z.object({
   attributes: z.string().optional(),
   excludedAttributes: z.string().optional(),
 });
+
+export type ListQuery = z.infer<typeof listQuerySchema>;
