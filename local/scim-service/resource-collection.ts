@@ -22,10 +22,6 @@ export class ResourceCollection {
 
   constructor(readonly type: ResourceTypeDefinition) {}
 
-  get size(): number {
-    return this.byId.size;
-  }
-
   get(id: string): StoredResource | undefined {
     return this.byId.get(id);
   }

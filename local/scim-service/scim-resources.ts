@@ -33,7 +33,7 @@ const serverOwnedAttributes = new Set(['id', 'meta', 'groups', 'password']);
 
 /**
  * The SCIM resources of the local service: validation, Entra's PATCH quirks, uniqueness and referential
- * integrity over two in-memory collections. HTTP lives in scim-service.ts; this class throws ScimServiceError.
+ * integrity over two in-memory collections. HTTP lives in local-scim-service.ts; this class throws ScimServiceError.
  */
 export class ScimResources {
   private readonly collections: Record<ResourceEndpoint, ResourceCollection> = {
@@ -58,10 +58,6 @@ export class ScimResources {
 
   snapshot(): PersistedState {
     return { Users: [...this.collections.Users.values()], Groups: [...this.collections.Groups.values()] };
-  }
-
-  count(endpoint: ResourceEndpoint): number {
-    return this.collections[endpoint].size;
   }
 
   create(endpoint: ResourceEndpoint, body: unknown): StoredResource {
