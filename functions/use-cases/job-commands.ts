@@ -35,6 +35,8 @@ export interface JobCommandsDeps {
 
 /** Attempts at read-modify-write before a concurrent change is reported as 409. */
 const MAX_ATTEMPTS = 3;
+/** Put-and-recheck rounds that bring a schedule back in line with its job after concurrent commands. */
+const MAX_RECONCILE_ROUNDS = 4;
 
 export function scheduleSpecOf(job: StoredJob): JobScheduleSpec {
   return {
@@ -61,21 +63,55 @@ export function makeJobCommands(deps: JobCommandsDeps) {
     return job;
   }
 
+  /**
+   * Brings the schedule in line with the job as stored now. Concurrent commands each put the schedule of the job
+   * they read, so a put can land after a newer job write; every command that touched the schedule ends here, and
+   * rechecks after its own put, so the last one to finish leaves the schedule matching the stored job.
+   */
+  async function reconcileSchedule(key: JobKey, scheduleName: string): Promise<void> {
+    try {
+      for (let round = 0; round < MAX_RECONCILE_ROUNDS; round += 1) {
+        const job = await jobs.get(key);
+        if (!job) {
+          await schedules.remove(scheduleName);
+          return;
+        }
+        const want = scheduleSpecOf(job);
+        const have = await schedules.get(scheduleName);
+        const matches =
+          job.schedule.state === 'Disabled'
+            ? !have?.enabled
+            : have !== null && have.enabled === want.enabled && have.rateMinutes === want.rateMinutes;
+        if (matches) return;
+        await schedules.put(want);
+      }
+    } catch (error) {
+      // The command's own outcome stands; the worker's next tick repairs a schedule left out of step.
+      logger.warn('Schedule could not be reconciled with the job', { jobId: key.jobId, error: error as Error });
+    }
+  }
+
   /** Read, change, sync the schedule, conditionally write; retried when another writer got there first. */
   async function mutate(
     key: JobKey,
     change: (job: StoredJob) => StoredJob,
     syncSchedule: (before: StoredJob, after: StoredJob) => Promise<void>,
   ): Promise<StoredJob> {
-    for (let attempt = 1; ; attempt += 1) {
-      const job = await load(key);
-      const next = change(job);
-      await syncSchedule(job, next);
-      try {
-        return await jobs.replace(next);
-      } catch (error) {
-        if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+    let touchedSchedule: string | null = null;
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        const job = await load(key);
+        const next = change(job);
+        touchedSchedule = job.scheduleName;
+        await syncSchedule(job, next);
+        try {
+          return await jobs.replace(next);
+        } catch (error) {
+          if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+        }
       }
+    } finally {
+      if (touchedSchedule) await reconcileSchedule(key, touchedSchedule);
     }
   }
 
@@ -169,15 +205,23 @@ export function makeJobCommands(deps: JobCommandsDeps) {
     },
 
     async delete(key: JobKey): Promise<void> {
-      for (let attempt = 1; ; attempt += 1) {
-        const job = await load(key);
-        await schedules.remove(job.scheduleName);
-        try {
-          await jobs.delete(key, job.version);
-          break;
-        } catch (error) {
-          if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+      let scheduleName: string | null = null;
+      try {
+        for (let attempt = 1; ; attempt += 1) {
+          const job = await load(key);
+          scheduleName = job.scheduleName;
+          await schedules.remove(scheduleName);
+          try {
+            await jobs.delete(key, job.version);
+            break;
+          } catch (error) {
+            if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+          }
         }
+      } finally {
+        // A start that read the job before it was deleted may have put its schedule back; a delete that lost
+        // to other writers must not leave an active job without its schedule.
+        if (scheduleName) await reconcileSchedule(key, scheduleName);
       }
       await deps.jobState.purge(key);
     },
