@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbJobRunStore } from '../../functions/adapters/dynamodb/dynamodb-job-run-store.ts';
-import { makeConnectJob } from '../../functions/config/connect-job.ts';
-import { getServices } from '../../functions/config/services.ts';
 import type { Clock } from '../../functions/ports/clock.ts';
-import { makeSyncRun, type Connection } from '../../functions/use-cases/sync-run.ts';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
-import { startSyncHarness, type SyncHarness } from '../support/sync-harness.ts';
+import { startSyncHarness, wrappedSyncRun, type SyncHarness } from '../support/sync-harness.ts';
 
 const USERS = 240;
 const GROUPS = 4;
@@ -53,25 +49,9 @@ class CrashPoint {
   }
 }
 
-/** A worker process whose ports die at `crash` (or never), with its own clock. */
+/** A worker process whose ports die at `crash` (or never). */
 function worker(clock: Clock, crash: CrashPoint | null) {
-  const services = getServices();
-  const wrap = <T extends object>(port: T) => (crash ? crash.wrap(port) : port);
-  const connect = makeConnectJob(services.env, services.secrets, services.mode);
-  return makeSyncRun({
-    jobs: wrap(services.jobs),
-    runs: wrap(new DynamoDbJobRunStore(services.dynamo, services.env.TABLE_NAME)),
-    links: wrap(services.links),
-    escrows: wrap(services.links),
-    schedules: wrap(services.schedules),
-    trigger: { trigger: async () => undefined },
-    connect: async (job): Promise<Connection> => {
-      const connection = await connect(job);
-      return { ...connection, source: wrap(connection.source), target: wrap(connection.target) };
-    },
-    clock,
-    concurrency: 4,
-  });
+  return wrappedSyncRun(clock, (port) => (crash ? crash.wrap(port) : port));
 }
 
 async function expectTargetEqualsSource(scim: LocalScimService): Promise<void> {
