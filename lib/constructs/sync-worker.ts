@@ -8,7 +8,7 @@ import type { SecretsKey } from './secrets-key.ts';
 import { ServiceFunction, type FunctionEnvironment } from './service-function.ts';
 
 /** Powertools service name of the sync worker (the `service` dimension of its metrics). */
-export const syncWorkerServiceName = 'sync-job';
+export const syncWorkerServiceName = 'sync-worker';
 
 /** Props of {@link SyncWorker}. */
 export interface SyncWorkerProps {
@@ -111,6 +111,8 @@ export class SyncWorker extends Construct {
     // The worker recreates, corrects or removes a job's schedule when it finds one that disagrees with the job.
     this.grantScheduleWrite(this.worker);
     this.grantScheduleDelete(this.worker);
+    // A run that ends its time budget with work left hands the rest to a fresh invocation of itself.
+    this.grantStart(this.worker);
     if (props.sourceClientSecretArn !== undefined) {
       this.worker.role.addToPolicy(
         new iam.PolicyStatement({

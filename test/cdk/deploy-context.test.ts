@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { parseDeployContext } from '../../lib/deploy-context.ts';
+
+const readFrom = (values: Record<string, string>) => (key: string) => values[key];
+
+describe('deploy context', () => {
+  it('splits and trims the audience list', () => {
+    // `-c audience="api://a, b"` must yield two audiences, not one with a comma in it.
+    expect(parseDeployContext(readFrom({ audience: 'api://a, b ,' })).audience).toEqual(['api://a', 'b']);
+  });
+
+  it.each([
+    ['an http issuer', { issuer: 'http://login.microsoftonline.com/t/v2.0' }, 'issuer'],
+    ['a secret without its client id', { sourceClientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf' }, 'sourceClientId'],
+    ['a secret that is not a Secrets Manager ARN', { sourceClientId: 'c', sourceClientSecretArn: 'arn:aws:s3:::bucket' }, 'sourceClientSecretArn'],
+    ['a flexible window beyond a day', { flexibleWindowMinutes: '1441' }, 'flexibleWindowMinutes'],
+  ])('refuses %s, naming the value', (_name, values, key) => {
+    // A typo must stop the synth, not deploy an API that accepts no token or a worker that cannot authenticate.
+    expect(() => parseDeployContext(readFrom(values))).toThrow(key);
+  });
+});
