@@ -186,25 +186,28 @@ export function scimFlows() {
   return { users: findObjectMapping(schema, 'User')!, groups: findObjectMapping(schema, 'Group')! };
 }
 
-/**
- * What the target should hold for the directory's present users: each user's SCIM resource as the template maps
- * it, keyed by source id. `accountEnabled: false` users are included (their `active` is false).
- */
-export async function mappedSourceUsers(harness: SyncHarness): Promise<Map<string, Record<string, unknown>>> {
+/** The SCIM resource (with `schemas`) the template maps each present directory user to, keyed by source id. */
+export async function sourceUserResources(harness: Pick<SyncHarness, 'listAll'>): Promise<Map<string, Record<string, unknown>>> {
   const { users } = scimFlows();
   const select = selectedSourceAttributes(users.objectMapping).join(',');
-  const source = await harness.listAll('users', select);
   const result = new Map<string, Record<string, unknown>>();
-  for (const user of source) {
-    const { id, ...attributes } = user as Record<string, unknown>;
-    const mapped = mapObject(users.objectMapping, { ...attributes, id, [SOFT_DELETED_ATTRIBUTE]: false }, {
+  for (const user of await harness.listAll('users', select)) {
+    const mapped = mapObject(users.objectMapping, { ...user, [SOFT_DELETED_ATTRIBUTE]: false }, {
       targetObject: users.targetObject,
       mode: 'add',
     });
-    const { schemas: _schemas, ...resource } = toScimResource('Users', mapped);
-    result.set(id as string, resource);
+    result.set(user.id as string, toScimResource('Users', mapped));
   }
   return result;
+}
+
+/**
+ * What the target should hold for the directory's present users: each user's SCIM resource as the template maps
+ * it (without `schemas`), keyed by source id. `accountEnabled: false` users are included (their `active` is false).
+ */
+export async function mappedSourceUsers(harness: SyncHarness): Promise<Map<string, Record<string, unknown>>> {
+  const resources = await sourceUserResources(harness);
+  return new Map([...resources].map(([id, { schemas: _schemas, ...resource }]) => [id, resource]));
 }
 
 /**
