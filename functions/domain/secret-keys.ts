@@ -45,12 +45,26 @@ export type AddressProblem = string;
 
 const PRIVATE_V4 = [/^10\./, /^127\./, /^169\.254\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^0\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./];
 
-/** True for loopback, private, link-local and unspecified addresses (and `localhost`). */
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+/** `::ffff:a.b.c.d`, which WHATWG URL renders as two hex groups. */
+const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/**
+ * True for loopback, private, link-local and unspecified addresses (and `localhost`), given a URL's hostname
+ * (WHATWG URL has already normalised numeric IPv4 forms). Names are not resolved here.
+ */
 export function isInternalHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (PRIVATE_V4.some((range) => range.test(host))) return true;
-  return host === '::1' || host === '::' || host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80:');
+  if (IPV4.test(host)) return PRIVATE_V4.some((range) => range.test(host));
+  if (!host.includes(':')) return false;
+  const mapped = IPV4_MAPPED.exec(host);
+  if (mapped) {
+    const high = parseInt(mapped[1] ?? '0', 16);
+    const low = parseInt(mapped[2] ?? '0', 16);
+    return isInternalHost(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`);
+  }
+  return host === '::1' || host === '::' || /^f[cd]/.test(host) || /^fe[89ab]/.test(host);
 }
 
 /**
