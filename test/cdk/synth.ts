@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { rmSync } from 'node:fs';
 import { defineApp } from '../../lib/app.ts';
 import type { GraphSyncJobsStack } from '../../lib/graph-sync-jobs-stack.ts';
 
@@ -21,7 +22,10 @@ export interface Synthesized {
 export function synthesize(context: Record<string, string> = deployContext, options = { bundle: false }): Synthesized {
   const app = new App({ context: { ...context, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
   const stack = defineApp(app);
-  return { app, stack, template: Template.fromStack(stack) };
+  const template = Template.fromStack(stack);
+  // The assembly in the temporary outdir is only read again when bundles are asserted (that test removes it).
+  if (!options.bundle) rmSync(app.outdir, { recursive: true, force: true });
+  return { app, stack, template };
 }
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
