@@ -21,6 +21,7 @@ import { linkId, type LinkScope, type LinkStore, type ObjectLink } from '../port
 import { ScimRequestError, TargetUnavailableError, type ScimPatchOperation, type ScimTarget } from '../ports/scim-target.ts';
 import type { SyncTrigger } from '../ports/sync-trigger.ts';
 import { scheduleSpecOf } from './job-commands.ts';
+import { TargetMatcher } from './target-matcher.ts';
 
 /** What a connected run reads from and writes to. `close` releases connections. */
 export interface Connection {
@@ -115,7 +116,11 @@ function memberOperations(members: { add: { targetId: string }[]; remove: { targ
  * Applies one object's plan to the target; returns its new link (or null to forget it). A refused request
  * escrows the object; an unavailable target aborts the run (quarantine).
  */
-async function execute(plan: Exclude<ObjectPlan, { kind: 'skip' | 'error' }>, target: ScimTarget): Promise<ObjectLink | null> {
+async function execute(
+  plan: Exclude<ObjectPlan, { kind: 'skip' | 'error' }>,
+  target: ScimTarget,
+  matcher: TargetMatcher,
+): Promise<ObjectLink | null> {
   const { object } = plan;
   if (plan.kind === 'delete') {
     await target.delete(plan.resourceType, plan.link.targetId);
@@ -124,21 +129,23 @@ async function execute(plan: Exclude<ObjectPlan, { kind: 'skip' | 'error' }>, ta
   let targetId: string;
   let previousMembers: string[];
   if (plan.kind === 'create') {
-    const existing = plan.match ? await target.findBy(plan.resourceType, plan.match.attribute, plan.match.value) : null;
-    if (existing) {
-      targetId = existing.id;
+    const match = plan.match;
+    const existingId = match ? await matcher.find(plan.resourceType, match.attribute, match.value) : null;
+    if (existingId) {
+      targetId = existingId;
       await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
     } else {
       try {
         targetId = (await target.create(plan.resourceType, toScimResource(plan.resourceType, plan.mapped))).id;
       } catch (error) {
         // Created meanwhile (or by an earlier run that crashed before saving its link): adopt it.
-        const conflicting = error instanceof ScimRequestError && error.status === 409 && plan.match;
-        const found = conflicting ? await target.findBy(plan.resourceType, plan.match!.attribute, plan.match!.value) : null;
+        const conflicting = error instanceof ScimRequestError && error.status === 409 && match;
+        const found = conflicting ? await target.findBy(plan.resourceType, match.attribute, match.value) : null;
         if (!found) throw error;
         targetId = found.id;
         await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
       }
+      if (match) matcher.remember(plan.resourceType, match.attribute, match.value, targetId);
     }
     previousMembers = [];
   } else {
@@ -204,13 +211,23 @@ export function makeSyncRun(deps: SyncRunDeps) {
   const safetyMarginMs = deps.safetyMarginMs ?? 30_000;
   const now = () => clock.now().toISOString();
 
-  async function applyObjects(objects: DirectoryObject[], scope: LinkScope, connection: Connection): Promise<PageResult> {
+  async function applyObjects(
+    objects: DirectoryObject[],
+    scope: LinkScope,
+    connection: Connection,
+    matcher: TargetMatcher,
+  ): Promise<PageResult> {
     const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0 };
     const known = await links.getMany(scope, linkIdsFor(objects));
     for (const type of ['User', 'Group'] as const) {
       const phase = objects.filter((object) => object.type === type);
       const context: PlanContext = { flows: connection.flows, links: known };
       const plans = phase.map((object) => planObject(object, context));
+      const creates = plans.filter((plan) => plan.kind === 'create' && plan.match);
+      const first = creates[0];
+      if (first?.kind === 'create' && first.match) {
+        await matcher.prepare(first.resourceType, first.match.attribute, creates.length);
+      }
       await pool(plans, deps.concurrency, async (plan) => {
         if (plan.kind === 'skip') {
           result.succeeded.push(plan.object);
@@ -222,7 +239,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
         }
         result.exports += 1;
         try {
-          const link = await execute(plan, connection.target);
+          const link = await execute(plan, connection.target, matcher);
           if (link) {
             result.linksToPut.push(link);
             known.set(linkId(link.type, link.sourceId), link);
@@ -288,12 +305,12 @@ export function makeSyncRun(deps: SyncRunDeps) {
     deps.onQuarantine?.(job, error);
   }
 
-  async function retryEscrows(job: StoredJob, connection: Connection, cycle: Cycle): Promise<{ cycle: Cycle; pending: boolean }> {
+  async function retryEscrows(job: StoredJob, connection: Connection, matcher: TargetMatcher, cycle: Cycle): Promise<{ cycle: Cycle; pending: boolean }> {
     const scope = { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration };
     const entries = await escrows.listEscrows(scope, ESCROW_BATCH);
     if (entries.length === 0) return { cycle, pending: false };
     const objects = entries.map((entry) => entry.object);
-    const page = await applyObjects(objects, linkScopeOf(job), connection);
+    const page = await applyObjects(objects, linkScopeOf(job), connection, matcher);
     await saveLinks(linkScopeOf(job), page);
     if (page.escrowed.length > 0) await escrows.putEscrows(scope, page.escrowed);
     await escrows.deleteEscrows(scope, page.succeeded);
@@ -338,9 +355,10 @@ export function makeSyncRun(deps: SyncRunDeps) {
       return 'quarantined';
     }
 
+    const matcher = new TargetMatcher(connection.target);
     try {
       let escrowsPending = current.run.escrowsPending;
-      if (escrowsPending) ({ cycle, pending: escrowsPending } = await retryEscrows(current, connection, cycle));
+      if (escrowsPending) ({ cycle, pending: escrowsPending } = await retryEscrows(current, connection, matcher, cycle));
       let watermark = current.run.watermark;
       for (;;) {
         if (remainingMs() < safetyMarginMs) {
@@ -360,7 +378,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
           continue;
         }
         const scope = linkScopeOf(current);
-        const result = await applyObjects(page.objects, scope, connection);
+        const result = await applyObjects(page.objects, scope, connection, matcher);
         await saveLinks(scope, result);
         if (result.escrowed.length > 0) {
           await escrows.putEscrows({ tenantId: current.tenantId, jobId: current.id, generation: current.run.escrowGeneration }, result.escrowed);

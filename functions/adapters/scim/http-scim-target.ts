@@ -1,4 +1,4 @@
-import { Agent, fetch, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import {
@@ -69,7 +69,8 @@ interface ScimResponse {
  * cannot serve after retries → {@link ScimRequestError}.
  */
 export class HttpScimTarget implements ScimTarget {
-  private readonly baseUrl: string;
+  private readonly origin: string;
+  private readonly basePath: string;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly timeoutMs: number;
@@ -81,7 +82,9 @@ export class HttpScimTarget implements ScimTarget {
   private readonly maxDelayMs: number;
 
   constructor(private readonly options: HttpScimTargetOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const base = new URL(options.baseUrl);
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({ connections: 16, keepAliveTimeout: 30_000 });
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -170,14 +173,16 @@ export class HttpScimTarget implements ScimTarget {
     body: unknown,
     what: string,
   ): Promise<{ response: ScimResponse; retryAfterMs: number | null } | { failure: string; retryAfterMs: null }> {
-    let response;
+    let response: Dispatcher.ResponseData;
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        dispatcher: this.dispatcher,
-        // A redirect could carry the bearer token elsewhere; a SCIM target has no reason to send one.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
+      // dispatcher.request follows no redirect (one could carry the bearer token elsewhere) and skips fetch's
+      // web-stream machinery: an initial sync makes thousands of these requests.
+      response = await this.dispatcher.request({
+        origin: this.origin,
+        path: `${this.basePath}${path}`,
+        method: method as Dispatcher.HttpMethod,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
         headers: {
           authorization: `Bearer ${this.options.token}`,
           accept: `${scimJson}, application/json`,
@@ -192,13 +197,14 @@ export class HttpScimTarget implements ScimTarget {
     }
     let text: string;
     try {
-      text = await response.text();
+      text = await response.body.text();
     } catch (error) {
       return { failure: describe(error), retryAfterMs: null };
     }
+    const retryAfter = response.headers['retry-after'];
     return {
-      response: { status: response.status, body: parseBody(text) },
-      retryAfterMs: this.retryAfterMs(response.headers.get('retry-after')),
+      response: { status: response.statusCode, body: parseBody(text) },
+      retryAfterMs: this.retryAfterMs(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
     };
   }
 
@@ -270,8 +276,8 @@ function errorCodes(error: unknown, depth = 0): string[] {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return 'the request timed out';
   const codes = errorCodes(error);
+  if (codes.some((code) => code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')) return 'the request timed out';
   return codes.length > 0 ? `the connection failed (${codes.join(', ')})` : `the request failed (${String(error)})`;
 }
 
