@@ -100,7 +100,7 @@ function withStatusCode(job: StoredJob): StoredJob {
 }
 
 /** Schedule Active and quarantine lifted; progress (watermark, links, escrows) is kept. */
-function activate(job: StoredJob): StoredJob {
+function activate(job: StoredJob, now: string): StoredJob {
   const liftsQuarantine = job.status.quarantine !== null;
   return withStatusCode({
     ...job,
@@ -113,14 +113,15 @@ function activate(job: StoredJob): StoredJob {
     run: {
       ...job.run,
       epoch: liftsQuarantine ? job.run.epoch + 1 : job.run.epoch,
-      rerunRequested: job.run.leaseOwner !== null,
+      // A run holding a live lease goes on to a fresh steady state instead of a second run starting.
+      rerunRequested: job.run.leaseOwner !== null && (job.run.leaseUntil ?? '') > now,
     },
   });
 }
 
 /** Start (or "sync now" on an active job). */
 export function startJob(job: StoredJob, now: string): StoredJob {
-  return activate({ ...job, history: record(job, { action: 'start', at: now }) });
+  return activate({ ...job, history: record(job, { action: 'start', at: now }) }, now);
 }
 
 /** Pause: schedule Paused; everything else is kept so a later start continues where it stopped. */
@@ -156,7 +157,7 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
     status,
     history: record(job, { action: 'restart', at: now, detail: scopeText || 'QuarantineState, Watermark, Escrows' }),
   };
-  return activate(restarted);
+  return activate(restarted, now);
 }
 
 export function changeInterval(job: StoredJob, intervalMinutes: number, now: string): StoredJob {

@@ -65,6 +65,7 @@ export type RunOutcome =
   | 'quarantineBackoff'
   | 'busy'
   | 'quarantined'
+  | 'failed'
   | 'steadyState'
   | 'paused'
   | 'outOfTime'
@@ -402,7 +403,11 @@ export function makeSyncRun(deps: SyncRunDeps) {
             ...(finished.state === 'Succeeded' && finished.countExported > 0 ? { lastSuccessfulExecutionWithExports: finished } : {}),
             ...(counts ? { synchronizedEntryCountByType: [{ key: 'User', value: counts.User }, { key: 'Group', value: counts.Group }] } : {}),
           };
-          commit = { run: { watermark: page.watermark, cycle: null, escrowsPending, leaseUntil: leaseUntil(), rerunRequested: false }, status, release: !rerun };
+          commit = {
+            run: { watermark: page.watermark, cycle: null, escrowsPending, leaseUntil: leaseUntil(), ...(rerun ? { rerunRequested: false } : {}) },
+            status,
+            release: !rerun,
+          };
         } else {
           commit = {
             run: { watermark: page.watermark, cycle, escrowsPending, leaseUntil: leaseUntil() },
@@ -423,7 +428,11 @@ export function makeSyncRun(deps: SyncRunDeps) {
         current = saved;
         watermark = page.watermark;
         if (page.roundComplete) {
-          if (!rerun) return 'steadyState';
+          if (!rerun) {
+            // A start that arrived while this round was finishing: run again rather than lose it.
+            if (saved.run.rerunRequested) await deps.trigger.trigger({ ...key, trigger: 'start' });
+            return 'steadyState';
+          }
           cycle = newCycle(now(), false);
         }
         if (current.schedule.state !== 'Active') {
@@ -432,6 +441,18 @@ export function makeSyncRun(deps: SyncRunDeps) {
         }
       }
     } catch (error) {
+      if (error instanceof SourceUnavailableError && !error.tenantActionable) {
+        // Throttled or briefly down: a failed run, retried next tick from the same watermark, not a quarantine.
+        await runs.commit(key, owner, current.run.epoch, {
+          run: { cycle },
+          status: {
+            countSuccessiveCompleteFailures: current.status.countSuccessiveCompleteFailures + 1,
+            lastExecution: execution(cycle, now(), { code: 'SourceUnavailable', message: error.message, tenantActionable: false }),
+          },
+          release: true,
+        });
+        return 'failed';
+      }
       if (error instanceof TargetUnavailableError || error instanceof SourceUnavailableError) {
         const code = error instanceof TargetUnavailableError ? 'TargetUnavailable' : 'SourceUnavailable';
         await quarantine(current, owner, cycle, { code, message: error.message, tenantActionable: true });

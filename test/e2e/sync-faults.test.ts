@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSyncHarness, type SyncHarness } from '../support/sync-harness.ts';
+import { SourceUnavailableError, type DirectorySource } from '../../functions/ports/directory-source.ts';
+import { systemClock } from '../../functions/ports/clock.ts';
+import { startSyncHarness, wrappedSyncRun, workerContext, type SyncHarness } from '../support/sync-harness.ts';
 
 let h: SyncHarness;
 let jobId: string;
@@ -77,5 +79,31 @@ describe('sync runs against an idle, refusing or failing target', () => {
     h.scim.clearRequests();
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     expect(h.scim.requests()).toEqual([]);
+  });
+
+  it('a directory that stays throttled fails the run without quarantine; the next run picks the change up', async () => {
+    const [user] = await h.listAll('users', 'id,userPrincipalName');
+    await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'After The Throttle' });
+    const throttled = wrappedSyncRun(systemClock, (port) => {
+      if (!('readPage' in port)) return port;
+      const source: DirectorySource = {
+        readPage: async () => {
+          throw new SourceUnavailableError('GET /users/delta answered 429 after 4 attempts', false);
+        },
+      };
+      return source as typeof port;
+    });
+    const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };
+
+    expect(await throttled(tick, () => workerContext().getRemainingTimeInMillis())).toBe('failed');
+    const failed = (await h.getJob(jobId)).status;
+    expect(failed.code).toBe('Active');
+    expect(failed.quarantine).toBeNull();
+    expect(failed.countSuccessiveCompleteFailures).toBe(1);
+    expect(failed.lastExecution).toMatchObject({ state: 'Failed', error: { code: 'SourceUnavailable', tenantActionable: false } });
+
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    expect(account(user.userPrincipalName)?.title).toBe('After The Throttle');
+    expect((await h.getJob(jobId)).status.countSuccessiveCompleteFailures).toBe(0);
   });
 });

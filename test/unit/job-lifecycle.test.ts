@@ -92,12 +92,17 @@ describe('job lifecycle', () => {
 
   it('start on a job with a run in progress asks that run to go on; pause withdraws the request', () => {
     const leased: StoredJob = { ...newJob(), run: { ...newJob().run, leaseOwner: 'worker-1', leaseUntil: T1 } };
-    const started = startJob(leased, T1);
+    const started = startJob(leased, T0);
     expect(started.run.rerunRequested).toBe(true);
     const paused = pauseJob(started, T1);
     expect(paused.run.rerunRequested).toBe(false);
     expect(paused.schedule.state).toBe('Paused');
     expect(paused.status.code).toBe('Paused');
+  });
+
+  it('start after a crashed run (its lease expired) does not wait for that run', () => {
+    const stale: StoredJob = { ...newJob(), run: { ...newJob().run, leaseOwner: 'crashed-worker', leaseUntil: T0 } };
+    expect(startJob(stale, T1).run.rerunRequested).toBe(false);
   });
 
   it('pause keeps progress so a later start continues', () => {
