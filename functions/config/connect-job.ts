@@ -2,6 +2,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { clientCredentialsTokenProvider } from '../adapters/graph/client-credentials.ts';
 import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.ts';
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
+import { publicOnlyLookup } from '../adapters/net/public-only-lookup.ts';
+import { Agent } from 'undici';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
@@ -76,7 +78,13 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'l
       );
     }
 
-    const target = new HttpScimTarget({ baseUrl: baseAddress, token });
+    // Deployed, every connection to the target is checked for a public address (see publicOnlyLookup).
+    const dispatcher = new Agent({
+      connections: env.SCIM_CONCURRENCY * 2,
+      keepAliveTimeout: 30_000,
+      ...(mode === 'deployed' ? { connect: { lookup: publicOnlyLookup } } : {}),
+    });
+    const target = new HttpScimTarget({ baseUrl: baseAddress, token, dispatcher });
     return {
       source: new GraphDirectorySource({
         baseUrl,
@@ -86,7 +94,7 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'l
       }),
       target,
       flows,
-      close: () => target.close(),
+      close: () => dispatcher.close(),
     };
   };
 }

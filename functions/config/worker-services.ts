@@ -14,7 +14,8 @@ export const QUARANTINE_METRIC = 'JobQuarantined';
 function build() {
   const services = getServices();
   const { env } = services;
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'sync-worker' });
+  // The deployed alarm selects the metric by its service dimension: POWERTOOLS_SERVICE_NAME, set by the stack.
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sync-worker' });
   const run = makeSyncRun({
     jobs: services.jobs,
     runs: new DynamoDbJobRunStore(services.dynamo, env.TABLE_NAME),

@@ -1,11 +1,12 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
+  BadRequestError,
   ConflictError,
   NotFoundError,
   ServiceError,
   ServiceUnavailableError,
 } from '../errors/service-errors.ts';
-import { JobVersionConflictError } from '../ports/job-store.ts';
+import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
 
 /** Maps any thrown value to a ServiceError, most specific first; unknown errors become a generic 500. */
@@ -13,6 +14,9 @@ export function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
   if (error instanceof JobVersionConflictError) {
     return new ConflictError('The job was changed by another request at the same time. Retry the request.');
+  }
+  if (error instanceof InvalidCursorError) {
+    return new BadRequestError('Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.');
   }
   if (error instanceof SchedulesUnavailableError) {
     return new ServiceUnavailableError(

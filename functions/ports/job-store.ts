@@ -14,11 +14,20 @@ export class JobVersionConflictError extends Error {
   }
 }
 
+/** A list cursor this store did not hand out. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('The paging cursor is not one this service issued');
+    this.name = 'InvalidCursorError';
+  }
+}
+
 /** Jobs of each tenant's service principals. Every write is conditional, so no update is ever lost. */
 export interface JobStore {
   /** Fails with JobVersionConflictError if the id exists. */
   create(job: StoredJob): Promise<void>;
   get(key: JobKey): Promise<StoredJob | null>;
+  /** Throws InvalidCursorError for a cursor it did not issue. */
   list(tenantId: string, servicePrincipalId: string, limit: number, cursor: string | null): Promise<JobPage>;
   /** Writes `job` (with version + 1) if the stored version is still `job.version`; returns what was written. */
   replace(job: StoredJob): Promise<StoredJob>;

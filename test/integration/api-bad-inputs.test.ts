@@ -69,6 +69,7 @@ const cases: BadInput[] = [
   { name: '$top=abc', method: 'GET', path: `${jobs}?$top=abc`, status: 400, code: 'invalidRequest', message: /\$top/ },
   { name: '$top=1000', method: 'GET', path: `${jobs}?$top=1000`, status: 400, code: 'invalidRequest', message: /\$top/ },
   { name: 'garbage $skiptoken', method: 'GET', path: `${jobs}?$skiptoken=%%%garbage`, status: 400, code: 'invalidRequest' },
+  { name: 'a $skiptoken this service did not issue', method: 'GET', path: `${jobs}?$skiptoken=aGVsbG8`, status: 400, code: 'invalidRequest' },
   { name: '$expand of something else', method: 'GET', path: `${job}?$expand=status`, status: 400, code: 'invalidRequest', message: /\$expand/ },
   // Ids
   { name: 'servicePrincipalId with a space', method: 'GET', path: syncPath('bad%20id', '/jobs'), status: 400, code: 'invalidRequest', message: /servicePrincipalId/ },

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { JobVersionConflictError, type JobPage, type JobStore } from '../../ports/job-store.ts';
+import { InvalidCursorError, JobVersionConflictError, type JobPage, type JobStore } from '../../ports/job-store.ts';
 import { storedJobSchema, type JobKey, type StoredJob } from '../../schemas/stored-job.ts';
 import { isConditionFailure, keys } from './table-keys.ts';
 
@@ -20,9 +20,10 @@ function encodeCursor(lastKey: Record<string, unknown>): string {
   return Buffer.from(String(lastKey.sk), 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string | null {
+function decodeCursor(cursor: string): string {
   const sk = Buffer.from(cursor, 'base64url').toString('utf8');
-  return sk.startsWith('JOB#') ? sk : null;
+  if (!/^JOB#[\x21-\x7e]{1,300}$/.test(sk)) throw new InvalidCursorError();
+  return sk;
 }
 
 /** Jobs as items of their service principal's partition, guarded by a version attribute. */

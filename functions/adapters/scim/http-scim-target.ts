@@ -54,7 +54,7 @@ const errorBodySchema = z.looseObject({
 const attributePathPattern = /^[A-Za-z0-9:._$-]+$/;
 
 /** Error codes of a target that cannot be reached at all, or whose certificate we refuse. */
-const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_NONAME']);
+const unreachableCodes = new Set(['ENOTALLOWED', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_NONAME']);
 const tlsCodePattern = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_)/;
 
 interface ScimResponse {
