@@ -160,6 +160,12 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     body: { '@odata.context': context(contextPath), ...renderProperties(record, null, true) },
   });
 
+  /** A directory object whose kind the path does not tell: typed with `@odata.type`. */
+  const typedObject = (record: DirectoryRecord, contextPath: string): Reply => ({
+    status: 200,
+    body: { '@odata.context': context(contextPath), '@odata.type': graphType[record.kind], ...renderProperties(record, null, true) },
+  });
+
   const list = (
     records: DirectoryRecord[],
     query: URLSearchParams,
@@ -299,18 +305,7 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     [
       'GET',
       'directoryObjects/:id',
-      ({ params }) => {
-        const found = state.find(params.id!);
-        const record = state.get(found?.kind ?? 'user', params.id!);
-        return {
-          status: 200,
-          body: {
-            '@odata.context': context('directoryObjects/$entity'),
-            '@odata.type': graphType[record.kind],
-            ...renderProperties(record, null, true),
-          },
-        };
-      },
+      ({ params }) => typedObject(state.get(state.find(params.id!)?.kind ?? 'user', params.id!), 'directoryObjects/$entity'),
     ],
     ...(['user', 'group'] as const).map(
       (kind): [string, string, Handler] => [
@@ -322,17 +317,7 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     [
       'GET',
       'directory/deletedItems/:id',
-      ({ params }) => {
-        const record = state.getDeleted(params.id!);
-        return {
-          status: 200,
-          body: {
-            '@odata.context': context('directory/deletedItems/$entity'),
-            '@odata.type': graphType[record.kind],
-            ...renderProperties(record, null, true),
-          },
-        };
-      },
+      ({ params }) => typedObject(state.getDeleted(params.id!), 'directory/deletedItems/$entity'),
     ],
     [
       'DELETE',
@@ -345,17 +330,7 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     [
       'POST',
       'directory/deletedItems/:id/restore',
-      ({ params }) => {
-        const record = state.restoreDeleted(params.id!);
-        return {
-          status: 200,
-          body: {
-            '@odata.context': context('directoryObjects/$entity'),
-            '@odata.type': graphType[record.kind],
-            ...renderProperties(record, null, true),
-          },
-        };
-      },
+      ({ params }) => typedObject(state.restoreDeleted(params.id!), 'directoryObjects/$entity'),
     ],
   ];
   return routes.map(([method, pattern, handler]) => ({ method, segments: pattern.split('/'), handler }));

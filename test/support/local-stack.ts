@@ -53,6 +53,17 @@ function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
+/** Every service of the local stack on loopback, each on a port the OS picks. */
+export const EPHEMERAL_PORTS = {
+  HOST: '127.0.0.1',
+  PORT: 0,
+  DYNAMODB_PORT: 0,
+  SOURCE_PORT: 0,
+  SCIM_PORT: 0,
+  SCHEDULER_PORT: 0,
+  LAMBDA_PORT: 0,
+} as const;
+
 /**
  * Starts the whole local stack for one test file: ephemeral loopback ports, a temp data directory, in-memory
  * DynamoDB unless `onDisk`, no scheduler timer (tests call `stack.runDueSchedules()`), a small seeded directory.
@@ -60,13 +71,7 @@ function portOf(url: string): number {
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'graph-sync-api-')));
   const env = localEnvSchema.parse({
-    HOST: '127.0.0.1',
-    PORT: 0,
-    DYNAMODB_PORT: 0,
-    SOURCE_PORT: 0,
-    SCIM_PORT: 0,
-    SCHEDULER_PORT: 0,
-    LAMBDA_PORT: 0,
+    ...EPHEMERAL_PORTS,
     LOCAL_SEED_USERS: 3,
     LOCAL_SEED_GROUPS: 1,
     ...options.ports,

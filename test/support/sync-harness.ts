@@ -21,6 +21,7 @@ import {
   selectedSourceAttributes,
 } from '../../functions/domain/mapping/attribute-mapping.ts';
 import { toScimResource } from '../../functions/domain/mapping/scim-resource.ts';
+import { EPHEMERAL_PORTS } from './local-stack.ts';
 
 /** The worker's context for a direct call: a generous budget, so a run ends in steady state. */
 export function workerContext(budgetMs = 15 * 60 * 1000): Context {
@@ -61,13 +62,7 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
   try {
     stack = await startLocalStack({
       dataDir,
-      HOST: '127.0.0.1',
-      PORT: 0,
-      DYNAMODB_PORT: 0,
-      SOURCE_PORT: 0,
-      SCIM_PORT: 0,
-      SCHEDULER_PORT: 0,
-      LAMBDA_PORT: 0,
+      ...EPHEMERAL_PORTS,
       LOCAL_SEED_USERS: options.seedUsers ?? 12,
       LOCAL_SEED_GROUPS: options.seedGroups ?? 3,
       LOCAL_SCIM_TOKEN: scimToken,
