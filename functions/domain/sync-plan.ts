@@ -49,6 +49,8 @@ export type ObjectPlan =
       mapped: MappedObject;
       operations: ScimPatchOperation[];
       members: { add: MemberRef[]; remove: MemberRef[] };
+      /** To find or re-create the account should it have vanished from the target. */
+      match: { attribute: string; value: string } | null;
     }
   | { kind: 'delete'; object: DirectoryObject; resourceType: ScimResourceType; link: ObjectLink }
   | { kind: 'error'; object: DirectoryObject; message: string };
@@ -120,7 +122,7 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
   }
   const operations = actions.has('Update') ? patchOperations(link.exported as MappedObject, mapped) : [];
   if (operations.length === 0 && members.add.length === 0 && members.remove.length === 0) return { kind: 'skip', object };
-  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, members };
+  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, members, match: firstMatch(flow.mapping, mapped) };
 }
 
 /** Users before groups, so a group's members are linked before its membership is written. */

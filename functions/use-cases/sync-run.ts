@@ -151,10 +151,19 @@ async function execute(
     previousMembers = [];
   } else {
     targetId = plan.link.targetId;
-    if (plan.operations.length > 0) await target.patch(plan.resourceType, targetId, plan.operations);
+    try {
+      if (plan.operations.length > 0) await target.patch(plan.resourceType, targetId, plan.operations);
+      for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
+    } catch (error) {
+      // Deleted in the target behind our back: provision it again (found by its matching attribute, or created).
+      if (!(error instanceof ScimRequestError && error.status === 404)) throw error;
+      return execute({ ...plan, kind: 'create' }, target, matcher);
+    }
     previousMembers = plan.link.members ?? [];
   }
-  for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
+  if (plan.kind === 'create') {
+    for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
+  }
   const members = new Set(previousMembers);
   for (const member of plan.members.add) members.add(member.sourceId);
   for (const member of plan.members.remove) members.delete(member.sourceId);

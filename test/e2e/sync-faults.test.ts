@@ -106,4 +106,25 @@ describe('sync runs against an idle, refusing or failing target', () => {
     expect(account(user.userPrincipalName)?.title).toBe('After The Throttle');
     expect((await h.getJob(jobId)).status.countSuccessiveCompleteFailures).toBe(0);
   });
+
+  it('an account deleted in the target behind the job is provisioned again on its next change, once', async () => {
+    const [, , , user] = await h.listAll('users', 'id,userPrincipalName');
+    const before = account(user.userPrincipalName)!;
+    const deleted = await fetch(`${h.scim.url}/Users/${before.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${h.scimToken}` } });
+    expect(deleted.status).toBe(204);
+    await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'Back Again' });
+
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+
+    const again = (h.scim.resources('Users') as Resource[]).filter((candidate) => candidate.userName === user.userPrincipalName);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.id).not.toBe(before.id);
+    expect(again[0]!.title).toBe('Back Again');
+    expect((await h.getJob(jobId)).status.lastExecution).toMatchObject({ state: 'Succeeded', countEscrowed: 0 });
+    // The link now points at the new account: a further change is a PATCH of it.
+    await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'Still Here' });
+    h.scim.clearRequests();
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    expect(h.scim.requests().map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH /Users/${again[0]!.id}`]);
+  });
 });
