@@ -4,6 +4,7 @@ import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.t
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
 import { publicOnlyLookup } from '../adapters/net/public-only-lookup.ts';
 import { Agent } from 'undici';
+import { createHash } from 'node:crypto';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
@@ -93,6 +94,7 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'l
         groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
       }),
       target,
+      targetIdentity: createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32),
       flows,
       close: () => dispatcher.close(),
     };

@@ -60,6 +60,7 @@ export function createJob(input: NewJobInput): StoredJob {
       leaseUntil: null,
       rerunRequested: false,
       escrowsPending: false,
+      targetIdentity: null,
       cycle: null,
     },
     history: [{ action: 'create', at: input.now }],

@@ -30,6 +30,8 @@ export const runStateSchema = z.object({
   rerunRequested: z.boolean(),
   /** Some objects wait in escrow for a retry (saves a read on every idle tick when none do). */
   escrowsPending: z.boolean().default(false),
+  /** Which target the links point into (a hash of its address): another target starts a fresh generation. */
+  targetIdentity: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
   cycle: z
     .object({

@@ -27,6 +27,8 @@ import { TargetMatcher } from './target-matcher.ts';
 export interface Connection {
   source: DirectorySource;
   target: ScimTarget;
+  /** Stable for one target (e.g. a hash of its address), so a job pointed at another target is noticed. */
+  targetIdentity: string;
   flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
   close(): Promise<void>;
 }
@@ -367,6 +369,23 @@ export function makeSyncRun(deps: SyncRunDeps) {
 
     const matcher = new TargetMatcher(connection.target);
     try {
+      if (current.run.targetIdentity !== connection.targetIdentity) {
+        // A new target (or the first run): links and escrows of another target mean nothing here.
+        const moved = current.run.targetIdentity !== null;
+        const saved = await runs.commit(key, owner, current.run.epoch, {
+          run: {
+            targetIdentity: connection.targetIdentity,
+            ...(moved
+              ? { linkGeneration: current.run.linkGeneration + 1, escrowGeneration: current.run.escrowGeneration + 1, watermark: null, cycle: null, escrowsPending: false }
+              : {}),
+          },
+          ...(moved ? { status: { synchronizedEntryCountByType: [] } } : {}),
+          release: false,
+        });
+        if (!saved) return 'leaseLost';
+        current = saved;
+        if (moved) cycle = newCycle(now(), true);
+      }
       let escrowsPending = current.run.escrowsPending;
       if (escrowsPending) ({ cycle, pending: escrowsPending } = await retryEscrows(current, connection, matcher, cycle));
       let watermark = current.run.watermark;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceUnavailableError, type DirectorySource } from '../../functions/ports/directory-source.ts';
 import { systemClock } from '../../functions/ports/clock.ts';
+import { startLocalScimService } from '../../local/scim-service/local-scim-service.ts';
 import { startSyncHarness, wrappedSyncRun, workerContext, type SyncHarness } from '../support/sync-harness.ts';
 
 let h: SyncHarness;
@@ -126,5 +127,24 @@ describe('sync runs against an idle, refusing or failing target', () => {
     h.scim.clearRequests();
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     expect(h.scim.requests().map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH /Users/${again[0]!.id}`]);
+  });
+
+  it('a job pointed at another target provisions everything there instead of patching ids of the old one', async () => {
+    const other = await startLocalScimService({ host: '127.0.0.1', port: 0, token: 'other-token', recordRequests: true });
+    try {
+      await h.putSecrets(other.url, 'other-token');
+      expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+
+      const sourceUsers = await h.listAll('users', 'userPrincipalName,accountEnabled');
+      const enabled = sourceUsers.filter((user) => user.accountEnabled !== false).map((user) => user.userPrincipalName).sort();
+      expect((other.resources('Users') as Resource[]).map((user) => user.userName).sort()).toEqual(enabled);
+      expect(other.resources('Groups')).toHaveLength(2);
+      expect(other.requests().filter((request) => request.method === 'PATCH' && request.path.startsWith('/Users/'))).toEqual([]);
+      const status = (await h.getJob(jobId)).status;
+      expect(status.synchronizedEntryCountByType).toEqual([{ key: 'User', value: enabled.length }, { key: 'Group', value: 2 }]);
+    } finally {
+      await h.putSecrets(h.scim.url, h.scimToken);
+      await other.close();
+    }
   });
 });

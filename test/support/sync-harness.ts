@@ -164,6 +164,10 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
       return outcomes;
     },
     triggered: () => triggered as readonly unknown[],
+    /** Drops the invocations asked for so far, for tests that run the worker their own way. */
+    discardTriggered: () => {
+      triggered.length = 0;
+    },
     close: async () => {
       await capture.close();
       await scim.close();

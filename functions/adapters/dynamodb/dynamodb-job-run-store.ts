@@ -45,13 +45,15 @@ export class DynamoDbJobRunStore implements JobRunStore {
   }
 
   async commit(key: JobKey, owner: string, epoch: number, commit: RunCommit): Promise<StoredJob | null> {
-    const names: Record<string, string> = { '#run': 'run', '#status': 'status', '#version': 'version' };
+    // DynamoDB refuses names an expression does not use, so #status is added only with a status field.
+    const names: Record<string, string> = { '#run': 'run', '#version': 'version' };
     const values: Record<string, unknown> = { ':owner': owner, ':epoch': epoch, ':one': 1 };
     const sets = ['#version = #version + :one'];
     const add = (parent: '#run' | '#status', field: string, value: unknown) => {
       const name = `#f${sets.length}`;
       const placeholder = `:v${sets.length}`;
       names[name] = field;
+      if (parent === '#status') names['#status'] = 'status';
       values[placeholder] = value;
       sets.push(`${parent}.${name} = ${placeholder}`);
     };

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../functions/ports/clock.ts';
+import type { DirectorySource } from '../../functions/ports/directory-source.ts';
+import { startSyncHarness, workerContext, wrappedSyncRun, type SyncHarness } from '../support/sync-harness.ts';
+
+const USERS = 250; // three pages of the local directory's delta
+
+let h: SyncHarness;
+
+beforeAll(async () => {
+  h = await startSyncHarness({ seedUsers: USERS, seedGroups: 1 });
+});
+afterAll(async () => h?.close());
+
+describe('pause during a run', () => {
+  it('stops the run at the next page boundary with that page saved; start continues without duplicates', async () => {
+    const jobId = await h.createJob();
+    await h.putSecrets(h.scim.url, h.scimToken);
+    await h.expectOk('POST', `/jobs/${jobId}/start`);
+    h.discardTriggered(); // this test runs the worker its own way
+
+    let pages = 0;
+    const pausingAfterFirstPage = wrappedSyncRun(systemClock, (port) => {
+      if (!('readPage' in port)) return port;
+      const source = port as unknown as DirectorySource;
+      const wrapped: DirectorySource = {
+        readPage: async (watermark) => {
+          pages += 1;
+          if (pages === 2) await h.expectOk('POST', `/jobs/${jobId}/pause`);
+          return source.readPage(watermark);
+        },
+      };
+      return wrapped as unknown as typeof port;
+    });
+    const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'start' as const };
+
+    expect(await pausingAfterFirstPage(tick, () => workerContext().getRemainingTimeInMillis())).toBe('paused');
+    expect(pages).toBe(2);
+    const paused = await h.getJob(jobId);
+    expect(paused.status.code).toBe('Paused');
+    expect(paused.status.progress).toEqual([expect.objectContaining({ completedUnits: 2, units: 'pages' })]);
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('inactive');
+
+    await h.expectOk('POST', `/jobs/${jobId}/start`);
+    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const users = h.scim.resources('Users') as { userName: string }[];
+    expect(users).toHaveLength(USERS);
+    expect(new Set(users.map((user) => user.userName)).size).toBe(users.length);
+    expect((await h.getJob(jobId)).status.code).toBe('Active');
+  });
+});
