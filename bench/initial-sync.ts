@@ -20,6 +20,7 @@ const { startLocalScimService } = await import('../local/scim-service/local-scim
 const { sourceUserResources, startSyncHarness } = await import('../test/support/sync-harness.ts');
 const users = z.coerce.number().int().min(1).default(10_000).parse(process.env.BENCH_USERS);
 const groups = 3;
+const IDLE_TICKS = 20;
 
 async function rawLoad(resources: Record<string, unknown>[], token: string, concurrency: number) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-raw-'));
@@ -70,6 +71,16 @@ try {
   }
   const syncRate = provisioned / syncSeconds;
 
+  // Idle ticks: the same job with nothing changed, as most schedule ticks find it.
+  const idleMs: number[] = [];
+  for (let tick = 0; tick < IDLE_TICKS; tick += 1) {
+    const began = performance.now();
+    const idle = (await harness.runJob(jobId, 'schedule')).outcome;
+    idleMs.push(performance.now() - began);
+    if (idle !== 'steadyState') throw new Error(`an idle tick ended ${idle}`);
+  }
+  idleMs.sort((a, b) => a - b);
+
   const resources = [...(await sourceUserResources(harness)).values()];
   const raw = await rawLoad(resources, stack.scimToken, concurrency);
   if (raw.created !== resources.length) throw new Error(`the raw loader created ${raw.created} of ${resources.length}`);
@@ -84,6 +95,9 @@ try {
   );
   console.log(`raw loader:   ${raw.created} users in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(0)} objects/s`);
   console.log(`ratio:        sync / raw = ${(syncRate / rawRate).toFixed(2)}`);
+  console.log(
+    `idle tick:    median ${idleMs[Math.floor(IDLE_TICKS / 2)]!.toFixed(1)} ms, max ${idleMs[IDLE_TICKS - 1]!.toFixed(1)} ms over ${IDLE_TICKS} ticks (worker, directory, DynamoDB and target in one process)`,
+  );
 } finally {
   await harness.close();
 }
