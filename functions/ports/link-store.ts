@@ -16,6 +16,9 @@ export interface ObjectLink {
   exported: Record<string, unknown>;
   /** Group links: the source ids of members present in the target. */
   members?: string[];
+  /** Group links during a full round: which round, and the members that round has read so far. */
+  roundId?: string;
+  roundMembers?: string[];
 }
 
 export function linkId(type: DirectoryObjectType, sourceId: string): string {
@@ -27,6 +30,8 @@ export interface LinkStore {
   getMany(scope: LinkScope, ids: { type: DirectoryObjectType; sourceId: string }[]): Promise<Map<string, ObjectLink>>;
   putMany(scope: LinkScope, links: ObjectLink[]): Promise<void>;
   deleteMany(scope: LinkScope, ids: { type: DirectoryObjectType; sourceId: string }[]): Promise<void>;
+  /** Every group link of the scope (read at the end of a full round, to reconcile memberships). */
+  listGroups(scope: LinkScope): Promise<ObjectLink[]>;
   /** How many links of each type the scope holds (synchronizedEntryCountByType). */
   count(scope: LinkScope): Promise<Record<DirectoryObjectType, number>>;
 }

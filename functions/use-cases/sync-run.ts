@@ -228,9 +228,11 @@ export function makeSyncRun(deps: SyncRunDeps) {
     scope: LinkScope,
     connection: Connection,
     matcher: TargetMatcher,
+    fullRoundId: string | null = null,
   ): Promise<PageResult> {
     const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0 };
     const known = await links.getMany(scope, linkIdsFor(objects));
+    const loaded = new Map(known);
     for (const type of ['User', 'Group'] as const) {
       const phase = objects.filter((object) => object.type === type);
       const context: PlanContext = { flows: connection.flows, links: known };
@@ -267,7 +269,62 @@ export function makeSyncRun(deps: SyncRunDeps) {
         }
       });
     }
+    if (fullRoundId) recordRoundMembers(objects, loaded, known, fullRoundId, result);
     return result;
+  }
+
+  /**
+   * A full round reports only the members groups have now, never the ones removed while no delta was read. Each
+   * group link gathers the members this round reads (a large group comes in pieces over several pages), so the
+   * round's end can remove the rest.
+   */
+  function recordRoundMembers(
+    objects: DirectoryObject[],
+    loaded: ReadonlyMap<string, ObjectLink>,
+    known: ReadonlyMap<string, ObjectLink>,
+    roundId: string,
+    result: PageResult,
+  ): void {
+    for (const object of objects) {
+      if (object.type !== 'Group' || object.removed) continue;
+      const id = linkId('Group', object.id);
+      const link = known.get(id);
+      if (!link) continue;
+      const before = loaded.get(id);
+      const seen = new Set(before?.roundId === roundId ? (before.roundMembers ?? []) : []);
+      for (const member of object.membersAdded) seen.add(member);
+      const updated = { ...link, roundId, roundMembers: [...seen] };
+      const index = result.linksToPut.findIndex((put) => put.type === 'Group' && put.sourceId === object.id);
+      if (index >= 0) result.linksToPut[index] = updated;
+      else result.linksToPut.push(updated);
+    }
+  }
+
+  /** At the end of a full round: members still in a target group that the round did not read are removed. */
+  async function removeMembersNotInRound(scope: LinkScope, connection: Connection, roundId: string): Promise<number> {
+    let patched = 0;
+    const updated: ObjectLink[] = [];
+    for (const group of await links.listGroups(scope)) {
+      if (group.roundId !== roundId) continue;
+      const seen = new Set(group.roundMembers ?? []);
+      const stale = (group.members ?? []).filter((member) => !seen.has(member));
+      if (stale.length === 0) continue;
+      const users = await links.getMany(scope, stale.map((sourceId) => ({ type: 'User' as const, sourceId })));
+      const remove = stale.flatMap((sourceId) => {
+        const targetId = users.get(linkId('User', sourceId))?.targetId;
+        return targetId ? [{ targetId }] : [];
+      });
+      try {
+        for (const operations of memberOperations({ add: [], remove })) await connection.target.patch('Groups', group.targetId, operations);
+      } catch (error) {
+        if (!(error instanceof ScimRequestError)) throw error;
+        continue; // the next full round tries again
+      }
+      patched += 1;
+      updated.push({ ...group, members: (group.members ?? []).filter((member) => seen.has(member)) });
+    }
+    if (updated.length > 0) await links.putMany(scope, updated);
+    return patched;
   }
 
   async function saveLinks(scope: LinkScope, page: PageResult): Promise<void> {
@@ -407,7 +464,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
           continue;
         }
         const scope = linkScopeOf(current);
-        const result = await applyObjects(page.objects, scope, connection, matcher);
+        const result = await applyObjects(page.objects, scope, connection, matcher, cycle.full ? cycle.activityIdentifier : null);
         await saveLinks(scope, result);
         if (result.escrowed.length > 0) {
           await escrows.putEscrows({ tenantId: current.tenantId, jobId: current.id, generation: current.run.escrowGeneration }, result.escrowed);
@@ -418,6 +475,10 @@ export function makeSyncRun(deps: SyncRunDeps) {
         let commit: RunCommit;
         const rerun = current.run.rerunRequested;
         if (page.roundComplete) {
+          if (cycle.full) {
+            const patched = await removeMembersNotInRound(scope, connection, cycle.activityIdentifier);
+            cycle = { ...cycle, countExports: cycle.countExports + patched, countExported: cycle.countExported + patched };
+          }
           const finished = execution(cycle, at, null);
           const counts = cycle.countExported > 0 || current.status.synchronizedEntryCountByType.length === 0 ? await links.count(scope) : null;
           const status: Partial<SynchronizationStatus> = {

@@ -15,6 +15,8 @@ const linkItemSchema = z.object({
   targetId: z.string(),
   exported: z.record(z.string(), z.unknown()),
   members: z.array(z.string()).optional(),
+  roundId: z.string().optional(),
+  roundMembers: z.array(z.string()).optional(),
 });
 
 const escrowItemSchema = z.object({
@@ -99,6 +101,27 @@ export class DynamoDbLinkStore implements LinkStore, EscrowStore, JobStateCleane
     await this.batchWrite(
       ids.map((id) => ({ DeleteRequest: { Key: { pk, sk: linkSk(scope.generation, id.type, id.sourceId) } } })),
     );
+  }
+
+  async listGroups(scope: LinkScope): Promise<ObjectLink[]> {
+    const groups: ObjectLink[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: {
+            ':pk': keys.jobObjects(scope.tenantId, scope.jobId),
+            ':prefix': `G${scope.generation}#L#Group#`,
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      groups.push(...(page.Items ?? []).map((item) => linkItemSchema.parse(item)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return groups;
   }
 
   async count(scope: LinkScope): Promise<Record<DirectoryObjectType, number>> {
