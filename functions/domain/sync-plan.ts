@@ -139,3 +139,23 @@ export function linkIdsFor(objects: DirectoryObject[]): { type: DirectoryObjectT
   }
   return ids;
 }
+
+/** The most member values one PATCH carries (some targets refuse larger ones). */
+const MEMBERS_PER_PATCH = 50;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
+/** Member changes as PATCH requests: adds as one `add` of values, removals as `members[value eq "…"]` paths. */
+export function memberOperations(members: { add: { targetId: string }[]; remove: { targetId: string }[] }): ScimPatchOperation[][] {
+  const adds = chunks(members.add, MEMBERS_PER_PATCH).map((batch) => [
+    { op: 'add' as const, path: 'members', value: batch.map((member) => ({ value: member.targetId })) },
+  ]);
+  const removes = chunks(members.remove, MEMBERS_PER_PATCH).map((batch) =>
+    batch.map((member) => ({ op: 'remove' as const, path: `members[value eq "${member.targetId}"]` })),
+  );
+  return [...adds, ...removes];
+}

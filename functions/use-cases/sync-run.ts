@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { scheduleNameFor } from '../domain/ids.ts';
-import { MIN_DATE_TIME, type SynchronizationError, type SynchronizationStatus, type TaskExecution } from '../schemas/graph.ts';
+import { MIN_DATE_TIME, type SynchronizationError, type SynchronizationStatus } from '../schemas/graph.ts';
 import type { Cycle, JobKey, StoredJob } from '../schemas/stored-job.ts';
 import type { SyncTick } from '../schemas/sync-tick.ts';
-import { linkIdsFor, planObject, type ObjectPlan, type PlanContext, type TypeFlow } from '../domain/sync-plan.ts';
-import { toScimResource, patchOperations } from '../domain/mapping/scim-resource.ts';
+import { linkIdsFor, memberOperations, planObject, type PlanContext, type TypeFlow } from '../domain/sync-plan.ts';
+import { countPage, execution, newCycle } from '../domain/run-cycle.ts';
+import { applyPlan, pool } from './apply-plan.ts';
 import type { Clock } from '../ports/clock.ts';
 import {
   ResyncRequiredError,
@@ -18,7 +19,7 @@ import type { JobRunStore, RunCommit } from '../ports/job-run-store.ts';
 import type { JobSchedules } from '../ports/job-schedules.ts';
 import type { JobStore } from '../ports/job-store.ts';
 import { linkId, type LinkScope, type LinkStore, type ObjectLink } from '../ports/link-store.ts';
-import { ScimRequestError, TargetUnavailableError, type ScimPatchOperation, type ScimTarget } from '../ports/scim-target.ts';
+import { ScimRequestError, TargetUnavailableError, type ScimTarget } from '../ports/scim-target.ts';
 import type { SyncTrigger } from '../ports/sync-trigger.ts';
 import { scheduleSpecOf } from './job-commands.ts';
 import { TargetMatcher } from './target-matcher.ts';
@@ -73,8 +74,6 @@ export type RunOutcome =
   | 'outOfTime'
   | 'leaseLost';
 
-/** The most member values one PATCH carries (some targets refuse larger ones). */
-const MEMBERS_PER_PATCH = 50;
 const ESCROW_BATCH = 100;
 /** Quarantined jobs retry less and less often, at most once a day (as Entra does). */
 const MAX_QUARANTINE_BACKOFF_MINUTES = 24 * 60;
@@ -86,131 +85,6 @@ interface PageResult {
   succeeded: DirectoryObject[];
   exports: number;
   exported: number;
-}
-
-async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
-}
-
-function memberOperations(members: { add: { targetId: string }[]; remove: { targetId: string }[] }): ScimPatchOperation[][] {
-  const adds = chunks(members.add, MEMBERS_PER_PATCH).map((batch) => [
-    { op: 'add' as const, path: 'members', value: batch.map((member) => ({ value: member.targetId })) },
-  ]);
-  const removes = chunks(members.remove, MEMBERS_PER_PATCH).map((batch) =>
-    batch.map((member) => ({ op: 'remove' as const, path: `members[value eq "${member.targetId}"]` })),
-  );
-  return [...adds, ...removes];
-}
-
-/**
- * Applies one object's plan to the target; returns its new link (or null to forget it). A refused request
- * escrows the object; an unavailable target aborts the run (quarantine).
- */
-async function execute(
-  plan: Exclude<ObjectPlan, { kind: 'skip' | 'error' }>,
-  target: ScimTarget,
-  matcher: TargetMatcher,
-): Promise<ObjectLink | null> {
-  const { object } = plan;
-  if (plan.kind === 'delete') {
-    await target.delete(plan.resourceType, plan.link.targetId);
-    return null;
-  }
-  let targetId: string;
-  let previousMembers: string[];
-  if (plan.kind === 'create') {
-    const match = plan.match;
-    const existingId = match ? await matcher.find(plan.resourceType, match.attribute, match.value) : null;
-    if (existingId) {
-      targetId = existingId;
-      await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
-    } else {
-      try {
-        targetId = (await target.create(plan.resourceType, toScimResource(plan.resourceType, plan.mapped))).id;
-      } catch (error) {
-        // Created meanwhile (or by an earlier run that crashed before saving its link): adopt it.
-        const conflicting = error instanceof ScimRequestError && error.status === 409 && match;
-        const found = conflicting ? await target.findBy(plan.resourceType, match.attribute, match.value) : null;
-        if (!found) throw error;
-        targetId = found.id;
-        await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
-      }
-      if (match) matcher.remember(plan.resourceType, match.attribute, match.value, targetId);
-    }
-    previousMembers = [];
-  } else {
-    targetId = plan.link.targetId;
-    try {
-      if (plan.operations.length > 0) await target.patch(plan.resourceType, targetId, plan.operations);
-      for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
-    } catch (error) {
-      // Deleted in the target behind our back: provision it again (found by its matching attribute, or created).
-      if (!(error instanceof ScimRequestError && error.status === 404)) throw error;
-      return execute({ ...plan, kind: 'create' }, target, matcher);
-    }
-    previousMembers = plan.link.members ?? [];
-  }
-  if (plan.kind === 'create') {
-    for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
-  }
-  const members = new Set(previousMembers);
-  for (const member of plan.members.add) members.add(member.sourceId);
-  for (const member of plan.members.remove) members.delete(member.sourceId);
-  return {
-    type: object.type,
-    sourceId: object.id,
-    targetId,
-    exported: plan.mapped as Record<string, unknown>,
-    ...(object.type === 'Group' ? { members: [...members] } : {}),
-  };
-}
-
-function newCycle(now: string, full: boolean): Cycle {
-  return {
-    activityIdentifier: randomUUID(),
-    timeBegan: now,
-    countImported: 0,
-    countImportedDeltas: 0,
-    countImportedReferenceDeltas: 0,
-    countExported: 0,
-    countExports: 0,
-    countEscrowed: 0,
-    countEntitled: 0,
-    pages: 0,
-    full,
-  };
-}
-
-function execution(cycle: Cycle, now: string, error: SynchronizationError | null): TaskExecution {
-  return {
-    activityIdentifier: cycle.activityIdentifier,
-    countEntitled: cycle.countEntitled,
-    countEntitledForProvisioning: cycle.countEntitled,
-    countEscrowed: cycle.countEscrowed,
-    countEscrowedRaw: cycle.countEscrowed,
-    countExported: cycle.countExported,
-    countExports: cycle.countExports,
-    countImported: cycle.countImported,
-    countImportedDeltas: cycle.countImportedDeltas,
-    countImportedReferenceDeltas: cycle.countImportedReferenceDeltas,
-    error,
-    state: error ? 'Failed' : cycle.countEscrowed > 0 ? 'EntryLevelErrors' : 'Succeeded',
-    timeBegan: cycle.timeBegan,
-    timeEnded: now,
-  };
 }
 
 /**
@@ -253,7 +127,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
         }
         result.exports += 1;
         try {
-          const link = await execute(plan, connection.target, matcher);
+          const link = await applyPlan(plan, connection.target, matcher);
           if (link) {
             result.linksToPut.push(link);
             known.set(linkId(link.type, link.sourceId), link);
@@ -332,22 +206,6 @@ export function makeSyncRun(deps: SyncRunDeps) {
     if (page.linksToForget.length > 0) await links.deleteMany(scope, page.linksToForget);
   }
 
-  function countInto(cycle: Cycle, objects: DirectoryObject[], page: PageResult): Cycle {
-    return {
-      ...cycle,
-      pages: cycle.pages + 1,
-      countImported: cycle.countImported + objects.length,
-      countImportedDeltas: cycle.countImportedDeltas + (cycle.full ? 0 : objects.length),
-      countImportedReferenceDeltas:
-        cycle.countImportedReferenceDeltas +
-        objects.reduce((sum, object) => sum + object.membersAdded.length + object.membersRemoved.length, 0),
-      countEntitled: cycle.countEntitled + objects.filter((object) => object.removed === null).length,
-      countExports: cycle.countExports + page.exports,
-      countExported: cycle.countExported + page.exported,
-      countEscrowed: cycle.countEscrowed + page.escrowed.length,
-    };
-  }
-
   async function quarantine(job: StoredJob, owner: string, cycle: Cycle, error: SynchronizationError) {
     const at = clock.now();
     const previous = job.status.quarantine;
@@ -414,7 +272,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
     let current = await runs.acquireLease(job, owner, leaseUntil(), now());
     if (!current) return 'busy';
 
-    let cycle = current.run.cycle ?? newCycle(now(), current.run.watermark === null);
+    let cycle = current.run.cycle ?? newCycle(randomUUID(), now(), current.run.watermark === null);
     let connection: Connection;
     try {
       connection = await deps.connect(current);
@@ -441,7 +299,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
         });
         if (!saved) return 'leaseLost';
         current = saved;
-        if (moved) cycle = newCycle(now(), true);
+        if (moved) cycle = newCycle(randomUUID(), now(), true);
       }
       let escrowsPending = current.run.escrowsPending;
       if (escrowsPending) ({ cycle, pending: escrowsPending } = await retryEscrows(current, connection, matcher, cycle));
@@ -460,7 +318,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
           if (!(error instanceof ResyncRequiredError)) throw error;
           // The directory no longer knows our position: read everything again (never a mass delete).
           watermark = null;
-          cycle = newCycle(now(), true);
+          cycle = newCycle(randomUUID(), now(), true);
           continue;
         }
         const scope = linkScopeOf(current);
@@ -470,7 +328,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
           await escrows.putEscrows({ tenantId: current.tenantId, jobId: current.id, generation: current.run.escrowGeneration }, result.escrowed);
           escrowsPending = true;
         }
-        cycle = countInto(cycle, page.objects, result);
+        cycle = countPage(cycle, page.objects, { exports: result.exports, exported: result.exported, escrowed: result.escrowed.length });
         const at = now();
         let commit: RunCommit;
         const rerun = current.run.rerunRequested;
@@ -511,7 +369,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
           // Restarted meanwhile: continue from the reset position under the new epoch.
           current = latest;
           watermark = latest.run.watermark;
-          cycle = latest.run.cycle ?? newCycle(now(), watermark === null);
+          cycle = latest.run.cycle ?? newCycle(randomUUID(), now(), watermark === null);
           continue;
         }
         current = saved;
@@ -522,7 +380,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
             if (saved.run.rerunRequested) await deps.trigger.trigger({ ...key, trigger: 'start' });
             return 'steadyState';
           }
-          cycle = newCycle(now(), false);
+          cycle = newCycle(randomUUID(), now(), false);
         }
         if (current.schedule.state !== 'Active') {
           await runs.commit(key, owner, current.run.epoch, { run: {}, release: true });
