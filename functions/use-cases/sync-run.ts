@@ -75,6 +75,8 @@ export type RunOutcome =
   | 'leaseLost';
 
 const ESCROW_BATCH = 100;
+/** A lease outlives its last renewal by at most this (plus a margin for clock skew). */
+const LEASE_MS = 3 * 60_000;
 /** Quarantined jobs retry less and less often, at most once a day (as Entra does). */
 const MAX_QUARANTINE_BACKOFF_MINUTES = 24 * 60;
 
@@ -268,7 +270,8 @@ export function makeSyncRun(deps: SyncRunDeps) {
     }
 
     const owner = randomUUID();
-    const leaseUntil = () => new Date(clock.now().getTime() + remainingMs() + 60_000).toISOString();
+    // Renewed by every page commit; short, so a run that died (a crash, a killed process) blocks its job briefly.
+    const leaseUntil = () => new Date(clock.now().getTime() + Math.min(remainingMs(), LEASE_MS) + 30_000).toISOString();
     let current = await runs.acquireLease(job, owner, leaseUntil(), now());
     if (!current) return 'busy';
 
