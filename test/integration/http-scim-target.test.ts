@@ -165,6 +165,16 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     expect(service.requests().map((request) => request.method)).toEqual(['POST', 'POST']);
   });
 
+  it('holds every later request of the same target back until the Retry-After has passed', async () => {
+    const shared = target();
+    service.failNext({ status: 429, retryAfter: '2' });
+    await shared.create('Users', newUser('retry-shared@contoso.com'));
+    // The clock here stands still, so the target still asks to hold off: the next request waits before it is sent.
+    await shared.findBy('Users', 'userName', 'retry-shared@contoso.com');
+    expect(sleeps).toEqual([2000, 2000]);
+    expect(service.requests().map((request) => request.method)).toEqual(['POST', 'POST', 'GET']);
+  });
+
   it('honours Retry-After given as an HTTP date', async () => {
     service.failNext({ status: 429, retryAfter: new Date(now.getTime() + 7000).toUTCString() });
     await target().findBy('Users', 'userName', 'nobody@contoso.com');

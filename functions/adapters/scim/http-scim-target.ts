@@ -80,6 +80,8 @@ export class HttpScimTarget implements ScimTarget {
   private readonly random: () => number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  /** Until when the target asked everyone to hold off (epoch ms): one 429 pauses every request, not just its own. */
+  private holdUntil = 0;
 
   constructor(private readonly options: HttpScimTargetOptions) {
     const base = new URL(options.baseUrl);
@@ -148,6 +150,8 @@ export class HttpScimTarget implements ScimTarget {
   ): Promise<ScimResponse> {
     const what = `${method} ${path.split('?')[0]}`;
     for (let attempt = 0; ; attempt += 1) {
+      const wait = this.holdUntil - this.clock.now().getTime();
+      if (wait > 0) await this.sleep(wait);
       const outcome = await this.attempt(method, path, body, what);
       if ('response' in outcome) {
         const { status } = outcome.response;
@@ -159,11 +163,18 @@ export class HttpScimTarget implements ScimTarget {
         if (status !== 429 && status < 500) throw requestError(what, outcome.response);
       }
       const delay = outcome.retryAfterMs ?? this.backoff(attempt);
+
       if (attempt >= this.maxRetries || delay > this.maxDelayMs) {
         if ('response' in outcome) throw requestError(what, outcome.response, attempt);
         throw new ScimRequestError(`${what}: ${outcome.failure} (after ${attempt + 1} attempts)`, 0);
       }
-      await this.sleep(delay);
+      if ('response' in outcome && outcome.response.status === 429) {
+        // A throttled target is throttled for every request of this job: the others hold off too instead of
+        // piling on (the wait happens at the top of the loop, shared through holdUntil).
+        this.holdUntil = Math.max(this.holdUntil, this.clock.now().getTime() + delay);
+      } else {
+        await this.sleep(delay);
+      }
     }
   }
 
