@@ -7,6 +7,7 @@ import { Agent } from 'undici';
 import { createHash } from 'node:crypto';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
+import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
 import { findTemplate } from '../domain/templates.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
@@ -94,6 +95,7 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'l
         groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
       }),
       target,
+      deleteThreshold: deleteThresholdOf(job.synchronizationJobSettings, secretValue(pairs, 'SyncNotificationSettings')),
       targetIdentity: createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32),
       flows,
       close: () => dispatcher.close(),

@@ -60,6 +60,7 @@ export function createJob(input: NewJobInput): StoredJob {
       leaseUntil: null,
       rerunRequested: false,
       escrowsPending: false,
+      forceDeletes: false,
       targetIdentity: null,
       cycle: null,
     },
@@ -145,6 +146,7 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
   }
   if (plan.links) run.linkGeneration += 1;
   if (plan.escrows) run.escrowGeneration += 1;
+  if (plan.forceDeletes) run.forceDeletes = true;
   const status = { ...job.status };
   if (plan.quarantine) {
     status.quarantine = null;

@@ -15,6 +15,7 @@ export function newCycle(activityIdentifier: string, now: string, full: boolean)
     countEscrowed: 0,
     countEntitled: 0,
     pages: 0,
+    countDeletes: 0,
     full,
   };
 }
@@ -41,9 +42,9 @@ export function execution(cycle: Cycle, now: string, error: SynchronizationError
 
 /** Adds one page's imports and exports to the cycle. */
 export function countPage(
-cycle: Cycle,
-objects: DirectoryObject[],
-page: { exports: number; exported: number; escrowed: number },
+  cycle: Cycle,
+  objects: DirectoryObject[],
+  page: { exports: number; exported: number; escrowed: number; deletes?: number },
 ): Cycle {
   return {
     ...cycle,
@@ -57,5 +58,6 @@ page: { exports: number; exported: number; escrowed: number },
     countExports: cycle.countExports + page.exports,
     countExported: cycle.countExported + page.exported,
     countEscrowed: cycle.countEscrowed + page.escrowed,
+    countDeletes: cycle.countDeletes + (page.deletes ?? 0),
   };
 }

@@ -30,6 +30,8 @@ export const runStateSchema = z.object({
   rerunRequested: z.boolean(),
   /** Some objects wait in escrow for a retry (saves a read on every idle tick when none do). */
   escrowsPending: z.boolean().default(false),
+  /** Restart ForceDeletes: the current cycle may delete and disable past the accidental-deletion threshold. */
+  forceDeletes: z.boolean().default(false),
   /** Which target the links point into (a hash of its address): another target starts a fresh generation. */
   targetIdentity: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
@@ -45,6 +47,8 @@ export const runStateSchema = z.object({
       countEscrowed: z.number().int(),
       countEntitled: z.number().int(),
       pages: z.number().int(),
+      /** Deletes and disables this cycle applied (the accidental-deletion threshold counts these). */
+      countDeletes: z.number().int().default(0),
       /** The cycle began from no watermark: every object is read, not just changes. */
       full: z.boolean(),
     })

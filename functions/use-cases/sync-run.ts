@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { scheduleNameFor } from '../domain/ids.ts';
-import { MIN_DATE_TIME, type SynchronizationError, type SynchronizationStatus } from '../schemas/graph.ts';
+import {
+  MIN_DATE_TIME,
+  type SynchronizationError,
+  type SynchronizationQuarantine,
+  type SynchronizationStatus,
+} from '../schemas/graph.ts';
+import { isDestructive } from '../domain/accidental-deletions.ts';
 import type { Cycle, JobKey, StoredJob } from '../schemas/stored-job.ts';
 import type { SyncTick } from '../schemas/sync-tick.ts';
 import { linkIdsFor, memberOperations, planObject, type PlanContext, type TypeFlow } from '../domain/sync-plan.ts';
@@ -30,8 +36,21 @@ export interface Connection {
   target: ScimTarget;
   /** Stable for one target (e.g. a hash of its address), so a job pointed at another target is noticed. */
   targetIdentity: string;
+  /** Most deletes and disables one cycle may apply (accidental-deletion prevention); null = no limit. */
+  deleteThreshold: number | null;
   flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
   close(): Promise<void>;
+}
+
+/** A cycle would delete or disable more than the accidental-deletion threshold allows. */
+class TooManyDeletesError extends Error {
+  constructor(count: number, threshold: number) {
+    super(
+      `This cycle would delete or disable ${count} objects, more than the accidental-deletion threshold of ${threshold}. ` +
+        'Nothing past the threshold was applied. If the deletions are intended, restart the job with resetScope ForceDeletes.',
+    );
+    this.name = 'TooManyDeletesError';
+  }
 }
 
 /** A job cannot run at all (missing or refused credentials, unreachable system): quarantine. */
@@ -87,6 +106,8 @@ interface PageResult {
   succeeded: DirectoryObject[];
   exports: number;
   exported: number;
+  /** Deletes and disables the page planned. */
+  deletes: number;
 }
 
 /**
@@ -104,11 +125,14 @@ export function makeSyncRun(deps: SyncRunDeps) {
     scope: LinkScope,
     connection: Connection,
     matcher: TargetMatcher,
-    fullRoundId: string | null = null,
+    options: { fullRoundId?: string | null; allowDeletes?: (count: number) => void } = {},
   ): Promise<PageResult> {
-    const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0 };
     const known = await links.getMany(scope, linkIdsFor(objects));
     const loaded = new Map(known);
+    // Counted before anything is applied, so a page over the threshold changes nothing in the target.
+    const deletes = objects.map((object) => planObject(object, { flows: connection.flows, links: loaded })).filter(isDestructive).length;
+    options.allowDeletes?.(deletes);
+    const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0, deletes };
     for (const type of ['User', 'Group'] as const) {
       const phase = objects.filter((object) => object.type === type);
       const context: PlanContext = { flows: connection.flows, links: known };
@@ -145,7 +169,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
         }
       });
     }
-    if (fullRoundId) recordRoundMembers(objects, loaded, known, fullRoundId, result);
+    if (options.fullRoundId) recordRoundMembers(objects, loaded, known, options.fullRoundId, result);
     return result;
   }
 
@@ -208,7 +232,13 @@ export function makeSyncRun(deps: SyncRunDeps) {
     if (page.linksToForget.length > 0) await links.deleteMany(scope, page.linksToForget);
   }
 
-  async function quarantine(job: StoredJob, owner: string, cycle: Cycle, error: SynchronizationError) {
+  async function quarantine(
+    job: StoredJob,
+    owner: string,
+    cycle: Cycle,
+    error: SynchronizationError,
+    reason: SynchronizationQuarantine['reason'] = 'EncounteredQuarantineException',
+  ) {
     const at = clock.now();
     const previous = job.status.quarantine;
     const seriesCount = previous ? previous.seriesCount + 1 : 0;
@@ -220,7 +250,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
         quarantine: {
           currentBegan: at.toISOString(),
           nextAttempt: new Date(at.getTime() + backoff * 60_000).toISOString(),
-          reason: 'EncounteredQuarantineException',
+          reason,
           seriesBegan: previous?.seriesBegan ?? at.toISOString(),
           seriesCount,
           error,
@@ -325,13 +355,27 @@ export function makeSyncRun(deps: SyncRunDeps) {
           continue;
         }
         const scope = linkScopeOf(current);
-        const result = await applyObjects(page.objects, scope, connection, matcher, cycle.full ? cycle.activityIdentifier : null);
+        const deletedSoFar = cycle.countDeletes;
+        const forceDeletes = current.run.forceDeletes;
+        const result = await applyObjects(page.objects, scope, connection, matcher, {
+          fullRoundId: cycle.full ? cycle.activityIdentifier : null,
+          allowDeletes: (count) => {
+            const threshold = connection.deleteThreshold;
+            if (threshold === null || forceDeletes || count === 0) return;
+            if (deletedSoFar + count > threshold) throw new TooManyDeletesError(deletedSoFar + count, threshold);
+          },
+        });
         await saveLinks(scope, result);
         if (result.escrowed.length > 0) {
           await escrows.putEscrows({ tenantId: current.tenantId, jobId: current.id, generation: current.run.escrowGeneration }, result.escrowed);
           escrowsPending = true;
         }
-        cycle = countPage(cycle, page.objects, { exports: result.exports, exported: result.exported, escrowed: result.escrowed.length });
+        cycle = countPage(cycle, page.objects, {
+          exports: result.exports,
+          exported: result.exported,
+          escrowed: result.escrowed.length,
+          deletes: result.deletes,
+        });
         const at = now();
         let commit: RunCommit;
         const rerun = current.run.rerunRequested;
@@ -354,7 +398,14 @@ export function makeSyncRun(deps: SyncRunDeps) {
             ...(counts ? { synchronizedEntryCountByType: [{ key: 'User', value: counts.User }, { key: 'Group', value: counts.Group }] } : {}),
           };
           commit = {
-            run: { watermark: page.watermark, cycle: null, escrowsPending, leaseUntil: leaseUntil(), ...(rerun ? { rerunRequested: false } : {}) },
+            run: {
+              watermark: page.watermark,
+              cycle: null,
+              escrowsPending,
+              leaseUntil: leaseUntil(),
+              ...(rerun ? { rerunRequested: false } : {}),
+              ...(current.run.forceDeletes ? { forceDeletes: false } : {}),
+            },
             status,
             release: !rerun,
           };
@@ -402,6 +453,10 @@ export function makeSyncRun(deps: SyncRunDeps) {
           release: true,
         });
         return 'failed';
+      }
+      if (error instanceof TooManyDeletesError) {
+        await quarantine(current, owner, cycle, { code: 'TooManyDeletes', message: error.message, tenantActionable: true }, 'TooManyDeletes');
+        return 'quarantined';
       }
       if (error instanceof TargetUnavailableError || error instanceof SourceUnavailableError) {
         const code = error instanceof TargetUnavailableError ? 'TargetUnavailable' : 'SourceUnavailable';
