@@ -21,6 +21,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/pause`, handler: 'jobs-pause' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/restart`, handler: 'jobs-restart' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-get' },
+  { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/functions`, handler: 'jobs-schema-functions' },
+  { method: 'POST', path: `${SYNC}/jobs/{jobId}/schema/parseExpression`, handler: 'jobs-schema-parse-expression' },
   { method: 'GET', path: `${SYNC}/templates`, handler: 'templates-list' },
   { method: 'GET', path: `${SYNC}/templates/{templateId}`, handler: 'templates-get' },
   { method: 'PUT', path: `${SYNC}/secrets`, handler: 'secrets-put' },

@@ -44,3 +44,16 @@ export const putSecretsBodySchema = z
 
 export type CreateJobBody = z.infer<typeof createJobBodySchema>;
 export type RestartJobBody = z.infer<typeof restartJobBodySchema>;
+
+/** POST /jobs/{id}/schema/parseExpression. */
+export const parseExpressionBodySchema = z.looseObject({
+  expression: z.string().min(1).max(10_000),
+  testInputObject: z
+    .looseObject({
+      definition: z.unknown().optional(),
+      properties: z.array(z.object({ key: z.string().min(1), value: z.unknown() })).max(500).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+  targetAttributeDefinition: z.unknown().optional(),
+});

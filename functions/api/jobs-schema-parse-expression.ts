@@ -1,0 +1,14 @@
+import { parseAndEvaluate } from '../domain/mapping/parse-expression-response.ts';
+import { graphHandler } from '../http/graph-handler.ts';
+import { getServices } from '../config/services.ts';
+import { parseExpressionBodySchema } from '../schemas/requests.ts';
+
+export const handler = graphHandler(
+  { access: 'write', body: parseExpressionBodySchema },
+  async ({ principal, servicePrincipalId, jobId, body }) => {
+    await getServices().commands.get({ tenantId: principal.tenantId, servicePrincipalId, jobId });
+    const properties = body.testInputObject?.properties;
+    const attributes = properties ? Object.fromEntries(properties.map((entry) => [entry.key, entry.value])) : null;
+    return { statusCode: 200, body: parseAndEvaluate(body.expression, attributes) };
+  },
+);

@@ -1,0 +1,46 @@
+import { ExpressionError } from './expression-error.ts';
+import { evaluate } from './expression-evaluator.ts';
+import { textOf } from './expression-functions.ts';
+import { parseExpression } from './expression.ts';
+import type { AttributeMappingSource } from './schema.ts';
+
+/** Graph's parseExpressionResponse. */
+export interface ParseExpressionResponse {
+  error: { code: string; message: string } | null;
+  evaluationResult: string[] | null;
+  evaluationSucceeded: boolean;
+  parsedExpression: AttributeMappingSource | null;
+  parsingSucceeded: boolean;
+}
+
+/**
+ * Parses an attribute-mapping expression and, given a test object's properties, evaluates it: what an admin uses
+ * to try a mapping before saving it. Failures are reported in the response, as Graph does, not as HTTP errors.
+ */
+export function parseAndEvaluate(expression: string, properties: Record<string, unknown> | null): ParseExpressionResponse {
+  let parsed: AttributeMappingSource;
+  try {
+    parsed = parseExpression(expression);
+  } catch (error) {
+    return failure('ExpressionParsingFailed', error, { parsingSucceeded: false, parsedExpression: null });
+  }
+  if (properties === null) {
+    return { error: null, evaluationResult: null, evaluationSucceeded: false, parsedExpression: parsed, parsingSucceeded: true };
+  }
+  try {
+    const value = evaluate(parsed, properties);
+    const evaluationResult = value === null ? [] : Array.isArray(value) ? value : [textOf(value)];
+    return { error: null, evaluationResult, evaluationSucceeded: true, parsedExpression: parsed, parsingSucceeded: true };
+  } catch (error) {
+    return failure('ExpressionEvaluationFailed', error, { parsingSucceeded: true, parsedExpression: parsed });
+  }
+}
+
+function failure(
+  code: string,
+  error: unknown,
+  parse: Pick<ParseExpressionResponse, 'parsingSucceeded' | 'parsedExpression'>,
+): ParseExpressionResponse {
+  if (!(error instanceof ExpressionError)) throw error;
+  return { error: { code, message: error.message }, evaluationResult: null, evaluationSucceeded: false, ...parse };
+}
