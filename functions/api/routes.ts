@@ -20,6 +20,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/start`, handler: 'jobs-start' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/pause`, handler: 'jobs-pause' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/restart`, handler: 'jobs-restart' },
+  { method: 'POST', path: `${SYNC}/jobs/{jobId}/validateCredentials`, handler: 'jobs-validate-credentials' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-get' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/functions`, handler: 'jobs-schema-functions' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/schema/parseExpression`, handler: 'jobs-schema-parse-expression' },

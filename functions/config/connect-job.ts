@@ -3,7 +3,6 @@ import { clientCredentialsTokenProvider } from '../adapters/graph/client-credent
 import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.ts';
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
 import { publicOnlyLookup } from '../adapters/net/public-only-lookup.ts';
-import { Agent } from 'undici';
 import { createHash } from 'node:crypto';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
@@ -19,7 +18,22 @@ import type { DeployedEnv } from './env.ts';
  * Builds a run's source and target from the job's template and secrets. Source: the secrets' Source* keys, else
  * the deployment's app registration for the job's tenant, else (local mode) the local directory.
  */
+/**
+ * SCIM targets for the worker: deployed, every connection is checked for a public address at connect time (see
+ * publicOnlyLookup); locally the loopback services are allowed.
+ */
+export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deployed') {
+  return (baseAddress: string, token: string) =>
+    new HttpScimTarget({
+      baseUrl: baseAddress,
+      token,
+      connections: env.SCIM_CONCURRENCY * 2,
+      ...(mode === 'deployed' ? { lookup: publicOnlyLookup } : {}),
+    });
+}
+
 export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'local' | 'deployed') {
+  const scimTargetFor = makeScimTargetFactory(env, mode);
   let sourceClientSecret: Promise<string> | undefined;
   const deploymentClientSecret = () => {
     sourceClientSecret ??= new SecretsManagerClient({})
@@ -80,13 +94,7 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'l
       );
     }
 
-    // Deployed, every connection to the target is checked for a public address (see publicOnlyLookup).
-    const dispatcher = new Agent({
-      connections: env.SCIM_CONCURRENCY * 2,
-      keepAliveTimeout: 30_000,
-      ...(mode === 'deployed' ? { connect: { lookup: publicOnlyLookup } } : {}),
-    });
-    const target = new HttpScimTarget({ baseUrl: baseAddress, token, dispatcher });
+    const target = scimTargetFor(baseAddress, token);
     return {
       source: new GraphDirectorySource({
         baseUrl,
@@ -98,7 +106,7 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'l
       deleteThreshold: deleteThresholdOf(job.synchronizationJobSettings, secretValue(pairs, 'SyncNotificationSettings')),
       targetIdentity: createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32),
       flows,
-      close: () => dispatcher.close(),
+      close: () => target.close(),
     };
   };
 }

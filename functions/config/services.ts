@@ -9,6 +9,7 @@ import { DynamoDbJobStore } from '../adapters/dynamodb/dynamodb-job-store.ts';
 import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
 import { DynamoDbSecretsVault } from '../adapters/dynamodb/dynamodb-secrets-vault.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
+import { LambdaCredentialsValidator } from '../adapters/lambda/lambda-credentials-validator.ts';
 import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
 import { systemClock } from '../ports/clock.ts';
 import { makeJobCommands } from '../use-cases/job-commands.ts';
@@ -36,7 +37,8 @@ function build(env: DeployedEnv) {
     deadLetterArn: env.SCHEDULER_DLQ_ARN,
     flexibleWindowMinutes: env.SCHEDULE_FLEXIBLE_WINDOW_MINUTES,
   });
-  const trigger = new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN);
+  const lambda = new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT });
+  const trigger = new LambdaSyncTrigger(lambda, env.SYNC_FUNCTION_ARN);
   const mode: 'local' | 'deployed' = env.LOCAL_SECRETS_KEY ? 'local' : 'deployed';
   return {
     env,
@@ -47,6 +49,7 @@ function build(env: DeployedEnv) {
     links,
     schedules,
     clock: systemClock,
+    credentials: new LambdaCredentialsValidator(lambda, env.SYNC_FUNCTION_ARN),
     commands: makeJobCommands({ jobs, schedules, trigger, secrets, jobState: links, clock: systemClock }),
   };
 }

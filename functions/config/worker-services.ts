@@ -2,7 +2,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbJobRunStore } from '../adapters/dynamodb/dynamodb-job-run-store.ts';
 import { makeSyncRun } from '../use-cases/sync-run.ts';
 import { logger } from '../observability/logger.ts';
-import { makeConnectJob } from './connect-job.ts';
+import { makeConnectJob, makeScimTargetFactory } from './connect-job.ts';
+import { makeValidateCredentials } from '../use-cases/validate-credentials.ts';
 import { getServices } from './services.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -32,7 +33,13 @@ function build() {
       metrics.publishStoredMetrics();
     },
   });
-  return { run };
+  const validateCredentials = makeValidateCredentials({
+    jobs: services.jobs,
+    secrets: services.secrets,
+    mode: services.mode,
+    targetFor: makeScimTargetFactory(env, services.mode),
+  });
+  return { run, validateCredentials };
 }
 
 let workerServices: ReturnType<typeof build> | undefined;

@@ -57,3 +57,11 @@ export const parseExpressionBodySchema = z.looseObject({
     .optional(),
   targetAttributeDefinition: z.unknown().optional(),
 });
+
+/** POST /jobs/{id}/validateCredentials. */
+export const validateCredentialsBodySchema = z.looseObject({
+  useSavedCredentials: z.boolean().optional(),
+  credentials: z.array(secretPairSchema).max(64).nullable().optional(),
+  applicationIdentifier: z.string().nullable().optional(),
+  templateId: z.string().nullable().optional(),
+});

@@ -1,17 +1,23 @@
 import type { Context } from 'aws-lambda';
 import { getWorkerServices } from '../config/worker-services.ts';
 import { logger } from '../observability/logger.ts';
-import { syncTickSchema } from '../schemas/sync-tick.ts';
+import { workerEventSchema, type CredentialsValidation } from '../schemas/sync-tick.ts';
 
-/** The sync worker: one run of one job per invocation (schedule tick or start). */
-export async function handler(event: unknown, context: Context): Promise<{ outcome: string }> {
-  const tick = syncTickSchema.safeParse(event);
-  if (!tick.success) {
+/**
+ * The sync worker: one run of one job per invocation (schedule tick or start), or a credentials check for the
+ * validateCredentials method (it alone may decrypt saved secrets).
+ */
+export async function handler(event: unknown, context: Context): Promise<{ outcome: string } | CredentialsValidation> {
+  const parsed = workerEventSchema.safeParse(event);
+  if (!parsed.success) {
     // Not retryable: a malformed payload stays malformed.
-    logger.error('Ignoring an invalid sync tick', { issues: tick.error.issues.map((issue) => issue.path.join('.')) });
+    logger.error('Ignoring an invalid worker event', { issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
     return { outcome: 'invalidTick' };
   }
-  const outcome = await getWorkerServices().run(tick.data, () => context.getRemainingTimeInMillis());
-  logger.info('Sync run finished', { jobId: tick.data.jobId, trigger: tick.data.trigger, outcome });
+  const services = getWorkerServices();
+  if ('action' in parsed.data) return services.validateCredentials(parsed.data);
+  const tick = parsed.data;
+  const outcome = await services.run(tick, () => context.getRemainingTimeInMillis());
+  logger.info('Sync run finished', { jobId: tick.jobId, trigger: tick.trigger, outcome });
   return { outcome };
 }

@@ -33,6 +33,8 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'jobs-start': ['readJobs', 'writeJobs', 'writeSchedules', 'startSync'],
   'jobs-restart': ['readJobs', 'writeJobs', 'writeSchedules', 'startSync'],
   'jobs-delete': ['readJobs', 'writeJobs', 'deleteSchedules'],
+  // Saved credentials are checked by the worker (the only holder of kms:Decrypt), invoked synchronously.
+  'jobs-validate-credentials': ['readJobs', 'startSync'],
   [fallbackHandler]: [],
 };
 

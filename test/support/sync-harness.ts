@@ -156,11 +156,11 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
     getJob: (jobId: string) => expectOk('GET', `/jobs/${jobId}`),
     /** One worker invocation, awaited. */
     runJob: (jobId: string, trigger: SyncTick['trigger'] = 'start', budgetMs?: number) =>
-      handler(tickOf(jobId, trigger), workerContext(budgetMs)),
+      handler(tickOf(jobId, trigger), workerContext(budgetMs)) as Promise<{ outcome: string }>,
     /** Runs, one after the other, the invocations the service asked for (start, restart, continuation). */
     drainTriggered: async (): Promise<string[]> => {
       const outcomes: string[] = [];
-      while (triggered.length > 0) outcomes.push((await handler(triggered.shift(), workerContext())).outcome);
+      while (triggered.length > 0) outcomes.push(((await handler(triggered.shift(), workerContext())) as { outcome: string }).outcome);
       return outcomes;
     },
     triggered: () => triggered as readonly unknown[],

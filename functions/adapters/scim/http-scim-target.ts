@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../ports/clock.ts';
@@ -21,8 +22,12 @@ export interface HttpScimTargetOptions {
   timeoutMs?: number;
   /** Retries of a 429, 5xx, timeout or dropped connection before giving up; default 4. */
   maxRetries?: number;
-  /** Connection pool; default a keep-alive Agent of 16 connections owned (and closed) by this target. */
+  /** Connection pool; default a keep-alive Agent owned (and closed) by this target. */
   dispatcher?: Dispatcher;
+  /** Connections of the default Agent; default 16. */
+  connections?: number;
+  /** Resolves host names for the default Agent (e.g. refusing non-public addresses); default DNS. */
+  lookup?: LookupFunction;
   /** Waits between retries; injectable so that tests never wait. */
   sleep?: (ms: number) => Promise<void>;
   /** Reads "now" for Retry-After given as an HTTP date. */
@@ -88,7 +93,13 @@ export class HttpScimTarget implements ScimTarget {
     this.origin = base.origin;
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher = options.dispatcher ?? new Agent({ connections: 16, keepAliveTimeout: 30_000 });
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: options.connections ?? 16,
+        keepAliveTimeout: 30_000,
+        ...(options.lookup ? { connect: { lookup: options.lookup } } : {}),
+      });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxRetries = options.maxRetries ?? 4;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
