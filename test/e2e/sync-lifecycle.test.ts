@@ -141,3 +141,35 @@ describe('a job syncs the directory into the SCIM target end to end', () => {
     expect(job.status.lastExecution.countImported).toBeGreaterThanOrEqual(before.users.length);
   });
 });
+
+describe('deleting a synchronized job', () => {
+  it('removes the job with all its state (links of every generation, escrows) and leaves the target accounts', async () => {
+    const jobId = await h.createJob();
+    await h.putSecrets(h.scim.url, h.scimToken);
+    await h.expectOk('POST', `/jobs/${jobId}/start`);
+    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    await h.expectOk('POST', `/jobs/${jobId}/restart`, { criteria: { resetScope: 'Full' } });
+    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const accounts = h.scim.resources('Users').length;
+    const { DynamoDBClient, QueryCommand } = await import('@aws-sdk/client-dynamodb');
+    const dynamo = new DynamoDBClient({ endpoint: h.stack.dynamoDbEndpoint });
+    const stateItems = async () =>
+      (
+        await dynamo.send(
+          new QueryCommand({
+            TableName: h.stack.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: `T#${h.tenantId}#JOB#${jobId}` } },
+          }),
+        )
+      ).Count;
+    expect(await stateItems()).toBeGreaterThan(accounts); // two generations of links
+
+    await h.expectOk('DELETE', `/jobs/${jobId}`);
+
+    expect(await stateItems()).toBe(0);
+    expect((await h.api('GET', `/jobs/${jobId}`)).status).toBe(404);
+    expect(h.scim.resources('Users')).toHaveLength(accounts);
+    dynamo.destroy();
+  });
+});

@@ -103,47 +103,39 @@ export class DynamoDbLinkStore implements LinkStore, EscrowStore, JobStateCleane
     );
   }
 
-  async listGroups(scope: LinkScope): Promise<ObjectLink[]> {
-    const groups: ObjectLink[] = [];
+  /** Every page of a Query over the job's partition, optionally within an sk prefix. */
+  private async *pages(pk: string, prefix: string | null, options: { count?: boolean; keysOnly?: boolean } = {}) {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': keys.jobObjects(scope.tenantId, scope.jobId),
-            ':prefix': `G${scope.generation}#L#Group#`,
-          },
+          KeyConditionExpression: prefix === null ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ...(prefix === null ? {} : { ':prefix': prefix }) },
+          ...(options.count ? { Select: 'COUNT' as const } : {}),
+          ...(options.keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
           ExclusiveStartKey: startKey,
         }),
       );
-      groups.push(...(page.Items ?? []).map((item) => linkItemSchema.parse(item)));
+      yield page;
       startKey = page.LastEvaluatedKey;
     } while (startKey);
+  }
+
+  async listGroups(scope: LinkScope): Promise<ObjectLink[]> {
+    const groups: ObjectLink[] = [];
+    const pk = keys.jobObjects(scope.tenantId, scope.jobId);
+    for await (const page of this.pages(pk, `G${scope.generation}#L#Group#`)) {
+      groups.push(...(page.Items ?? []).map((item) => linkItemSchema.parse(item)));
+    }
     return groups;
   }
 
   async count(scope: LinkScope): Promise<Record<DirectoryObjectType, number>> {
     const counts: Record<DirectoryObjectType, number> = { User: 0, Group: 0 };
+    const pk = keys.jobObjects(scope.tenantId, scope.jobId);
     for (const type of ['User', 'Group'] as const) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: {
-              ':pk': keys.jobObjects(scope.tenantId, scope.jobId),
-              ':prefix': `G${scope.generation}#L#${type}#`,
-            },
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        counts[type] += page.Count ?? 0;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      for await (const page of this.pages(pk, `G${scope.generation}#L#${type}#`, { count: true })) counts[type] += page.Count ?? 0;
     }
     return counts;
   }
@@ -176,20 +168,8 @@ export class DynamoDbLinkStore implements LinkStore, EscrowStore, JobStateCleane
 
   /** Deletes every item in the job's partition (links of all generations, escrows). */
   async purge(key: JobKey): Promise<void> {
-    const pk = keys.jobObjects(key.tenantId, key.jobId);
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of this.pages(keys.jobObjects(key.tenantId, key.jobId), null, { keysOnly: true })) {
       await this.batchWrite((page.Items ?? []).map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
   }
 }
