@@ -19,4 +19,9 @@ export interface JobRunStore {
   acquireLease(job: StoredJob, owner: string, leaseUntil: string, now: string): Promise<StoredJob | null>;
   /** null when the lease was lost or the job was reset (epoch changed) since the run began. */
   commit(key: JobKey, owner: string, epoch: number, commit: RunCommit): Promise<StoredJob | null>;
+  /**
+   * Records a round that found nothing to do, without taking the lease: one write, conditional on the job being
+   * unchanged since `job` was read and on no live lease. null when either no longer holds.
+   */
+  recordIdleRound(job: StoredJob, watermark: string, status: Partial<Omit<SynchronizationStatus, 'code'>>, now: string): Promise<StoredJob | null>;
 }

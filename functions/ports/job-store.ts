@@ -26,7 +26,8 @@ export class InvalidCursorError extends Error {
 export interface JobStore {
   /** Fails with JobVersionConflictError if the id exists. */
   create(job: StoredJob): Promise<void>;
-  get(key: JobKey): Promise<StoredJob | null>;
+  /** Strongly consistent unless `consistent` is false (for readers whose writes are conditional anyway). */
+  get(key: JobKey, options?: { consistent?: boolean }): Promise<StoredJob | null>;
   /** Throws InvalidCursorError for a cursor it did not issue. */
   list(tenantId: string, servicePrincipalId: string, limit: number, cursor: string | null): Promise<JobPage>;
   /** Writes `job` (with version + 1) if the stored version is still `job.version`; returns what was written. */

@@ -18,6 +18,7 @@ import {
   SourceUnavailableError,
   type DirectoryObject,
   type DirectoryObjectType,
+  type DirectoryPage,
   type DirectorySource,
 } from '../ports/directory-source.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
@@ -279,9 +280,61 @@ export function makeSyncRun(deps: SyncRunDeps) {
     };
   }
 
+  /**
+   * Most ticks find nothing new. For a job at rest (no cycle, escrow, rerun or quarantine pending, no live lease)
+   * the first page is read without the lease; if it is an empty end of round, the round is recorded with one
+   * conditional write instead of lease, commit and release. Otherwise the page and connection go on to the leased run.
+   */
+  async function peekIdleRound(job: StoredJob): Promise<'recorded' | 'busy' | { connection: Connection; page: DirectoryPage } | null> {
+    const atRest =
+      job.run.watermark !== null &&
+      job.run.cycle === null &&
+      !job.run.escrowsPending &&
+      !job.run.rerunRequested &&
+      !job.run.forceDeletes &&
+      job.status.quarantine === null &&
+      (job.run.leaseOwner === null || (job.run.leaseUntil ?? '') < now());
+    if (!atRest) return null;
+    let connection: Connection;
+    try {
+      connection = await deps.connect(job);
+    } catch (error) {
+      if (error instanceof QuarantineError) return null; // the leased run quarantines
+      throw error;
+    }
+    let page: DirectoryPage;
+    try {
+      if (connection.targetIdentity !== job.run.targetIdentity) throw new Error('target changed');
+      page = await connection.source.readPage(job.run.watermark);
+    } catch {
+      // Whatever went wrong is handled, and reported, by the leased run.
+      await connection.close();
+      return null;
+    }
+    if (page.objects.length > 0 || !page.roundComplete) return { connection, page };
+    await connection.close();
+    const at = now();
+    const idle = execution(newCycle(randomUUID(), at, false), at, null);
+    const recorded = await runs.recordIdleRound(
+      job,
+      page.watermark,
+      {
+        lastExecution: idle,
+        lastSuccessfulExecution: idle,
+        steadyStateLastAchievedTime: at,
+        ...(job.status.steadyStateFirstAchievedTime === MIN_DATE_TIME ? { steadyStateFirstAchievedTime: at } : {}),
+        countSuccessiveCompleteFailures: 0,
+        progress: [],
+      },
+      at,
+    );
+    return recorded ? 'recorded' : 'busy';
+  }
+
   return async function run(tick: SyncTick, remainingMs: () => number): Promise<RunOutcome> {
     const key: JobKey = { tenantId: tick.tenantId, servicePrincipalId: tick.servicePrincipalId, jobId: tick.jobId };
-    const job = await jobs.get(key);
+    // Eventually consistent: every write below is conditional on the version read here.
+    const job = await jobs.get(key, { consistent: false });
     if (!job) {
       // A stray schedule of a deleted job: remove it so it stops firing.
       await schedules.remove(scheduleNameFor(tick.tenantId, tick.jobId));
@@ -299,16 +352,23 @@ export function makeSyncRun(deps: SyncRunDeps) {
       return 'quarantineBackoff';
     }
 
+    const peeked = await peekIdleRound(job);
+    if (peeked === 'recorded') return 'steadyState';
+    if (peeked === 'busy') return 'busy';
+
     const owner = randomUUID();
     // Renewed by every page commit; short, so a run that died (a crash, a killed process) blocks its job briefly.
     const leaseUntil = () => new Date(clock.now().getTime() + Math.min(remainingMs(), LEASE_MS) + 30_000).toISOString();
     let current = await runs.acquireLease(job, owner, leaseUntil(), now());
-    if (!current) return 'busy';
+    if (!current) {
+      await peeked?.connection.close();
+      return 'busy';
+    }
 
     let cycle = current.run.cycle ?? newCycle(randomUUID(), now(), current.run.watermark === null);
     let connection: Connection;
     try {
-      connection = await deps.connect(current);
+      connection = peeked?.connection ?? (await deps.connect(current));
     } catch (error) {
       if (!(error instanceof QuarantineError)) throw error;
       await quarantine(current, owner, cycle, { code: error.code, message: error.message, tenantActionable: true });
@@ -337,6 +397,8 @@ export function makeSyncRun(deps: SyncRunDeps) {
       let escrowsPending = current.run.escrowsPending;
       if (escrowsPending) ({ cycle, pending: escrowsPending } = await retryEscrows(current, connection, matcher, cycle));
       let watermark = current.run.watermark;
+      // The page read before the lease is valid: the lease was granted on the very version it was read from.
+      let unread: DirectoryPage | null = peeked?.page ?? null;
       for (;;) {
         if (remainingMs() < safetyMarginMs) {
           const saved = await runs.commit(key, owner, current.run.epoch, { run: { cycle, escrowsPending }, release: true });
@@ -346,7 +408,8 @@ export function makeSyncRun(deps: SyncRunDeps) {
         }
         let page;
         try {
-          page = await connection.source.readPage(watermark);
+          page = unread ?? (await connection.source.readPage(watermark));
+          unread = null;
         } catch (error) {
           if (!(error instanceof ResyncRequiredError)) throw error;
           // The directory no longer knows our position: read everything again (never a mass delete).

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { JobRunStore, RunCommit } from '../../ports/job-run-store.ts';
+import type { SynchronizationStatus } from '../../schemas/graph.ts';
 import { storedJobSchema, type JobKey, type StoredJob } from '../../schemas/stored-job.ts';
 import { isConditionFailure, keys } from './table-keys.ts';
 
@@ -67,6 +68,39 @@ export class DynamoDbJobRunStore implements JobRunStore {
           Key: itemKey(key),
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: '#run.leaseOwner = :owner AND #run.epoch = :epoch',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return storedJobSchema.parse(Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  async recordIdleRound(
+    job: StoredJob,
+    watermark: string,
+    status: Partial<Omit<SynchronizationStatus, 'code'>>,
+    now: string,
+  ): Promise<StoredJob | null> {
+    const names: Record<string, string> = { '#run': 'run', '#status': 'status', '#version': 'version', '#watermark': 'watermark' };
+    const values: Record<string, unknown> = { ':version': job.version, ':one': 1, ':now': now, ':null': 'NULL', ':watermark': watermark };
+    const sets = ['#version = #version + :one', '#run.#watermark = :watermark'];
+    Object.entries(status).forEach(([field, value], index) => {
+      names[`#s${index}`] = field;
+      values[`:s${index}`] = value;
+      sets.push(`#status.#s${index} = :s${index}`);
+    });
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKey({ tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id }),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#version = :version AND (attribute_type(#run.leaseOwner, :null) OR #run.leaseUntil < :now)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

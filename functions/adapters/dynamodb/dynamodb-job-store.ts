@@ -48,9 +48,9 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
-  async get(key: JobKey): Promise<StoredJob | null> {
+  async get(key: JobKey, options: { consistent?: boolean } = {}): Promise<StoredJob | null> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: itemKey(key), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: itemKey(key), ConsistentRead: options.consistent ?? true }),
     );
     return Item ? fromItem(Item) : null;
   }
