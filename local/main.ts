@@ -5,7 +5,18 @@ import { startLocalStack } from './stack.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const env = parseLocalEnv();
 const dataDir = localDataDir();
-const stack = await startLocalStack({ ...env, dataDir });
+let stack: Awaited<ReturnType<typeof startLocalStack>>;
+try {
+  stack = await startLocalStack({ ...env, dataDir });
+} catch (error) {
+  const { code, message } = error as NodeJS.ErrnoException;
+  console.error(
+    code === 'EADDRINUSE'
+      ? `Could not start: ${message}. Is another \`npm start\` running? Ports can be changed with PORT, DYNAMODB_PORT, SOURCE_PORT, SCIM_PORT, SCHEDULER_PORT and LAMBDA_PORT.`
+      : `Could not start: ${message}`,
+  );
+  process.exit(1);
+}
 
 console.log(`graph-sync-jobs is running (data in ${dataDir})
 
