@@ -1,6 +1,6 @@
 import { BadRequestError } from '../errors/service-errors.ts';
 import { toGraphJob } from '../domain/job-lifecycle.ts';
-import { findTemplate } from '../domain/templates.ts';
+import { effectiveSchema } from '../use-cases/job-commands.ts';
 import { graphHandler } from '../http/graph-handler.ts';
 import { getServices } from '../config/services.ts';
 
@@ -9,7 +9,8 @@ export const handler = graphHandler({ access: 'read' }, async ({ principal, serv
   if (expand !== undefined && expand !== 'schema') {
     throw new BadRequestError(`Invalid $expand '${expand}': only 'schema' can be expanded.`);
   }
-  const job = await getServices().commands.get({ tenantId: principal.tenantId, servicePrincipalId, jobId });
+  const { commands, schemas } = getServices();
+  const job = await commands.get({ tenantId: principal.tenantId, servicePrincipalId, jobId });
   const body = toGraphJob(job);
-  return { statusCode: 200, body: expand ? { ...body, schema: findTemplate(job.templateId)?.schema ?? null } : body };
+  return { statusCode: 200, body: expand ? { ...body, schema: await effectiveSchema(schemas, job) } : body };
 });

@@ -22,6 +22,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/restart`, handler: 'jobs-restart' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/validateCredentials`, handler: 'jobs-validate-credentials' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-get' },
+  { method: 'PUT', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-put' },
+  { method: 'DELETE', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-delete' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/functions`, handler: 'jobs-schema-functions' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/schema/parseExpression`, handler: 'jobs-schema-parse-expression' },
   { method: 'GET', path: `${SYNC}/templates`, handler: 'templates-list' },

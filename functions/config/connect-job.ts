@@ -8,7 +8,8 @@ import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/a
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
-import { findTemplate } from '../domain/templates.ts';
+import type { SchemaStore } from '../ports/schema-store.ts';
+import { effectiveSchema } from '../use-cases/job-commands.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
 import type { StoredJob } from '../schemas/stored-job.ts';
 import { QuarantineError, type Connection } from '../use-cases/sync-run.ts';
@@ -32,7 +33,7 @@ export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deploye
     });
 }
 
-export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'local' | 'deployed') {
+export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, schemas: SchemaStore, mode: 'local' | 'deployed') {
   const scimTargetFor = makeScimTargetFactory(env, mode);
   let sourceClientSecret: Promise<string> | undefined;
   const deploymentClientSecret = () => {
@@ -52,9 +53,9 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, mode: 'l
     const problem = checkTargetAddress(baseAddress, mode);
     if (problem) throw new QuarantineError(`The target address ${problem}.`, 'InvalidTargetAddress');
 
-    const schema = findTemplate(job.templateId)?.schema;
-    const users = schema && findObjectMapping(schema, 'User');
-    const groups = schema && findObjectMapping(schema, 'Group');
+    const schema = await effectiveSchema(schemas, job);
+    const users = findObjectMapping(schema, 'User');
+    const groups = findObjectMapping(schema, 'Group');
     const flows: Partial<Record<'User' | 'Group', TypeFlow>> = {};
     if (users) flows.User = { mapping: users.objectMapping, targetObject: users.targetObject, resourceType: 'Users' };
     if (groups) flows.Group = { mapping: groups.objectMapping, targetObject: groups.targetObject, resourceType: 'Groups' };

@@ -8,6 +8,7 @@ import { KmsSecretCipher } from '../adapters/crypto/kms-secret-cipher.ts';
 import { DynamoDbJobStore } from '../adapters/dynamodb/dynamodb-job-store.ts';
 import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
 import { DynamoDbSecretsVault } from '../adapters/dynamodb/dynamodb-secrets-vault.ts';
+import { DynamoDbSchemaStore } from '../adapters/dynamodb/dynamodb-schema-store.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { LambdaCredentialsValidator } from '../adapters/lambda/lambda-credentials-validator.ts';
 import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
@@ -29,6 +30,7 @@ function build(env: DeployedEnv) {
   const jobs = new DynamoDbJobStore(dynamo, env.TABLE_NAME);
   const secrets = new DynamoDbSecretsVault(dynamo, env.TABLE_NAME, cipher);
   const links = new DynamoDbLinkStore(dynamo, env.TABLE_NAME);
+  const schemas = new DynamoDbSchemaStore(dynamo, env.TABLE_NAME);
   const schedules = new EventBridgeJobSchedules({
     client: new SchedulerClient({ endpoint: env.SCHEDULER_ENDPOINT }),
     groupName: env.SCHEDULE_GROUP_NAME,
@@ -47,10 +49,11 @@ function build(env: DeployedEnv) {
     jobs,
     secrets,
     links,
+    schemas,
     schedules,
     clock: systemClock,
     credentials: new LambdaCredentialsValidator(lambda, env.SYNC_FUNCTION_ARN),
-    commands: makeJobCommands({ jobs, schedules, trigger, secrets, jobState: links, clock: systemClock }),
+    commands: makeJobCommands({ jobs, schedules, trigger, secrets, jobState: links, schemas, clock: systemClock }),
   };
 }
 

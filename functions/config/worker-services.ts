@@ -24,7 +24,7 @@ function build() {
     escrows: services.links,
     schedules: services.schedules,
     trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
-    connect: makeConnectJob(env, services.secrets, services.mode),
+    connect: makeConnectJob(env, services.secrets, services.schemas, services.mode),
     clock: services.clock,
     concurrency: env.SCIM_CONCURRENCY,
     onQuarantine: (job, error) => {

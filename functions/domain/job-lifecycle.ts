@@ -47,6 +47,7 @@ export function createJob(input: NewJobInput): StoredJob {
     version: 1,
     intervalMinutes: input.intervalMinutes,
     scheduleName: scheduleNameFor(input.tenantId, id),
+    schemaVersion: null,
     schedule: { expiration: null, interval: formatInterval(input.intervalMinutes), state: 'Disabled' },
     status: emptyStatus(),
     synchronizationJobSettings: input.template.jobSettings.map((setting) => ({ ...setting })),
@@ -161,6 +162,16 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
     history: record(job, { action: 'restart', at: now, detail: scopeText || 'QuarantineState, Watermark, Escrows' }),
   };
   return activate(restarted, now);
+}
+
+/** A new schema (or back to the template's, null) means a new initial cycle; links are kept, so nothing doubles. */
+export function changeSchema(job: StoredJob, schemaVersion: number | null, now: string): StoredJob {
+  return {
+    ...job,
+    schemaVersion,
+    run: { ...job.run, epoch: job.run.epoch + 1, watermark: null, cycle: null },
+    history: record(job, { action: 'schema', at: now, detail: schemaVersion === null ? 'reset to the template' : `version ${schemaVersion}` }),
+  };
 }
 
 export function changeInterval(job: StoredJob, intervalMinutes: number, now: string): StoredJob {

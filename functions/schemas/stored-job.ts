@@ -8,7 +8,7 @@ import {
 
 /** One recorded state change of a job (API transitions and worker outcomes). */
 export const transitionSchema = z.object({
-  action: z.enum(['create', 'start', 'pause', 'restart', 'patch', 'quarantine', 'steadyState']),
+  action: z.enum(['create', 'start', 'pause', 'restart', 'patch', 'schema', 'quarantine', 'steadyState']),
   at: z.string(),
   detail: z.string().optional(),
 });
@@ -65,6 +65,8 @@ export const storedJobSchema = z.object({
   /** Interval the user chose, in whole minutes; shown as ISO 8601 in `schedule.interval`. */
   intervalMinutes: z.number().int().min(1),
   scheduleName: z.string(),
+  /** The customised schema in force (see SchemaStore); null = the template's. */
+  schemaVersion: z.number().int().nullable().default(null),
   schedule: synchronizationScheduleSchema,
   status: synchronizationStatusSchema,
   synchronizationJobSettings: z.array(keyValueSchema),

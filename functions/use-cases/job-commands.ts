@@ -5,6 +5,7 @@ import { parseIntervalMinutes } from '../domain/interval.ts';
 import {
   DEFAULT_INTERVAL_MINUTES,
   changeInterval,
+  changeSchema,
   createJob,
   pauseJob,
   restartJob,
@@ -12,6 +13,9 @@ import {
 } from '../domain/job-lifecycle.ts';
 import { parseResetScope } from '../domain/reset-scope.ts';
 import { REQUIRED_TARGET_KEYS } from '../domain/secret-keys.ts';
+import { checkSchema } from '../domain/mapping/schema-validation.ts';
+import type { SynchronizationSchema } from '../domain/mapping/schema.ts';
+import type { SchemaStore } from '../ports/schema-store.ts';
 import { findTemplate } from '../domain/templates.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { JobScheduleSpec, JobSchedules } from '../ports/job-schedules.ts';
@@ -29,6 +33,7 @@ export interface JobCommandsDeps {
   trigger: SyncTrigger;
   secrets: SecretsVault;
   jobState: JobStateCleaner;
+  schemas: SchemaStore;
   clock: Clock;
   randomHex?: () => string;
 }
@@ -95,15 +100,17 @@ export function makeJobCommands(deps: JobCommandsDeps) {
   async function mutate(
     key: JobKey,
     change: (job: StoredJob) => StoredJob,
-    syncSchedule: (before: StoredJob, after: StoredJob) => Promise<void>,
+    syncSchedule: ((before: StoredJob, after: StoredJob) => Promise<void>) | null,
   ): Promise<StoredJob> {
     let touchedSchedule: string | null = null;
     try {
       for (let attempt = 1; ; attempt += 1) {
         const job = await load(key);
         const next = change(job);
-        touchedSchedule = job.scheduleName;
-        await syncSchedule(job, next);
+        if (syncSchedule) {
+          touchedSchedule = job.scheduleName;
+          await syncSchedule(job, next);
+        }
         try {
           return await jobs.replace(next);
         } catch (error) {
@@ -224,8 +231,44 @@ export function makeJobCommands(deps: JobCommandsDeps) {
         if (scheduleName) await reconcileSchedule(key, scheduleName);
       }
       await deps.jobState.purge(key);
+      await deps.schemas.removeOthers(key, null);
+    },
+
+    /** The schema in force: the job's customised one, else its template's. */
+    async schema(key: JobKey): Promise<SynchronizationSchema> {
+      return effectiveSchema(deps.schemas, await load(key));
+    },
+
+    /** Replaces the job's schema (Graph: the whole schema, version bumped); the next run is a new initial cycle. */
+    async putSchema(key: JobKey, proposed: SynchronizationSchema): Promise<void> {
+      const checked = checkSchema(proposed);
+      if ('problems' in checked) {
+        const more = checked.problems.length > 5 ? ` (and ${checked.problems.length - 5} more)` : '';
+        throw new BadRequestError(`The schema cannot be used: ${checked.problems.slice(0, 5).join(' ')}${more}`);
+      }
+      const job = await load(key);
+      const version = (job.schemaVersion ?? Number(findTemplate(job.templateId)?.schema.version ?? 1)) + 1;
+      await deps.schemas.put(key, version, { ...checked.schema, version: String(version) });
+      await mutate(key, (current) => changeSchema(current, version, now()), null);
+      await deps.schemas.removeOthers(key, version);
+    },
+
+    /** Back to the template's schema; the next run is a new initial cycle. */
+    async resetSchema(key: JobKey): Promise<void> {
+      await mutate(key, (current) => changeSchema(current, null, now()), null);
+      await deps.schemas.removeOthers(key, null);
     },
   };
 }
 
 export type JobCommands = ReturnType<typeof makeJobCommands>;
+
+/** The schema a job runs with: its customised version when it has one, else its template's. */
+export async function effectiveSchema(schemas: SchemaStore, job: StoredJob): Promise<SynchronizationSchema> {
+  const key = { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id };
+  const custom = job.schemaVersion === null ? null : await schemas.get(key, job.schemaVersion);
+  const template = findTemplate(job.templateId)?.schema;
+  if (custom) return custom;
+  if (!template) throw new Error(`Job ${job.id} has no schema: template ${job.templateId} is unknown`);
+  return template;
+}

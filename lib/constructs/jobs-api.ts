@@ -22,6 +22,8 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'jobs-list': ['readJobs'],
   'jobs-get': ['readJobs'],
   'jobs-schema-get': ['readJobs'],
+  'jobs-schema-put': ['readJobs', 'writeJobs'],
+  'jobs-schema-delete': ['readJobs', 'writeJobs'],
   'jobs-schema-functions': ['readJobs'],
   'jobs-schema-parse-expression': ['readJobs'],
   'templates-list': ['readJobs'],

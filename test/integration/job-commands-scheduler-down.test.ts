@@ -57,6 +57,7 @@ function commands(schedules: JobSchedules) {
     secrets,
     trigger: { trigger: async () => undefined },
     jobState: { purge: async () => undefined },
+    schemas: { get: async () => null, put: async () => undefined, removeOthers: async () => undefined },
     clock: systemClock,
   });
 }

@@ -215,7 +215,7 @@ export async function mappedSourceUsers(harness: SyncHarness): Promise<Map<strin
  */
 export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) => T, concurrency = 4) {
   const services = getServices();
-  const connect = makeConnectJob(services.env, services.secrets, services.mode);
+  const connect = makeConnectJob(services.env, services.secrets, services.schemas, services.mode);
   return makeSyncRun({
     jobs: wrap(services.jobs),
     runs: wrap(new DynamoDbJobRunStore(services.dynamo, services.env.TABLE_NAME)),
