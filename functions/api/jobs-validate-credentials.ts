@@ -12,7 +12,7 @@ export const handler = graphHandler(
     if (!body.useSavedCredentials && !credentials?.length) {
       throw new BadRequestError('Give the credentials to test, or set useSavedCredentials to true.');
     }
-    const result = await getServices().credentials.validate({ tenantId: principal.tenantId, servicePrincipalId, jobId, credentials });
+    const result = await getServices().worker.validateCredentials({ tenantId: principal.tenantId, servicePrincipalId, jobId, credentials });
     if (result.valid) return { statusCode: 204 };
     if (result.reason === 'jobNotFound') throw jobNotFound(jobId);
     throw new BadRequestError(`The credentials could not be validated: ${result.message}`, 'CredentialValidationFailed');

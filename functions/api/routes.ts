@@ -21,6 +21,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/pause`, handler: 'jobs-pause' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/restart`, handler: 'jobs-restart' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/validateCredentials`, handler: 'jobs-validate-credentials' },
+  { method: 'POST', path: `${SYNC}/jobs/{jobId}/provisionOnDemand`, handler: 'jobs-provision-on-demand' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-get' },
   { method: 'PUT', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-put' },
   { method: 'DELETE', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-delete' },

@@ -10,7 +10,7 @@ import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
 import { DynamoDbSecretsVault } from '../adapters/dynamodb/dynamodb-secrets-vault.ts';
 import { DynamoDbSchemaStore } from '../adapters/dynamodb/dynamodb-schema-store.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
-import { LambdaCredentialsValidator } from '../adapters/lambda/lambda-credentials-validator.ts';
+import { LambdaWorkerActions } from '../adapters/lambda/lambda-worker-actions.ts';
 import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
 import { systemClock } from '../ports/clock.ts';
 import { makeJobCommands } from '../use-cases/job-commands.ts';
@@ -52,7 +52,7 @@ function build(env: DeployedEnv) {
     schemas,
     schedules,
     clock: systemClock,
-    credentials: new LambdaCredentialsValidator(lambda, env.SYNC_FUNCTION_ARN),
+    worker: new LambdaWorkerActions(lambda, env.SYNC_FUNCTION_ARN),
     commands: makeJobCommands({ jobs, schedules, trigger, secrets, jobState: links, schemas, clock: systemClock }),
   };
 }

@@ -4,6 +4,7 @@ import { makeSyncRun } from '../use-cases/sync-run.ts';
 import { logger } from '../observability/logger.ts';
 import { makeConnectJob, makeScimTargetFactory } from './connect-job.ts';
 import { makeValidateCredentials } from '../use-cases/validate-credentials.ts';
+import { makeProvisionOnDemand } from '../use-cases/provision-on-demand.ts';
 import { getServices } from './services.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -17,6 +18,7 @@ function build() {
   const { env } = services;
   // The deployed alarm selects the metric by its service dimension: POWERTOOLS_SERVICE_NAME, set by the stack.
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sync-worker' });
+  const connect = makeConnectJob(env, services.secrets, services.schemas, services.mode);
   const run = makeSyncRun({
     jobs: services.jobs,
     runs: new DynamoDbJobRunStore(services.dynamo, env.TABLE_NAME),
@@ -24,7 +26,7 @@ function build() {
     escrows: services.links,
     schedules: services.schedules,
     trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
-    connect: makeConnectJob(env, services.secrets, services.schemas, services.mode),
+    connect,
     clock: services.clock,
     concurrency: env.SCIM_CONCURRENCY,
     onQuarantine: (job, error) => {
@@ -39,7 +41,8 @@ function build() {
     mode: services.mode,
     targetFor: makeScimTargetFactory(env, services.mode),
   });
-  return { run, validateCredentials };
+  const provisionOnDemand = makeProvisionOnDemand({ jobs: services.jobs, links: services.links, connect, clock: services.clock });
+  return { run, validateCredentials, provisionOnDemand };
 }
 
 let workerServices: ReturnType<typeof build> | undefined;

@@ -46,4 +46,6 @@ export class SourceUnavailableError extends Error {
 export interface DirectorySource {
   /** null = start a full round (initial sync or after a reset). */
   readPage(watermark: string | null): Promise<DirectoryPage>;
+  /** Objects by id, as they are now (no members); null for each one the directory does not have. */
+  readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<(DirectoryObject | null)[]>;
 }

@@ -65,3 +65,28 @@ export const validateCredentialsBodySchema = z.looseObject({
   applicationIdentifier: z.string().nullable().optional(),
   templateId: z.string().nullable().optional(),
 });
+
+/** POST /jobs/{id}/provisionOnDemand (Graph's synchronizationJobApplicationParameters). */
+export const provisionOnDemandBodySchema = z.object({
+  parameters: z
+    .array(
+      z.object({
+        ruleId: z.string().min(1).max(200),
+        subjects: z
+          .array(
+            z.object({
+              objectId: z.string().min(1).max(64),
+              objectTypeName: z.enum(['User', 'Group']),
+              links: z
+                .object({
+                  members: z.array(z.object({ objectId: z.string().min(1).max(64), objectTypeName: z.literal('User') })).max(5).nullable().optional(),
+                })
+                .nullable()
+                .optional(),
+            }),
+          )
+          .min(1),
+      }),
+    )
+    .min(1),
+});

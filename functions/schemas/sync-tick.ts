@@ -27,8 +27,52 @@ export const credentialsValidationSchema = z.discriminatedUnion('valid', [
   z.object({ valid: z.literal(false), reason: z.enum(['jobNotFound', 'invalid']), message: z.string() }),
 ]);
 
+/** provisionOnDemand: these objects (and a group's listed members) now, outside the schedule. */
+export const provisionOnDemandRequestSchema = z.object({
+  action: z.literal('provisionOnDemand'),
+  tenantId: z.string().min(1),
+  servicePrincipalId: z.string().min(1),
+  jobId: z.string().min(1),
+  subjects: z
+    .array(
+      z.object({
+        objectId: z.string().min(1).max(64),
+        objectTypeName: z.enum(['User', 'Group']),
+        members: z.array(z.string().min(1).max(64)).max(5),
+      }),
+    )
+    .min(1)
+    .max(5),
+});
+
+/** One step of an on-demand provisioning, as Graph's provisioningStep reports it. */
+export const provisioningStepSchema = z.object({
+  name: z.string(),
+  type: z.enum(['Import', 'Matching', 'Scoping', 'Export', 'Other']),
+  status: z.enum(['success', 'failure', 'skipped', 'warning']),
+  description: z.string(),
+  timestamp: z.string(),
+  details: z.record(z.string(), z.string()),
+});
+
+export const provisionOnDemandResultSchema = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('jobNotFound') }),
+  z.object({ outcome: z.literal('notReady'), message: z.string() }),
+  z.object({
+    outcome: z.literal('done'),
+    result: z.enum(['Success', 'Failure', 'Skipped']),
+    steps: z.array(provisioningStepSchema),
+    startTime: z.string(),
+    endTime: z.string(),
+    changeId: z.string(),
+  }),
+]);
+
 /** Everything the worker is invoked with. */
-export const workerEventSchema = z.union([validateCredentialsRequestSchema, syncTickSchema]);
+export const workerEventSchema = z.union([validateCredentialsRequestSchema, provisionOnDemandRequestSchema, syncTickSchema]);
 
 export type ValidateCredentialsRequest = z.infer<typeof validateCredentialsRequestSchema>;
 export type CredentialsValidation = z.infer<typeof credentialsValidationSchema>;
+export type ProvisionOnDemandRequest = z.infer<typeof provisionOnDemandRequestSchema>;
+export type ProvisionOnDemandResult = z.infer<typeof provisionOnDemandResultSchema>;
+export type ProvisioningStep = z.infer<typeof provisioningStepSchema>;

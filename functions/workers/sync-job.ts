@@ -1,13 +1,16 @@
 import type { Context } from 'aws-lambda';
 import { getWorkerServices } from '../config/worker-services.ts';
 import { logger } from '../observability/logger.ts';
-import { workerEventSchema, type CredentialsValidation } from '../schemas/sync-tick.ts';
+import { workerEventSchema, type CredentialsValidation, type ProvisionOnDemandResult } from '../schemas/sync-tick.ts';
 
 /**
- * The sync worker: one run of one job per invocation (schedule tick or start), or a credentials check for the
- * validateCredentials method (it alone may decrypt saved secrets).
+ * The sync worker: one run of one job per invocation (schedule tick or start), or, for the API, a credentials
+ * check or an on-demand provisioning (it alone may decrypt saved secrets).
  */
-export async function handler(event: unknown, context: Context): Promise<{ outcome: string } | CredentialsValidation> {
+export async function handler(
+  event: unknown,
+  context: Context,
+): Promise<{ outcome: string } | CredentialsValidation | ProvisionOnDemandResult> {
   const parsed = workerEventSchema.safeParse(event);
   if (!parsed.success) {
     // Not retryable: a malformed payload stays malformed.
@@ -15,7 +18,11 @@ export async function handler(event: unknown, context: Context): Promise<{ outco
     return { outcome: 'invalidTick' };
   }
   const services = getWorkerServices();
-  if ('action' in parsed.data) return services.validateCredentials(parsed.data);
+  if ('action' in parsed.data) {
+    return parsed.data.action === 'validateCredentials'
+      ? services.validateCredentials(parsed.data)
+      : services.provisionOnDemand(parsed.data);
+  }
   const tick = parsed.data;
   const outcome = await services.run(tick, () => context.getRemainingTimeInMillis());
   logger.info('Sync run finished', { jobId: tick.jobId, trigger: tick.trigger, outcome });

@@ -37,6 +37,7 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'jobs-delete': ['readJobs', 'writeJobs', 'deleteSchedules'],
   // Saved credentials are checked by the worker (the only holder of kms:Decrypt), invoked synchronously.
   'jobs-validate-credentials': ['readJobs', 'startSync'],
+  'jobs-provision-on-demand': ['readJobs', 'startSync'],
   [fallbackHandler]: [],
 };
 

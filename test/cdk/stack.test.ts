@@ -244,11 +244,11 @@ describe('least privilege', () => {
     expect(actionsOf(template, 'secrets-put')).not.toContain('dynamodb:GetItem');
   });
 
-  it('lets only start, restart, validateCredentials and the worker itself invoke the worker, and nothing but the worker', () => {
-    // "Sync now", a run handing over its remaining work, and checking saved credentials where they may be decrypted
-    // are the only reasons to invoke; any other right is attack surface.
-    expect(holders('lambda:InvokeFunction')).toEqual(['jobs-restart', 'jobs-start', 'jobs-validate-credentials', 'sync-worker']);
-    for (const service of ['jobs-start', 'jobs-restart', 'jobs-validate-credentials', 'sync-worker']) {
+  it('lets only start, restart, validateCredentials, provisionOnDemand and the worker itself invoke the worker', () => {
+    // "Sync now", a run handing over its remaining work, and the on-demand requests that need the decrypted
+    // credentials (which only the worker may read) are the only reasons to invoke; any other right is attack surface.
+    expect(holders('lambda:InvokeFunction')).toEqual(['jobs-provision-on-demand', 'jobs-restart', 'jobs-start', 'jobs-validate-credentials', 'sync-worker']);
+    for (const service of ['jobs-start', 'jobs-restart', 'jobs-validate-credentials', 'jobs-provision-on-demand', 'sync-worker']) {
       const invoke = statementsOf(template, service).filter((statement) => statement.Action === 'lambda:InvokeFunction');
       expect(invoke).toHaveLength(1);
       expect(JSON.stringify(invoke[0]!.Resource)).toMatch(new RegExp(`:function:${workerName}"\\]\\]\\}$`));

@@ -88,11 +88,12 @@ describe('sync runs against an idle, refusing or failing target', () => {
     const throttled = wrappedSyncRun(systemClock, (port) => {
       if (!('readPage' in port)) return port;
       const source: DirectorySource = {
+        readObjects: (refs) => (port as unknown as DirectorySource).readObjects(refs),
         readPage: async () => {
           throw new SourceUnavailableError('GET /users/delta answered 429 after 4 attempts', false);
         },
       };
-      return source as typeof port;
+      return source as unknown as typeof port;
     });
     const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };
 

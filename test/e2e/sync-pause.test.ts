@@ -24,6 +24,7 @@ describe('pause during a run', () => {
       if (!('readPage' in port)) return port;
       const source = port as unknown as DirectorySource;
       const wrapped: DirectorySource = {
+        readObjects: (refs) => source.readObjects(refs),
         readPage: async (watermark) => {
           pages += 1;
           if (pages === 2) await h.expectOk('POST', `/jobs/${jobId}/pause`);

@@ -175,6 +175,30 @@ export class GraphDirectorySource implements DirectorySource {
   }
 
   private async getPage(url: string): Promise<z.infer<typeof graphDeltaPageSchema>> {
+    return this.parsePage((await this.get(url, false)) as string, url);
+  }
+
+  /**
+   * One object by id (`GET /users/{id}`, `/groups/{id}`) with the selected attributes, for provisioning on demand;
+   * null when the directory has no such object (deleted ones included). Members are not read.
+   */
+  async readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<(DirectoryObject | null)[]> {
+    return Promise.all(
+      refs.map(async (ref) => {
+        const stream: Stream = ref.type === 'User' ? 'users' : 'groups';
+        const select = this.select[stream].split(',').filter((name) => name !== 'members').join(',');
+        const url = `${this.baseUrl}/${stream}/${encodeURIComponent(ref.id)}?$select=${encodeURIComponent(select).replaceAll('%2C', ',')}`;
+        const text = await this.get(url, true);
+        if (text === null) return null;
+        const parsed = graphObjectSchema.safeParse(safeJson(text));
+        if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than an object.`, false);
+        return toDirectoryObject(ref.type, parsed.data);
+      }),
+    );
+  }
+
+  /** A GET with the token, retries on 429/5xx and typed failures; null for a 404 when `notFoundIsNull`. */
+  private async get(url: string, notFoundIsNull: boolean): Promise<string | null> {
     const token = await this.accessToken();
     for (let attempt = 1; ; attempt++) {
       let response: Response;
@@ -193,7 +217,8 @@ export class GraphDirectorySource implements DirectorySource {
         throw new SourceUnavailableError(`The directory is unreachable (${describe(error)}).`, false);
       }
 
-      if (response.ok) return this.parsePage(text, url);
+      if (response.ok) return text;
+      if (response.status === 404 && notFoundIsNull) return null;
 
       const graphError = parseGraphError(text);
       const detail = `${response.status}${graphError.code ? ` ${graphError.code}` : ''}${graphError.message ? `: ${graphError.message}` : ''}`;
@@ -319,4 +344,12 @@ function safeUrl(url: string): string {
 function describe(error: unknown): string {
   if (error instanceof Error) return error.name === 'TimeoutError' ? 'request timed out' : error.message;
   return String(error);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
