@@ -93,7 +93,7 @@ const cases: BadInput[] = [
   { name: 'DELETE on templates', method: 'DELETE', path: syncPath(SP, '/templates'), status: 405, code: 'notAllowed', allow: 'GET' },
   { name: 'GET on secrets', method: 'GET', path: secrets, status: 405, code: 'notAllowed', allow: 'PUT' },
   { name: 'unknown synchronization segment', method: 'GET', path: syncPath(SP, '/nothing'), status: 404, code: 'Request_ResourceNotFound' },
-  { name: 'unknown job action', method: 'POST', path: `${job}/provisionOnDemand`, body: {}, status: 404, code: 'Request_ResourceNotFound' },
+  { name: 'unknown job action', method: 'POST', path: `${job}/frobnicate`, body: {}, status: 404, code: 'Request_ResourceNotFound' },
   { name: 'unknown top-level path', method: 'GET', path: '/users', status: 404, code: 'Request_ResourceNotFound' },
   // Size
   { name: 'oversized create body', method: 'POST', path: jobs, body: JSON.stringify({ templateId: 'scim', pad: 'x'.repeat(100_000) }), status: 413, code: 'requestEntityTooLarge' },
