@@ -26,6 +26,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'PUT', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-put' },
   { method: 'DELETE', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-delete' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/functions`, handler: 'jobs-schema-functions' },
+  { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/filterOperators`, handler: 'jobs-schema-filter-operators' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/schema/parseExpression`, handler: 'jobs-schema-parse-expression' },
   { method: 'GET', path: `${SYNC}/templates`, handler: 'templates-list' },
   { method: 'GET', path: `${SYNC}/templates/{templateId}`, handler: 'templates-get' },

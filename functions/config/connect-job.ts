@@ -104,6 +104,7 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, schemas:
         groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
       }),
       target,
+      skipOutOfScopeDeletions: secretValue(pairs, 'SkipOutOfScopeDeletions')?.toLowerCase() === 'true',
       deleteThreshold: deleteThresholdOf(job.synchronizationJobSettings, secretValue(pairs, 'SyncNotificationSettings')),
       targetIdentity: createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32),
       flows,

@@ -1,8 +1,10 @@
 import type { DirectoryObject, DirectoryObjectType } from '../ports/directory-source.ts';
 import { linkId, type ObjectLink } from '../ports/link-store.ts';
 import type { ScimPatchOperation, ScimResourceType } from '../ports/scim-target.ts';
+import { inScope } from './mapping/scoping-filter.ts';
 import {
   SOFT_DELETED_ATTRIBUTE,
+  entraAttributes,
   mapObject,
   matchingAttributes,
   type MappedObject,
@@ -22,6 +24,8 @@ export interface PlanContext {
   flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
   /** Links of the page's objects and of the users its groups add or remove. */
   links: ReadonlyMap<string, ObjectLink>;
+  /** The `SkipOutOfScopeDeletions` secret: objects leaving scope are left as they are in the target. */
+  skipOutOfScopeDeletions?: boolean;
 }
 
 export interface MemberRef {
@@ -95,9 +99,22 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
     return link && actions.has('Delete') ? { kind: 'delete', object, resourceType: flow.resourceType, link } : { kind: 'skip', object };
   }
 
+  const scope = object.removed === null && Object.keys(object.attributes).length > 1 ? scopeOf(flow.mapping, object) : 'in';
+  // Input filters decide what is read at all: an object failing them is left alone, never deprovisioned.
+  if (scope === 'ignored') return { kind: 'skip', object };
+  if (scope === 'out') {
+    // Leaving scope deprovisions: a user is disabled, a group deleted (unless SkipOutOfScopeDeletions).
+    if (!link || context.skipOutOfScopeDeletions) return { kind: 'skip', object };
+    if (object.type === 'Group') {
+      return actions.has('Delete') ? { kind: 'delete', object, resourceType: flow.resourceType, link } : { kind: 'skip', object };
+    }
+  }
+
   let mapped: MappedObject;
   try {
-    if (object.removed === 'changed') {
+    if (scope === 'out') {
+      mapped = { ...link!.exported, active: false };
+    } else if (object.removed === 'changed') {
       // Soft delete: the delta carries only the id, so disable what was exported.
       if (!link) return { kind: 'skip', object };
       mapped = { ...link.exported, active: false };
@@ -123,6 +140,15 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
   const operations = actions.has('Update') ? patchOperations(link.exported as MappedObject, mapped) : [];
   if (operations.length === 0 && members.add.length === 0 && members.remove.length === 0) return { kind: 'skip', object };
   return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, members, match: firstMatch(flow.mapping, mapped) };
+}
+
+/** Where an object stands against its mapping's scoping filter. */
+function scopeOf(mapping: ObjectMapping, object: DirectoryObject): 'in' | 'out' | 'ignored' {
+  const scope = mapping.scope;
+  if (!scope) return 'in';
+  const attributes = entraAttributes(object.attributes);
+  if (!inScope({ groups: scope.inputFilterGroups, inputFilterGroups: [], categoryFilterGroups: [] }, attributes)) return 'ignored';
+  return inScope({ ...scope, inputFilterGroups: [] }, attributes) ? 'in' : 'out';
 }
 
 /** Users before groups, so a group's members are linked before its membership is written. */

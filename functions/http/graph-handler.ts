@@ -42,6 +42,8 @@ export interface RouteOptions<TSchema extends z.ZodType> {
   body?: TSchema;
   /** An absent or empty body is parsed as `{}` (start, pause, restart take an optional body). */
   bodyOptional?: boolean;
+  /** Larger bodies get 413; default MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
 }
 
 interface RequestIds {
@@ -62,7 +64,8 @@ function idHeaders(ids: RequestIds): Record<string, string> {
 function readBody<TSchema extends z.ZodType>(event: ApiEvent, options: RouteOptions<TSchema>): z.infer<TSchema> {
   if (!options.body) return undefined as z.infer<TSchema>;
   const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
-  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  if (Buffer.byteLength(raw, 'utf8') > limit) throw new PayloadTooLargeError(limit);
   let json: unknown = {};
   if (raw.trim() !== '') {
     try {

@@ -78,7 +78,7 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
       const linksToPut: ObjectLink[] = [];
       const linksToForget: { type: DirectoryObjectType; sourceId: string }[] = [];
       for (const object of [...found.filter((o) => o.type === 'User'), ...found.filter((o) => o.type === 'Group')]) {
-        const plan = planObject(object, { flows: connection.flows, links: known });
+        const plan = planObject(object, { flows: connection.flows, links: known, skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions });
         if (plan.kind === 'skip') {
           step('EntrySynchronizationSkip', 'Export', 'skipped', `${label(object)} needs no change in the target (in step, disabled, or not mapped).`, { SkipReason: 'RedundantExport' });
           continue;

@@ -39,6 +39,8 @@ export interface Connection {
   targetIdentity: string;
   /** Most deletes and disables one cycle may apply (accidental-deletion prevention); null = no limit. */
   deleteThreshold: number | null;
+  /** Objects leaving scope are left as they are in the target (the `SkipOutOfScopeDeletions` secret). */
+  skipOutOfScopeDeletions: boolean;
   flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
   close(): Promise<void>;
 }
@@ -131,12 +133,13 @@ export function makeSyncRun(deps: SyncRunDeps) {
     const known = await links.getMany(scope, linkIdsFor(objects));
     const loaded = new Map(known);
     // Counted before anything is applied, so a page over the threshold changes nothing in the target.
-    const deletes = objects.map((object) => planObject(object, { flows: connection.flows, links: loaded })).filter(isDestructive).length;
+    const planning = { flows: connection.flows, skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions };
+    const deletes = objects.map((object) => planObject(object, { ...planning, links: loaded })).filter(isDestructive).length;
     options.allowDeletes?.(deletes);
     const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0, deletes };
     for (const type of ['User', 'Group'] as const) {
       const phase = objects.filter((object) => object.type === type);
-      const context: PlanContext = { flows: connection.flows, links: known };
+      const context: PlanContext = { ...planning, links: known };
       const plans = phase.map((object) => planObject(object, context));
       const creates = plans.filter((plan) => plan.kind === 'create' && plan.match);
       const first = creates[0];

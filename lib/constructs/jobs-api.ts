@@ -25,6 +25,7 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'jobs-schema-put': ['readJobs', 'writeJobs'],
   'jobs-schema-delete': ['readJobs', 'writeJobs'],
   'jobs-schema-functions': ['readJobs'],
+  'jobs-schema-filter-operators': ['readJobs'],
   'jobs-schema-parse-expression': ['readJobs'],
   'templates-list': ['readJobs'],
   'templates-get': ['readJobs'],

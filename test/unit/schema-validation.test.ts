@@ -15,7 +15,8 @@ describe('checkSchema', () => {
   });
 
   it.each([
-    ['a scoping filter', (users: any) => (users.scope = { groups: [{ name: 'g', clauses: [] }], inputFilterGroups: [], categoryFilterGroups: [] }), /scoping filters/],
+    ['a scoping filter with an unknown operator', (users: any) => (users.scope = { groups: [{ name: 'g', clauses: [{ sourceOperandName: 'department', operatorName: 'SOUNDS_LIKE', targetOperand: { values: ['x'] } }] }], inputFilterGroups: [], categoryFilterGroups: [] }), /SOUNDS_LIKE/],
+    ['a scoping filter on an unknown attribute', (users: any) => (users.scope = { groups: [{ name: 'g', clauses: [{ sourceOperandName: 'shoeSize', operatorName: 'EQUALS', targetOperand: { values: ['x'] } }] }], inputFilterGroups: [], categoryFilterGroups: [] }), /reads 'shoeSize'/],
     ['no matching attribute', (users: any) => users.attributeMappings.forEach((mapping: any) => (mapping.matchingPriority = 0)), /matchingPriority/],
     ['an unknown target attribute', (users: any) => users.attributeMappings.push({ ...users.attributeMappings[0], targetAttributeName: 'nickName2', matchingPriority: 0 }), /no such attribute/],
     ['an unknown source attribute', (users: any) => (users.attributeMappings[0].source = { type: 'Attribute', name: 'shoeSize', expression: null, parameters: [] }), /no attribute 'shoeSize'/],

@@ -115,6 +115,44 @@ describe('planObject', () => {
   });
 });
 
+describe('planObject with a scoping filter', () => {
+  const clause = (operatorName: string, values: string[]) => ({ sourceOperandName: 'department', operatorName, targetOperand: { values } });
+  function scopedFlows(groups: unknown[], inputFilterGroups: unknown[] = []) {
+    const scope = { groups, inputFilterGroups, categoryFilterGroups: [] } as never;
+    return {
+      User: { ...flows.User!, mapping: { ...flows.User!.mapping, scope } },
+      Group: { ...flows.Group!, mapping: { ...flows.Group!.mapping, scope: { groups: [{ name: 'g', clauses: [{ sourceOperandName: 'displayName', operatorName: 'EQUALS', targetOperand: { values: ['Kept'] } }] }], inputFilterGroups: [], categoryFilterGroups: [] } as never } },
+    };
+  }
+  const sales = [{ name: 'sales', clauses: [clause('EQUALS', ['Sales'])] }];
+
+  it('creates users in scope and skips the others', () => {
+    const context = { flows: scopedFlows(sales), links: new Map() };
+    expect(planObject(user('u1', { department: 'Sales' }), context).kind).toBe('create');
+    expect(planObject(user('u2', { department: 'Legal' }), context).kind).toBe('skip');
+  });
+
+  it('disables a provisioned user that left scope, unless SkipOutOfScopeDeletions', () => {
+    const link = linkFor(user('u1', { department: 'Sales' }));
+    const context = { flows: scopedFlows(sales), links: new Map([[linkId('User', 'u1'), link]]) };
+    const plan = planObject(user('u1', { department: 'Legal' }), context);
+    expect(plan.kind === 'update' && plan.operations).toEqual([{ op: 'replace', path: 'active', value: false }]);
+    expect(planObject(user('u1', { department: 'Legal' }), { ...context, skipOutOfScopeDeletions: true }).kind).toBe('skip');
+  });
+
+  it('deletes a provisioned group that left scope', () => {
+    const link = linkFor(group('g1', [], [], { displayName: 'Kept' }));
+    const context = { flows: scopedFlows(sales), links: new Map([[linkId('Group', 'g1'), link]]) };
+    expect(planObject(group('g1', [], [], { displayName: 'Renamed' }), context).kind).toBe('delete');
+  });
+
+  it('leaves alone, without deprovisioning, what fails an input filter', () => {
+    const link = linkFor(user('u1', { department: 'Sales' }));
+    const context = { flows: scopedFlows([], [{ name: 'read', clauses: [clause('NOT_EQUALS', ['Contractors'])] }]), links: new Map([[linkId('User', 'u1'), link]]) };
+    expect(planObject(user('u1', { department: 'Contractors' }), context).kind).toBe('skip');
+  });
+});
+
 describe('planPage and linkIdsFor', () => {
   it('plans users before groups', () => {
     const plans = planPage([group('g1'), user('u1')], context());

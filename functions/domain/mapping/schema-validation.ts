@@ -1,6 +1,7 @@
 import { ExpressionError } from './expression-error.ts';
 import { findFunction } from './expression-functions.ts';
 import { parseExpression } from './expression.ts';
+import { checkFilter } from './scoping-filter.ts';
 import { SOFT_DELETED_ATTRIBUTE, MEMBERS_ATTRIBUTE } from './attribute-mapping.ts';
 import type { AttributeMappingSource, ObjectDefinition, SynchronizationSchema } from './schema.ts';
 
@@ -35,8 +36,15 @@ export function checkSchema(schema: SynchronizationSchema): { schema: Synchroniz
       const target = targetDirectory?.objects.find((object) => object.name === mapping.targetObjectName);
       if (sourceDirectory && !source) problems.push(`${where}: source object '${mapping.sourceObjectName}' is not defined.`);
       if (targetDirectory && !target) problems.push(`${where}: target object '${mapping.targetObjectName}' is not defined.`);
-      const scoped = mapping.scope && [...mapping.scope.groups, ...mapping.scope.inputFilterGroups, ...mapping.scope.categoryFilterGroups];
-      if (scoped && scoped.length > 0) problems.push(`${where}: scoping filters are not evaluated by this service yet; remove the scope.`);
+      if (mapping.scope) {
+        problems.push(...checkFilter(mapping.scope).map((problem) => `${where}: ${problem}`));
+        const clauses = [...mapping.scope.groups, ...mapping.scope.inputFilterGroups].flatMap((group) => group.clauses);
+        for (const clause of clauses) {
+          if (source && clause.sourceOperandName && !IMPLICIT_SOURCE_ATTRIBUTES.has(clause.sourceOperandName) && !has(source, clause.sourceOperandName)) {
+            problems.push(`${where}: the scoping filter reads '${clause.sourceOperandName}', which the source object does not have.`);
+          }
+        }
+      }
       const attributeMappings = mapping.attributeMappings.map((attributeMapping) => {
         const at = `${where}, target attribute '${attributeMapping.targetAttributeName}'`;
         if (target && attributeMapping.targetAttributeName !== MEMBERS_ATTRIBUTE && !has(target, attributeMapping.targetAttributeName)) {
