@@ -30,10 +30,7 @@ function countingWorker() {
 
 describe('an idle tick', () => {
   it('reads the job once and records the round with one conditional write, touching nothing else', async () => {
-    const jobId = await h.createJob();
-    await h.putSecrets(h.scim.url, h.scimToken);
-    await h.expectOk('POST', `/jobs/${jobId}/start`);
-    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const jobId = await h.startedJob();
     const before = (await h.getJob(jobId)).status;
     h.scim.clearRequests();
 
@@ -54,9 +51,7 @@ describe('an idle tick', () => {
   });
 
   it('takes the lease as usual when the first page has changes, and applies them', async () => {
-    const jobId = await h.createJob();
-    await h.expectOk('POST', `/jobs/${jobId}/start`);
-    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const jobId = await h.startedJob();
     const [user] = await h.listAll('users', 'id,userPrincipalName');
     await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'Peeked' });
 

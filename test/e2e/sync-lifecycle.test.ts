@@ -144,10 +144,7 @@ describe('a job syncs the directory into the SCIM target end to end', () => {
 
 describe('deleting a synchronized job', () => {
   it('removes the job with all its state (links of every generation, escrows) and leaves the target accounts', async () => {
-    const jobId = await h.createJob();
-    await h.putSecrets(h.scim.url, h.scimToken);
-    await h.expectOk('POST', `/jobs/${jobId}/start`);
-    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const jobId = await h.startedJob();
     await h.expectOk('POST', `/jobs/${jobId}/restart`, { criteria: { resetScope: 'Full' } });
     expect(await h.drainTriggered()).toEqual(['steadyState']);
     const accounts = h.scim.resources('Users').length;

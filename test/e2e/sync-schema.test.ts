@@ -6,10 +6,7 @@ let jobId: string;
 
 beforeAll(async () => {
   h = await startSyncHarness({ seedUsers: 6, seedGroups: 1 });
-  jobId = await h.createJob();
-  await h.putSecrets(h.scim.url, h.scimToken);
-  await h.expectOk('POST', `/jobs/${jobId}/start`);
-  expect(await h.drainTriggered()).toEqual(['steadyState']);
+  jobId = await h.startedJob();
 });
 afterAll(async () => h?.close());
 

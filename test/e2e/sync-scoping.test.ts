@@ -24,10 +24,7 @@ function scoped(schema: any, clause: { sourceOperandName: string; operatorName: 
 
 describe('scoping filters', () => {
   it('provisions only users in scope, disables those that leave it, and can leave them be with SkipOutOfScopeDeletions', async () => {
-    const jobId = await h.createJob();
-    await h.putSecrets(h.scim.url, h.scimToken);
-    await h.expectOk('POST', `/jobs/${jobId}/start`);
-    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const jobId = await h.startedJob();
 
     const sourceUsers = (await h.listAll('users', 'id,userPrincipalName,department,accountEnabled')).filter((user) => user.accountEnabled !== false);
     const department = sourceUsers.find((user) => user.department)!.department as string;

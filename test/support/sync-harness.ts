@@ -136,7 +136,7 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
     trigger,
   });
 
-  return {
+  const harness = {
     stack,
     scim,
     dataDir,
@@ -175,7 +175,20 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return {
+    ...harness,
+    /** A job of the SCIM template pointed at this harness's target, started and run to its first steady state. */
+    startedJob: async (): Promise<string> => {
+      const jobId = await harness.createJob();
+      await harness.putSecrets(scim.url, scimToken);
+      await harness.expectOk('POST', `/jobs/${jobId}/start`);
+      const outcomes = await harness.drainTriggered();
+      if (outcomes.join() !== 'steadyState') throw new Error(`the first run of ${jobId} ended ${outcomes.join()}`);
+      return jobId;
+    },
+  };
 }
+
 
 export type SyncHarness = Awaited<ReturnType<typeof startSyncHarness>>;
 

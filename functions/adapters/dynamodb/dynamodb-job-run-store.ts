@@ -2,11 +2,41 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { JobRunStore, RunCommit } from '../../ports/job-run-store.ts';
 import type { SynchronizationStatus } from '../../schemas/graph.ts';
-import { storedJobSchema, type JobKey, type StoredJob } from '../../schemas/stored-job.ts';
+import { storedJobSchema, type JobKey, type StoredJob, type RunState } from '../../schemas/stored-job.ts';
 import { isConditionFailure, keys } from './table-keys.ts';
 
-function itemKey(key: JobKey) {
-  return { pk: keys.servicePrincipal(key.tenantId, key.servicePrincipalId), sk: keys.job(key.jobId) };
+function keyOf(job: StoredJob): JobKey {
+  return { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id };
+}
+
+/** A job nobody runs: no lease, or one that has run out. */
+const LEASE_FREE = '(attribute_type(#run.leaseOwner, :null) OR #run.leaseUntil < :now)';
+
+/**
+ * One conditional UpdateItem of `run.*` and `status.*` fields that also bumps the version (so API writes based on
+ * an older read fail their condition). DynamoDB refuses names an expression does not use, so each is added with
+ * the field that needs it.
+ */
+function updateOf(
+  run: Partial<Record<keyof RunState, unknown>>,
+  status: Partial<Record<string, unknown>>,
+  condition: string,
+  conditionValues: Record<string, unknown>,
+) {
+  const names: Record<string, string> = { '#run': 'run', '#version': 'version' };
+  const values: Record<string, unknown> = { ':one': 1, ...conditionValues };
+  const sets = ['#version = #version + :one'];
+  const add = (parent: 'run' | 'status', field: string, value: unknown) => {
+    const index = sets.length;
+    names[`#${parent}`] = parent;
+    names[`#f${index}`] = field;
+    values[`:v${index}`] = value;
+    sets.push(`#${parent}.#f${index} = :v${index}`);
+  };
+  for (const [field, value] of Object.entries(run)) if (value !== undefined) add('run', field, value);
+  for (const [field, value] of Object.entries(status)) if (value !== undefined) add('status', field, value);
+  if (condition.includes(':null')) values[':null'] = 'NULL';
+  return { UpdateExpression: `SET ${sets.join(', ')}`, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
 }
 
 /** UpdateItem on nested paths: the worker writes only run and status fields, never the API's. */
@@ -16,93 +46,44 @@ export class DynamoDbJobRunStore implements JobRunStore {
     private readonly tableName: string,
   ) {}
 
-  async acquireLease(job: StoredJob, owner: string, leaseUntil: string, now: string): Promise<StoredJob | null> {
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKey({ tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id }),
-          UpdateExpression:
-            'SET #run.leaseOwner = :owner, #run.leaseUntil = :until, #run.rerunRequested = :false, #version = #version + :one',
-          ConditionExpression: '#version = :version AND (attribute_type(#run.leaseOwner, :null) OR #run.leaseUntil < :now)',
-          ExpressionAttributeNames: { '#run': 'run', '#version': 'version' },
-          ExpressionAttributeValues: {
-            ':owner': owner,
-            ':until': leaseUntil,
-            ':now': now,
-            ':version': job.version,
-            ':one': 1,
-            ':false': false,
-            ':null': 'NULL',
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return storedJobSchema.parse(Attributes);
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+  acquireLease(job: StoredJob, owner: string, leaseUntil: string, now: string): Promise<StoredJob | null> {
+    return this.update(
+      keyOf(job),
+      updateOf({ leaseOwner: owner, leaseUntil, rerunRequested: false }, {}, `#version = :version AND ${LEASE_FREE}`, {
+        ':version': job.version,
+        ':now': now,
+      }),
+    );
   }
 
-  async commit(key: JobKey, owner: string, epoch: number, commit: RunCommit): Promise<StoredJob | null> {
-    // DynamoDB refuses names an expression does not use, so #status is added only with a status field.
-    const names: Record<string, string> = { '#run': 'run', '#version': 'version' };
-    const values: Record<string, unknown> = { ':owner': owner, ':epoch': epoch, ':one': 1 };
-    const sets = ['#version = #version + :one'];
-    const add = (parent: '#run' | '#status', field: string, value: unknown) => {
-      const name = `#f${sets.length}`;
-      const placeholder = `:v${sets.length}`;
-      names[name] = field;
-      if (parent === '#status') names['#status'] = 'status';
-      values[placeholder] = value;
-      sets.push(`${parent}.${name} = ${placeholder}`);
-    };
+  commit(key: JobKey, owner: string, epoch: number, commit: RunCommit): Promise<StoredJob | null> {
     const run = commit.release ? { ...commit.run, leaseOwner: null, leaseUntil: null } : commit.run;
-    for (const [field, value] of Object.entries(run)) if (value !== undefined) add('#run', field, value);
-    for (const [field, value] of Object.entries(commit.status ?? {})) if (value !== undefined) add('#status', field, value);
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKey(key),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#run.leaseOwner = :owner AND #run.epoch = :epoch',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return storedJobSchema.parse(Attributes);
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    return this.update(
+      key,
+      updateOf(run, commit.status ?? {}, '#run.leaseOwner = :owner AND #run.epoch = :epoch', { ':owner': owner, ':epoch': epoch }),
+    );
   }
 
-  async recordIdleRound(
+  recordIdleRound(
     job: StoredJob,
     watermark: string,
     status: Partial<Omit<SynchronizationStatus, 'code'>>,
     now: string,
   ): Promise<StoredJob | null> {
-    const names: Record<string, string> = { '#run': 'run', '#status': 'status', '#version': 'version', '#watermark': 'watermark' };
-    const values: Record<string, unknown> = { ':version': job.version, ':one': 1, ':now': now, ':null': 'NULL', ':watermark': watermark };
-    const sets = ['#version = #version + :one', '#run.#watermark = :watermark'];
-    Object.entries(status).forEach(([field, value], index) => {
-      names[`#s${index}`] = field;
-      values[`:s${index}`] = value;
-      sets.push(`#status.#s${index} = :s${index}`);
-    });
+    return this.update(
+      keyOf(job),
+      updateOf({ watermark }, status, `#version = :version AND ${LEASE_FREE}`, { ':version': job.version, ':now': now }),
+    );
+  }
+
+  /** The job as stored after the write, or null when the condition no longer held. */
+  private async update(key: JobKey, expression: ReturnType<typeof updateOf>): Promise<StoredJob | null> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: itemKey({ tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id }),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#version = :version AND (attribute_type(#run.leaseOwner, :null) OR #run.leaseUntil < :now)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          Key: { pk: keys.servicePrincipal(key.tenantId, key.servicePrincipalId), sk: keys.job(key.jobId) },
+          ...expression,
           ReturnValues: 'ALL_NEW',
         }),
       );
