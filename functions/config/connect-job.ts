@@ -4,6 +4,7 @@ import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.t
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
 import { publicOnlyLookup } from '../adapters/net/public-only-lookup.ts';
 import { createHash } from 'node:crypto';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
@@ -61,6 +62,8 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, schemas:
     if (groups) flows.Group = { mapping: groups.objectMapping, targetObject: groups.targetObject, resourceType: 'Groups' };
 
     const sourceBase = secretValue(pairs, 'SourceBaseAddress');
+    // A directory address a tenant gave is, deployed, only reached at public addresses (checked at connect time).
+    const guardedSource = sourceBase && mode === 'deployed' ? new Agent({ connect: { lookup: publicOnlyLookup } }) : null;
     let baseUrl: string;
     let getAccessToken: () => Promise<string | null>;
     if (sourceBase) {
@@ -102,13 +105,19 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, schemas:
         getAccessToken,
         userAttributes: users ? selectedSourceAttributes(users.objectMapping) : ['id'],
         groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
+        ...(guardedSource
+          ? { fetch: ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: guardedSource })) as typeof fetch }
+          : {}),
       }),
       target,
       skipOutOfScopeDeletions: secretValue(pairs, 'SkipOutOfScopeDeletions')?.toLowerCase() === 'true',
       deleteThreshold: deleteThresholdOf(job.synchronizationJobSettings, secretValue(pairs, 'SyncNotificationSettings')),
       targetIdentity: createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32),
       flows,
-      close: () => target.close(),
+      close: async () => {
+        await target.close();
+        await guardedSource?.close();
+      },
     };
   };
 }

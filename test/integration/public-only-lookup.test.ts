@@ -42,3 +42,41 @@ describe('a SCIM target behind the deployed dispatcher', () => {
     }
   });
 });
+
+describe('a tenant-given source directory, deployed', () => {
+  it('is refused at connect time when it resolves to a non-public address, and the job is quarantined', async () => {
+    const { makeConnectJob } = await import('../../functions/config/connect-job.ts');
+    const { SourceUnavailableError } = await import('../../functions/ports/directory-source.ts');
+    const { deployedEnvSchema } = await import('../../functions/config/env.ts');
+    const env = deployedEnvSchema.parse({
+      TABLE_NAME: 't',
+      SECRETS_KEY_ID: 'k',
+      SCHEDULE_GROUP_NAME: 'g',
+      SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
+      SYNC_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+    });
+    const secrets = {
+      put: async () => undefined,
+      keys: async () => [],
+      remove: async () => undefined,
+      read: async () => [
+        { key: 'BaseAddress', value: 'https://scim.example.com/scim/v2' },
+        { key: 'SecretToken', value: 't' },
+        { key: 'SourceBaseAddress', value: 'https://localhost:8443/v1.0' },
+      ],
+    };
+    const schemas = { get: async () => null, put: async () => undefined, removeOthers: async () => undefined };
+    const { createJob } = await import('../../functions/domain/job-lifecycle.ts');
+    const { scimTemplate } = await import('../../functions/domain/templates.ts');
+    const job = createJob({ tenantId: 't1', servicePrincipalId: 'sp', template: scimTemplate, intervalMinutes: 5, randomHex32: 'a'.repeat(32), now: new Date().toISOString() });
+
+    const connection = await makeConnectJob(env, secrets, schemas, 'deployed')(job);
+    try {
+      const read = connection.source.readPage(null);
+      await expect(read).rejects.toBeInstanceOf(SourceUnavailableError);
+      await expect(read).rejects.toMatchObject({ tenantActionable: true, message: expect.stringMatching(/not allowed/) });
+    } finally {
+      await connection.close();
+    }
+  });
+});

@@ -210,6 +210,9 @@ export class GraphDirectorySource implements DirectorySource {
         });
         text = await response.text();
       } catch (error) {
+        if (refusedAddress(error)) {
+          throw new SourceUnavailableError(`The directory address is not allowed: ${describe(refusedAddress(error))}.`, true);
+        }
         if (attempt < this.maxAttempts) {
           await this.sleep(this.backoff(attempt));
           continue;
@@ -339,6 +342,13 @@ function safeUrl(url: string): string {
   } catch {
     return '(invalid URL)';
   }
+}
+
+/** The connect-time refusal of a non-public address (see publicOnlyLookup), wherever fetch wrapped it. */
+function refusedAddress(error: unknown, depth = 0): Error | null {
+  if (!(error instanceof Error) || depth > 4) return null;
+  if ((error as NodeJS.ErrnoException).code === 'ENOTALLOWED') return error;
+  return refusedAddress(error.cause, depth + 1);
 }
 
 function describe(error: unknown): string {
