@@ -83,7 +83,13 @@ export interface ApiServerOptions {
 export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const routes = await compileRoutes();
   const fallback = await loadHandler(fallbackHandler);
-  const server = createServer(async (request, response) => {
+  // Requests still being handled: closing waits for them, so no handler outlives the stores it talks to.
+  const inflight = new Set<Promise<void>>();
+  const server = createServer((request, response) => {
+    const handling = handle(request, response).finally(() => inflight.delete(handling));
+    inflight.add(handling);
+  });
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const requestId = randomUUID();
@@ -143,17 +149,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
       response.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
       console.error(error);
     }
-  });
+  }
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://${options.host}:${port}`,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.allSettled([...inflight]);
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

@@ -36,7 +36,7 @@ async function localSecretsKey(dataDir: string): Promise<string> {
 }
 
 /** Lambda's context for a worker invocation; the budget matches the deployed worker's timeout. */
-function workerContext(budgetMs: number): Context {
+function workerContext(budgetMs: number, stopping: () => boolean): Context {
   const deadline = Date.now() + budgetMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -47,7 +47,8 @@ function workerContext(budgetMs: number): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${WORKER_NAME}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
+    // Stopping the stack reads as "no time left": a run ends cleanly at its next page boundary.
+    getRemainingTimeInMillis: () => (stopping() ? 0 : deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -94,10 +95,21 @@ export async function startLocalStack(options: LocalStackOptions) {
     });
     closers.push(scim.close);
 
-    const runWorker = async (payload: unknown) => {
-      const worker = await import('../functions/workers/sync-job.ts');
-      return worker.handler(payload, workerContext(15 * 60 * 1000));
+    // Runs in flight: stopping waits for them (each ends at its next page), so none outlives DynamoDB.
+    const runs = new Set<Promise<unknown>>();
+    let stopping = false;
+    const runWorker = (payload: unknown) => {
+      const run = import('../functions/workers/sync-job.ts').then((worker) =>
+        worker.handler(payload, workerContext(15 * 60 * 1000, () => stopping)),
+      );
+      const tracked = run.finally(() => runs.delete(tracked));
+      runs.add(tracked);
+      return run;
     };
+    closers.push(async () => {
+      stopping = true;
+      await Promise.allSettled([...runs]);
+    });
     const lambda = await startLambdaEndpoint({
       host,
       port: options.LAMBDA_PORT,

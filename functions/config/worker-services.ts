@@ -29,6 +29,7 @@ function build() {
     connect,
     clock: services.clock,
     concurrency: env.SCIM_CONCURRENCY,
+    onTriggerFailure: (key, error) => logger.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
     onQuarantine: (job, error) => {
       logger.warn('Job quarantined', { jobId: job.id, code: error.code, message: error.message });
       metrics.addMetric(QUARANTINE_METRIC, MetricUnit.Count, 1);

@@ -135,9 +135,8 @@ export function graphHandler<TSchema extends z.ZodType>(
       };
     } catch (error) {
       const serviceError = toServiceError(error);
-      if (!(error instanceof ServiceError)) {
-        logger.error('Request failed', { requestId: ids.requestId, error: error as Error });
-      }
+      // Client mistakes and expected conflicts are answers, not failures: only a 5xx is worth an error log.
+      if (serviceError.statusCode >= 500) logger.error('Request failed', { requestId: ids.requestId, error: error as Error });
       return renderServiceError(serviceError, ids.requestId, ids.clientRequestId);
     }
   });

@@ -82,6 +82,8 @@ export interface SyncRunDeps {
   /** Stop taking new pages when less than this is left of the invocation. */
   safetyMarginMs?: number;
   onQuarantine?(job: StoredJob, error: SynchronizationError): void;
+  /** A continuation could not be triggered (the run itself is saved; the next tick picks it up). */
+  onTriggerFailure?(key: JobKey, error: unknown): void;
 }
 
 export type RunOutcome =
@@ -283,6 +285,15 @@ export function makeSyncRun(deps: SyncRunDeps) {
     };
   }
 
+  /** Hands the job to a fresh invocation; if that cannot be asked for, the schedule's next tick carries on. */
+  async function continueLater(key: JobKey): Promise<void> {
+    try {
+      await deps.trigger.trigger({ ...key, trigger: 'start' });
+    } catch (error) {
+      deps.onTriggerFailure?.(key, error);
+    }
+  }
+
   /**
    * Most ticks find nothing new. For a job at rest (no cycle, escrow, rerun or quarantine pending, no live lease)
    * the first page is read without the lease; if it is an empty end of round, the round is recorded with one
@@ -406,7 +417,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
         if (remainingMs() < safetyMarginMs) {
           const saved = await runs.commit(key, owner, current.run.epoch, { run: { cycle, escrowsPending }, release: true });
           // More pages wait: continue in a fresh invocation instead of waiting for the next tick.
-          if (saved) await deps.trigger.trigger({ ...key, trigger: 'start' });
+          if (saved) await continueLater(key);
           return 'outOfTime';
         }
         let page;
@@ -497,7 +508,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
         if (page.roundComplete) {
           if (!rerun) {
             // A start that arrived while this round was finishing: run again rather than lose it.
-            if (saved.run.rerunRequested) await deps.trigger.trigger({ ...key, trigger: 'start' });
+            if (saved.run.rerunRequested) await continueLater(key);
             return 'steadyState';
           }
           cycle = newCycle(randomUUID(), now(), false);
