@@ -134,9 +134,12 @@ export function makeSyncRun(deps: SyncRunDeps) {
   ): Promise<PageResult> {
     const known = await links.getMany(scope, linkIdsFor(objects));
     const loaded = new Map(known);
-    // Counted before anything is applied, so a page over the threshold changes nothing in the target.
     const planning = { flows: connection.flows, skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions };
-    const deletes = objects.map((object) => planObject(object, { ...planning, links: loaded })).filter(isDestructive).length;
+    // Counted before anything is applied (a page over the threshold changes nothing in the target), and only when
+    // a threshold is in force: it plans the page a second time.
+    const deletes = options.allowDeletes
+      ? objects.map((object) => planObject(object, { ...planning, links: loaded })).filter(isDestructive).length
+      : 0;
     options.allowDeletes?.(deletes);
     const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0, deletes };
     for (const type of ['User', 'Group'] as const) {
@@ -433,14 +436,16 @@ export function makeSyncRun(deps: SyncRunDeps) {
         }
         const scope = linkScopeOf(current);
         const deletedSoFar = cycle.countDeletes;
-        const forceDeletes = current.run.forceDeletes;
+        const threshold = current.run.forceDeletes ? null : connection.deleteThreshold;
         const result = await applyObjects(page.objects, scope, connection, matcher, {
           fullRoundId: cycle.full ? cycle.activityIdentifier : null,
-          allowDeletes: (count) => {
-            const threshold = connection.deleteThreshold;
-            if (threshold === null || forceDeletes || count === 0) return;
-            if (deletedSoFar + count > threshold) throw new TooManyDeletesError(deletedSoFar + count, threshold);
-          },
+          ...(threshold === null
+            ? {}
+            : {
+                allowDeletes: (count: number) => {
+                  if (deletedSoFar + count > threshold) throw new TooManyDeletesError(deletedSoFar + count, threshold);
+                },
+              }),
         });
         await saveLinks(scope, result);
         if (result.escrowed.length > 0) {
