@@ -33,6 +33,17 @@ const entraObjectMetadata = (accountEnabled: boolean) => [
   { key: 'PropertyNameSoftDeleted', value: 'IsSoftDeleted' },
 ];
 
+/** A group's members, users or groups, on both sides of the mapping. */
+const membersAttribute: AttributeInput = {
+  name: 'members',
+  type: 'Reference',
+  multivalued: true,
+  referencedObjects: [
+    { referencedObjectName: 'User', referencedProperty: null },
+    { referencedObjectName: 'Group', referencedProperty: null },
+  ],
+};
+
 const enterprise = (attribute: string) => `${SCIM_ENTERPRISE_USER_SCHEMA}:${attribute}`;
 
 /**
@@ -73,15 +84,7 @@ export const scimDefaultSchema: SynchronizationSchema = synchronizationSchemaSch
             { name: 'IsSoftDeleted', type: 'Boolean', required: true },
             ...strings('description', 'displayName', 'mail', 'mailNickname'),
             { name: 'mailEnabled', type: 'Boolean' },
-            {
-              name: 'members',
-              type: 'Reference',
-              multivalued: true,
-              referencedObjects: [
-                { referencedObjectName: 'User', referencedProperty: null },
-                { referencedObjectName: 'Group', referencedProperty: null },
-              ],
-            },
+            membersAttribute,
             { name: 'proxyAddresses', multivalued: true },
             { name: 'securityEnabled', type: 'Boolean' },
           ],
@@ -121,15 +124,7 @@ export const scimDefaultSchema: SynchronizationSchema = synchronizationSchemaSch
             { name: 'id', anchor: true, mutability: 'ReadOnly' },
             { name: 'displayName', required: true },
             { name: 'externalId' },
-            {
-              name: 'members',
-              type: 'Reference',
-              multivalued: true,
-              referencedObjects: [
-                { referencedObjectName: 'User', referencedProperty: null },
-                { referencedObjectName: 'Group', referencedProperty: null },
-              ],
-            },
+            membersAttribute,
           ],
         },
       ],
