@@ -4,7 +4,11 @@ export type DirectoryObjectType = 'User' | 'Group';
 export interface DirectoryObject {
   type: DirectoryObjectType;
   id: string;
-  /** Selected attributes as the directory returned them; absent = not returned on this page. */
+  /**
+   * Selected attributes as this entry carries them, never `id`. A new object comes whole; an update may carry only
+   * what changed (Graph promises "at least the properties that have been updated"): a missing key is unchanged,
+   * null is cleared.
+   */
   attributes: Record<string, unknown>;
   /** Group members (user ids) added on this page; on a full read, every current member. */
   membersAdded: string[];

@@ -16,7 +16,10 @@ export interface ScimListPage {
   totalResults: number;
 }
 
-/** A request the target refused or could not serve after retries; the object is escrowed and retried later. */
+/**
+ * The target refused this object's request (a 4xx other than 401/403/429): the object is escrowed and retried
+ * later. Throttling and brief outages are not this: they are {@link ThrottledError} and pause the run instead.
+ */
 export class ScimRequestError extends Error {
   constructor(
     message: string,
@@ -39,12 +42,16 @@ export class TargetUnavailableError extends Error {
 /**
  * A SCIM 2.0 service provider (RFC 7643/7644). Sends standard requests (boolean `active`, lowercase ops),
  * retries 429 and 5xx with back-off honouring Retry-After, and never reports a failed read as "not found".
+ * Failures are typed: {@link ScimRequestError} (this object was refused), `ThrottledError` (slow down: the run
+ * pauses), {@link TargetUnavailableError} (credentials refused, unreachable: quarantine).
  */
 export interface ScimTarget {
   /** One page of a full listing (1-based startIndex), asking only for `attributes`. */
   list(type: ScimResourceType, attributes: string[], startIndex: number, count: number): Promise<ScimListPage>;
   /** `GET /{type}?filter=<attribute> eq "<value>"`: the first match, or null when there is none. */
   findBy(type: ScimResourceType, attribute: string, value: string): Promise<ScimResource | null>;
+  /** `GET /{type}/{id}` (groups without members): the resource as the target holds it, or null on 404. */
+  get(type: ScimResourceType, id: string): Promise<ScimResource | null>;
   create(type: ScimResourceType, resource: Record<string, unknown>): Promise<ScimResource>;
   patch(type: ScimResourceType, id: string, operations: ScimPatchOperation[]): Promise<void>;
   /** A resource that is already gone (404) counts as deleted. */

@@ -132,6 +132,15 @@ export class HttpScimTarget implements ScimTarget {
     return first ?? null;
   }
 
+  async get(type: ScimResourceType, id: string): Promise<ScimResource | null> {
+    const query = type === 'Groups' ? '?excludedAttributes=members' : '';
+    const { status, body } = await this.send('GET', `/${type}/${encodeURIComponent(id)}${query}`, undefined, { notFoundIsDone: true });
+    if (status === 404) return null;
+    const parsed = resourceSchema.safeParse(body);
+    if (!parsed.success) throw new ScimRequestError(`GET /${type}/{id} answered ${status} without a resource`, status);
+    return parsed.data;
+  }
+
   async create(type: ScimResourceType, resource: Record<string, unknown>): Promise<ScimResource> {
     const { status, body } = await this.send('POST', `/${type}`, rfcResource(resource));
     const parsed = resourceSchema.safeParse(body);
