@@ -13,7 +13,7 @@ import type { SchemaStore } from '../ports/schema-store.ts';
 import { effectiveSchema } from '../use-cases/job-commands.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
 import type { StoredJob } from '../schemas/stored-job.ts';
-import { QuarantineError, type Connection } from '../use-cases/sync-run.ts';
+import { QuarantineError, type Connection } from '../use-cases/connection.ts';
 import type { DeployedEnv } from './env.ts';
 
 /**

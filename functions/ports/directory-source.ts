@@ -50,6 +50,13 @@ export class SourceUnavailableError extends Error {
 export interface DirectorySource {
   /** null = start a full round (initial sync or after a reset). */
   readPage(watermark: string | null): Promise<DirectoryPage>;
-  /** Objects by id, as they are now (no members); null for each one the directory does not have. */
-  readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<(DirectoryObject | null)[]>;
+  /**
+   * Objects by id, as they are now, whole (no member changes). One the directory no longer has comes back removed:
+   * `changed` when it is soft-deleted (restorable), `deleted` when it is gone for good.
+   */
+  readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<DirectoryObject[]>;
+  /** The ids of a group's direct user members, now (nested groups are not members here, as in Entra). */
+  readMembers(groupId: string): Promise<string[]>;
+  /** How many users and groups the directory holds (progress of a full round); null when it cannot say. */
+  countObjects(): Promise<number | null>;
 }

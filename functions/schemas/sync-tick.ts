@@ -7,7 +7,8 @@ export const syncTickSchema = z.object({
   jobId: z.string().min(1),
   /** `<aws.scheduler.scheduled-time>` for schedule ticks. */
   scheduledTime: z.string().optional(),
-  trigger: z.enum(['schedule', 'start']),
+  /** `schedule`: a tick; `start`: a user's start or restart ("sync now"); `continue`: the engine carrying on. */
+  trigger: z.enum(['schedule', 'start', 'continue']),
 });
 
 export type SyncTick = z.infer<typeof syncTickSchema>;

@@ -58,20 +58,24 @@ describe('sync runs against an idle, refusing or failing target', () => {
     expect(account(user.userPrincipalName)?.title).toBe('Quarantine Survivor');
   });
 
-  it('objects the target fails on are escrowed and a later run retries them', async () => {
+  it('objects the target refuses are escrowed, reported with the reason, and retried later', async () => {
     const users = (await h.listAll('users', 'id,userPrincipalName')).slice(1, 3);
     for (const user of users) await h.graph('PATCH', `users/${user.id}`, { department: 'Escrowed' });
-    // A Retry-After beyond the adapter's longest wait ends its retries at once.
-    h.scim.failNext({ status: 500, retryAfter: '3600', times: 2 });
+    h.scim.failNext({ status: 400, scimType: 'invalidValue', detail: 'department is locked', times: 2 });
 
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     const failed = (await h.getJob(jobId)).status.lastExecution;
-    expect(failed).toMatchObject({ state: 'EntryLevelErrors', countEscrowed: 2 });
+    expect(failed).toMatchObject({ state: 'EntryLevelErrors', countEscrowed: 2, error: { code: 'EntryLevelErrors', tenantActionable: true } });
+    expect(failed.error.message).toMatch(/2 objects were not provisioned.*department is locked/);
     for (const user of users) {
       expect(account(user.userPrincipalName)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']?.department).not.toBe('Escrowed');
     }
-
+    // Before the retry is due, a tick sends nothing; a user's start retries at once.
+    h.scim.clearRequests();
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    expect(h.scim.requests()).toEqual([]);
+
+    expect((await h.runJob(jobId, 'start')).outcome).toBe('steadyState');
     for (const user of users) {
       expect(account(user.userPrincipalName)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']?.department).toBe('Escrowed');
     }
@@ -87,12 +91,11 @@ describe('sync runs against an idle, refusing or failing target', () => {
     await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'After The Throttle' });
     const throttled = wrappedSyncRun(systemClock, (port) => {
       if (!('readPage' in port)) return port;
-      const source: DirectorySource = {
-        readObjects: (refs) => (port as unknown as DirectorySource).readObjects(refs),
+      const source: DirectorySource = Object.assign(Object.create(port) as DirectorySource, {
         readPage: async () => {
           throw new SourceUnavailableError('GET /users/delta answered 429 after 4 attempts', false);
         },
-      };
+      });
       return source as unknown as typeof port;
     });
     const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };

@@ -8,11 +8,11 @@ import { startLambdaEndpoint } from '../../local/lambda-endpoint.ts';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import type { SyncTick } from '../../functions/schemas/sync-tick.ts';
-import { DynamoDbJobRunStore } from '../../functions/adapters/dynamodb/dynamodb-job-run-store.ts';
-import { makeConnectJob } from '../../functions/config/connect-job.ts';
 import { getServices } from '../../functions/config/services.ts';
+import { syncRunDeps } from '../../functions/config/worker-services.ts';
 import type { Clock } from '../../functions/ports/clock.ts';
-import { makeSyncRun, type Connection } from '../../functions/use-cases/sync-run.ts';
+import type { Connection } from '../../functions/use-cases/connection.ts';
+import { makeSyncRun, type SyncRunDeps } from '../../functions/use-cases/sync-run.ts';
 import { findTemplate } from '../../functions/domain/templates.ts';
 import {
   SOFT_DELETED_ATTRIBUTE,
@@ -226,21 +226,23 @@ export async function mappedSourceUsers(harness: SyncHarness): Promise<Map<strin
  * A sync run built from the same adapters as the deployed worker (functions/config/worker-services.ts), with
  * every port passed through `wrap` (to count, observe or break calls) and its own clock. Continuations are dropped.
  */
-export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) => T, concurrency = 4) {
-  const services = getServices();
-  const connect = makeConnectJob(services.env, services.secrets, services.schemas, services.mode);
+export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) => T, concurrency = 4, overrides: Partial<SyncRunDeps> = {}) {
+  const deps = syncRunDeps(getServices());
   return makeSyncRun({
-    jobs: wrap(services.jobs),
-    runs: wrap(new DynamoDbJobRunStore(services.dynamo, services.env.TABLE_NAME)),
-    links: wrap(services.links),
-    escrows: wrap(services.links),
-    schedules: wrap(services.schedules),
+    ...deps,
+    jobs: wrap(deps.jobs),
+    runs: wrap(deps.runs),
+    links: wrap(deps.links),
+    memberships: wrap(deps.memberships),
+    escrows: wrap(deps.escrows),
+    schedules: wrap(deps.schedules),
     trigger: { trigger: async () => undefined },
     connect: async (job): Promise<Connection> => {
-      const connection = await connect(job);
+      const connection = await deps.connect(job);
       return { ...connection, source: wrap(connection.source), target: wrap(connection.target) };
     },
     clock,
     concurrency,
+    ...overrides,
   });
 }

@@ -61,6 +61,11 @@ const graphDeltaPageSchema = z.object({
   '@odata.deltaLink': z.string().optional(),
 });
 
+const memberPageSchema = z.object({
+  value: z.array(z.looseObject({ id: z.string().min(1), '@odata.type': z.string().optional() })),
+  '@odata.nextLink': z.string().optional(),
+});
+
 const graphErrorSchema = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
 
 type GraphObject = z.infer<typeof graphObjectSchema>;
@@ -179,17 +184,20 @@ export class GraphDirectorySource implements DirectorySource {
   }
 
   /**
-   * One object by id (`GET /users/{id}`, `/groups/{id}`) with the selected attributes, for provisioning on demand;
-   * null when the directory has no such object (deleted ones included). Members are not read.
+   * Objects by id (`GET /users/{id}`, `/groups/{id}`) with the selected attributes, no members. One the directory
+   * answers 404 for is looked up among the deleted items: there it is soft-deleted, elsewhere gone for good.
    */
-  async readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<(DirectoryObject | null)[]> {
+  async readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<DirectoryObject[]> {
     return Promise.all(
       refs.map(async (ref) => {
         const stream: Stream = ref.type === 'User' ? 'users' : 'groups';
         const select = this.select[stream].split(',').filter((name) => name !== 'members').join(',');
         const url = `${this.baseUrl}/${stream}/${encodeURIComponent(ref.id)}?$select=${encodeURIComponent(select).replaceAll('%2C', ',')}`;
         const text = await this.get(url, true);
-        if (text === null) return null;
+        if (text === null) {
+          const deleted = await this.get(`${this.baseUrl}/directory/deletedItems/${encodeURIComponent(ref.id)}?$select=id`, true);
+          return { type: ref.type, id: ref.id, attributes: {}, membersAdded: [], membersRemoved: [], removed: deleted === null ? 'deleted' : 'changed' };
+        }
         const parsed = graphObjectSchema.safeParse(safeJson(text));
         if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than an object.`, false);
         return toDirectoryObject(ref.type, parsed.data);
@@ -197,15 +205,44 @@ export class GraphDirectorySource implements DirectorySource {
     );
   }
 
+  /** `GET /groups/{id}/members?$select=id`, every page: the direct members that are users. */
+  async readMembers(groupId: string): Promise<string[]> {
+    const members: string[] = [];
+    let url: string | undefined = `${this.baseUrl}/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`;
+    while (url) {
+      const parsed = memberPageSchema.safeParse(safeJson((await this.get(url, false)) as string));
+      if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than a member list.`, false);
+      for (const member of parsed.data.value) if (member['@odata.type'] === '#microsoft.graph.user') members.push(member.id);
+      const next: string | undefined = parsed.data['@odata.nextLink'];
+      url = next === undefined ? undefined : this.ownLink(next);
+    }
+    return members;
+  }
+
+  /** `GET /users/$count` plus `/groups/$count` (advanced query: `ConsistencyLevel: eventual`); null if unanswered. */
+  async countObjects(): Promise<number | null> {
+    try {
+      let total = 0;
+      for (const stream of ['users', 'groups'] as const) {
+        const count = Number(await this.get(`${this.baseUrl}/${stream}/$count`, false, { consistencylevel: 'eventual', accept: 'text/plain' }));
+        if (!Number.isInteger(count)) return null;
+        total += count;
+      }
+      return total;
+    } catch {
+      return null;
+    }
+  }
+
   /** A GET with the token, retries on 429/5xx and typed failures; null for a 404 when `notFoundIsNull`. */
-  private async get(url: string, notFoundIsNull: boolean): Promise<string | null> {
+  private async get(url: string, notFoundIsNull: boolean, headers: Record<string, string> = {}): Promise<string | null> {
     const token = await this.accessToken();
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       let text: string;
       try {
         response = await this.fetch(url, {
-          headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: { accept: 'application/json', ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
           signal: AbortSignal.timeout(this.timeoutMs),
         });
         text = await response.text();

@@ -126,6 +126,11 @@ export function patchOperations(previous: MappedObject, next: MappedObject): Sci
   return operations;
 }
 
+/** A SCIM filter string literal (RFC 7644 §3.4.2.2: compValue is a JSON string), `"` and `\` escaped. */
+export function scimStringLiteral(value: string): string {
+  return JSON.stringify(value);
+}
+
 /**
  * A canonical JSON text of a mapped object (keys sorted), equal for equal objects whatever their key order.
  * The engine stores or hashes it to tell whether an object changed since it was last exported; hashing is left
@@ -133,4 +138,34 @@ export function patchOperations(previous: MappedObject, next: MappedObject): Sci
  */
 export function fingerprint(mapped: MappedObject): string {
   return JSON.stringify(Object.fromEntries(Object.entries(mapped).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/**
+ * The values a resource, as a target returned it, holds at the given flat mapped keys (the inverse of
+ * toScimResource for those keys); absent ones are left out. Adopting an existing account diffs against this, so it
+ * is brought to the mapped state instead of having every typed entry added again.
+ */
+export function mappedFromResource(resource: Record<string, unknown>, keys: readonly string[]): MappedObject {
+  const current: MappedObject = {};
+  for (const key of keys) {
+    const value = valueAt(resource, parsePath(key));
+    if (value !== undefined) current[key] = value;
+  }
+  return current;
+}
+
+function valueAt(resource: Record<string, unknown>, path: TargetPath): MappedValue | undefined {
+  const container = path.schema === null ? resource : resource[path.schema];
+  if (typeof container !== 'object' || container === null) return undefined;
+  let value = (container as JsonObject)[path.attribute];
+  if (path.filter !== null) {
+    const { attribute, value: filterValue } = path.filter;
+    const entry = Array.isArray(value) ? value.find((candidate) => typeof candidate === 'object' && candidate !== null && (candidate as JsonObject)[attribute] === filterValue) : undefined;
+    value = entry === undefined ? undefined : (entry as JsonObject)[path.subAttribute ?? 'value'];
+  } else if (path.subAttribute !== null) {
+    value = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject)[path.subAttribute] : undefined;
+  }
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return value;
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as string[];
+  return undefined;
 }
