@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { scimPatch, type ScimPatchOperation as LibraryPatchOperation, type ScimResource } from 'scim-patch';
 import { describe, expect, it } from 'vitest';
 import type { MappedObject } from '../../functions/domain/mapping/attribute-mapping.ts';
-import { fingerprint, patchOperations, toScimResource } from '../../functions/domain/mapping/scim-resource.ts';
+import { fingerprint, patchOperations, quoteFilterValue, toScimResource } from '../../functions/domain/mapping/scim-resource.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
@@ -146,6 +146,25 @@ describe('patchOperations', () => {
         expect(normalise(resource)).toEqual(normalise(toScimResource('Users', b)));
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('quoteFilterValue', () => {
+  it.each([
+    ['plain', '"plain"'],
+    ['o"brien', '"o\\"brien"'],
+    ['back\\slash', '"back\\\\slash"'],
+  ])('quotes %s as a filter string literal', (value, quoted) => {
+    expect(quoteFilterValue(value)).toBe(quoted);
+  });
+
+  it('reads back through the path grammar of the mapped keys', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 8 }).filter((value) => !/[\u0000-\u001f]/.test(value)), (value) => {
+        const resource = toScimResource('Users', { [`emails[type eq ${quoteFilterValue(value)}].value`]: 'x' });
+        expect(resource.emails).toMatchObject([{ type: value, value: 'x' }]);
+      }),
     );
   });
 });

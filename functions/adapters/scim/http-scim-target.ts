@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import {
   ScimRequestError,
@@ -11,6 +12,8 @@ import {
   type ScimResourceType,
   type ScimTarget,
 } from '../../ports/scim-target.ts';
+
+export { quoteFilterValue };
 
 /** Options of {@link HttpScimTarget}. */
 export interface HttpScimTargetOptions {
@@ -252,11 +255,6 @@ export class HttpScimTarget implements ScimTarget {
     if (Number.isNaN(date)) return null;
     return Math.max(0, date - this.clock.now().getTime());
   }
-}
-
-/** A filter string literal (RFC 7644 §3.4.2.2 compValue is a JSON string): `"` and `\` escaped. */
-export function quoteFilterValue(value: string): string {
-  return JSON.stringify(value);
 }
 
 function assertAttributePath(attribute: string): void {

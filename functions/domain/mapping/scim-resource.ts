@@ -7,6 +7,14 @@ export const SCIM_ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extensi
 
 const coreSchemas: Record<ScimResourceType, string> = { Users: SCIM_USER_SCHEMA, Groups: SCIM_GROUP_SCHEMA };
 
+/**
+ * A SCIM filter string literal (RFC 7644 §3.4.2.2: a compValue string is a JSON string), `"` and `\` escaped: for
+ * every value put into a filter or a value-filtered path, e.g. `members[value eq ${quoteFilterValue(id)}]`.
+ */
+export function quoteFilterValue(value: string): string {
+  return JSON.stringify(value);
+}
+
 /** A target attribute path split into its parts: `[schema:]attribute[[filterAttribute eq "filterValue"]][.subAttribute]`. */
 interface TargetPath {
   /** Extension schema URN, e.g. the enterprise user; null for core attributes. */
