@@ -13,7 +13,7 @@ import {
 import type { ObjectDefinition, ObjectMapping } from './mapping/schema.ts';
 import { parseFlowTypes } from './mapping/schema.ts';
 import { chunks } from './chunks.ts';
-import { patchOperations, scimStringLiteral } from './mapping/scim-resource.ts';
+import { patchOperations, quoteFilterValue } from './mapping/scim-resource.ts';
 
 /** How one object type flows: its object mapping, target definition and allowed actions. */
 export interface TypeFlow {
@@ -266,7 +266,7 @@ export function memberRequests(members: { add: readonly MemberRef[]; remove: rea
     ...chunks(members.remove, MEMBERS_PER_PATCH).map((batch) => ({
       kind: 'remove' as const,
       members: batch,
-      operations: batch.map((member) => ({ op: 'remove' as const, path: `members[value eq ${scimStringLiteral(member.targetId)}]` })),
+      operations: batch.map((member) => ({ op: 'remove' as const, path: `members[value eq ${quoteFilterValue(member.targetId)}]` })),
     })),
   ];
 }

@@ -1,4 +1,4 @@
-import { mappedFromResource, patchOperations, toScimResource } from '../domain/mapping/scim-resource.ts';
+import { fromScimResource, patchOperations, toScimResource } from '../domain/mapping/scim-resource.ts';
 import type { ObjectPlan } from '../domain/sync-plan.ts';
 import { ScimRequestError, type ScimTarget } from '../ports/scim-target.ts';
 import type { TargetMatcher } from './target-matcher.ts';
@@ -38,7 +38,7 @@ export async function pool<T>(items: readonly T[], limit: number, work: (item: T
  */
 async function adopt(plan: CreatePlan, target: ScimTarget, targetId: string): Promise<void> {
   const existing = await target.get(plan.resourceType, targetId);
-  const current = existing ? mappedFromResource(existing, Object.keys(plan.mapped)) : {};
+  const current = existing ? fromScimResource(existing, Object.keys(plan.mapped)) : {};
   const operations = patchOperations(current, plan.mapped);
   if (operations.length > 0) await target.patch(plan.resourceType, targetId, operations);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SourceUnavailableError, type DirectorySource } from '../../functions/ports/directory-source.ts';
+import type { DirectorySource } from '../../functions/ports/directory-source.ts';
+import { ThrottledError } from '../../functions/ports/throttled-error.ts';
 import { systemClock } from '../../functions/ports/clock.ts';
 import { startLocalScimService } from '../../local/scim-service/local-scim-service.ts';
 import { startSyncHarness, wrappedSyncRun, workerContext, type SyncHarness } from '../support/sync-harness.ts';
@@ -86,26 +87,26 @@ describe('sync runs against an idle, refusing or failing target', () => {
     expect(h.scim.requests()).toEqual([]);
   });
 
-  it('a directory that stays throttled fails the run without quarantine; the next run picks the change up', async () => {
+  it('a directory that stays throttled pauses the run without quarantine; the next run picks the change up', async () => {
     const [user] = await h.listAll('users', 'id,userPrincipalName');
     await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'After The Throttle' });
     const throttled = wrappedSyncRun(systemClock, (port) => {
       if (!('readPage' in port)) return port;
       const source: DirectorySource = Object.assign(Object.create(port) as DirectorySource, {
         readPage: async () => {
-          throw new SourceUnavailableError('GET /users/delta answered 429 after 4 attempts', false);
+          throw new ThrottledError('GET /users/delta answered 429 (after 5 attempts)', 'source', new Date(Date.now() - 1));
         },
       });
       return source as unknown as typeof port;
     });
     const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };
 
-    expect(await throttled(tick, () => workerContext().getRemainingTimeInMillis())).toBe('failed');
+    expect(await throttled(tick, () => workerContext().getRemainingTimeInMillis())).toBe('throttled');
     const failed = (await h.getJob(jobId)).status;
     expect(failed.code).toBe('Active');
     expect(failed.quarantine).toBeNull();
     expect(failed.countSuccessiveCompleteFailures).toBe(1);
-    expect(failed.lastExecution).toMatchObject({ state: 'Failed', error: { code: 'SourceUnavailable', tenantActionable: false } });
+    expect(failed.lastExecution).toMatchObject({ state: 'Failed', error: { code: 'SourceThrottled', tenantActionable: false } });
 
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     expect(account(user.userPrincipalName)?.title).toBe('After The Throttle');

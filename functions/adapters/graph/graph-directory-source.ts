@@ -7,8 +7,11 @@ import {
   type DirectoryPage,
   type DirectorySource,
 } from '../../ports/directory-source.ts';
+import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
+import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
 
-export interface GraphDirectorySourceOptions {
+/** Options of {@link GraphDirectorySource}; the retry tuning is {@link RetryPolicyOptions}. */
+export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
   /** Graph base URL, e.g. `https://graph.microsoft.com/v1.0` (or the local directory's URL). */
   baseUrl: string;
   /** Bearer token for each request; null sends none (the local directory accepts that). */
@@ -20,12 +23,6 @@ export interface GraphDirectorySourceOptions {
   fetch?: typeof fetch;
   /** Per request, including reading the body; default 30 s. */
   timeoutMs?: number;
-  /** Tries per request on 429, 5xx, timeouts and network errors; default 4. */
-  maxAttempts?: number;
-  /** Upper bound of one wait between tries, also for a longer Retry-After; default 60 s. */
-  maxRetryDelayMs?: number;
-  /** Waits between tries; injected by tests. */
-  sleep?: (ms: number) => Promise<void>;
   /** Graph pages one readPage may read while they carry no objects; default 10. */
   maxRequestsPerPage?: number;
 }
@@ -87,9 +84,8 @@ export class GraphDirectorySource implements DirectorySource {
   private readonly fetch: typeof fetch;
   private readonly select: Record<Stream, string>;
   private readonly timeoutMs: number;
-  private readonly maxAttempts: number;
-  private readonly maxRetryDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  /** One policy per source: a 429 from Graph (throttled per app and tenant) holds back every request of the job. */
+  private readonly retries: RetryPolicy;
   private readonly maxRequestsPerPage: number;
 
   constructor(private readonly options: GraphDirectorySourceOptions) {
@@ -101,9 +97,7 @@ export class GraphDirectorySource implements DirectorySource {
       groups: [...new Set([...options.groupAttributes, 'members'])].join(','),
     };
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.maxAttempts = options.maxAttempts ?? 4;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.retries = new RetryPolicy('source', options);
     this.maxRequestsPerPage = options.maxRequestsPerPage ?? 10;
   }
 
@@ -234,10 +228,14 @@ export class GraphDirectorySource implements DirectorySource {
     }
   }
 
-  /** A GET with the token, retries on 429/5xx and typed failures; null for a 404 when `notFoundIsNull`. */
+  /**
+   * A GET with the token through the retry policy; null for a 404 when `notFoundIsNull`. Throttled or failing
+   * briefly beyond the policy → ThrottledError('source'); credentials refused, unreachable or a refused request →
+   * SourceUnavailableError (quarantine); 410 / `syncStateNotFound` → ResyncRequiredError.
+   */
   private async get(url: string, notFoundIsNull: boolean, headers: Record<string, string> = {}): Promise<string | null> {
     const token = await this.accessToken();
-    for (let attempt = 1; ; attempt++) {
+    return this.retries.run(`GET ${safeUrl(url)}`, async () => {
       let response: Response;
       let text: string;
       try {
@@ -247,14 +245,9 @@ export class GraphDirectorySource implements DirectorySource {
         });
         text = await response.text();
       } catch (error) {
-        if (refusedAddress(error)) {
-          throw new SourceUnavailableError(`The directory address is not allowed: ${describe(refusedAddress(error))}.`, true);
-        }
-        if (attempt < this.maxAttempts) {
-          await this.sleep(this.backoff(attempt));
-          continue;
-        }
-        throw new SourceUnavailableError(`The directory is unreachable (${describe(error)}).`, false);
+        const unreachable = unreachableReason(error);
+        if (unreachable !== null) throw new SourceUnavailableError(`The directory ${unreachable}.`, true);
+        throw new TransientFailure(`The directory request to ${safeUrl(url)} failed: ${describeFailure(error)}`);
       }
 
       if (response.ok) return text;
@@ -268,15 +261,14 @@ export class GraphDirectorySource implements DirectorySource {
       if (response.status === 401 || response.status === 403) {
         throw new SourceUnavailableError(`The directory refused the credentials (${detail}).`, true);
       }
-      if (response.status === 429 || response.status >= 500) {
-        if (attempt < this.maxAttempts) {
-          await this.sleep(this.retryDelay(response.headers.get('retry-after'), attempt));
-          continue;
-        }
-        throw new SourceUnavailableError(`The directory kept failing after ${attempt} tries (${detail}).`, false);
+      if (isTransientStatus(response.status)) {
+        throw new TransientFailure(`The directory answered ${detail}`, {
+          retryAfter: meaningfulRetryAfter(response.status, response.headers.get('retry-after')),
+          throttled: response.status === 429,
+        });
       }
       throw new SourceUnavailableError(`The directory rejected the delta request (${detail}).`, true);
-    }
+    });
   }
 
   private parsePage(text: string, url: string): z.infer<typeof graphDeltaPageSchema> {
@@ -298,22 +290,8 @@ export class GraphDirectorySource implements DirectorySource {
     try {
       return await this.options.getAccessToken();
     } catch (error) {
-      throw new SourceUnavailableError(`No access token for the directory (${describe(error)}).`, true);
+      throw new SourceUnavailableError(`No access token for the directory (${error instanceof Error ? error.message : String(error)}).`, true);
     }
-  }
-
-  private backoff(attempt: number): number {
-    return Math.min(500 * 2 ** (attempt - 1), this.maxRetryDelayMs);
-  }
-
-  /** Retry-After in seconds or as an HTTP date; without one, exponential back-off. */
-  private retryDelay(retryAfter: string | null, attempt: number): number {
-    if (retryAfter !== null) {
-      const seconds = Number(retryAfter);
-      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
-      if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), this.maxRetryDelayMs);
-    }
-    return this.backoff(attempt);
   }
 }
 
@@ -379,18 +357,6 @@ function safeUrl(url: string): string {
   } catch {
     return '(invalid URL)';
   }
-}
-
-/** The connect-time refusal of a non-public address (see publicOnlyLookup), wherever fetch wrapped it. */
-function refusedAddress(error: unknown, depth = 0): Error | null {
-  if (!(error instanceof Error) || depth > 4) return null;
-  if ((error as NodeJS.ErrnoException).code === 'ENOTALLOWED') return error;
-  return refusedAddress(error.cause, depth + 1);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.name === 'TimeoutError' ? 'request timed out' : error.message;
-  return String(error);
 }
 
 function safeJson(text: string): unknown {
