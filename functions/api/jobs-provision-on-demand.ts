@@ -1,5 +1,5 @@
 import { BadRequestError } from '../errors/service-errors.ts';
-import { jobNotFound } from '../http/graph-error.ts';
+import { JobNotFoundError } from '../domain/job-errors.ts';
 import { graphHandler } from '../http/graph-handler.ts';
 import { getServices } from '../config/services.ts';
 import { provisionOnDemandBodySchema } from '../schemas/requests.ts';
@@ -31,7 +31,7 @@ export const handler = graphHandler(
     if (subjects.length > MAX_SUBJECTS) throw new BadRequestError(`At most ${MAX_SUBJECTS} subjects can be provisioned on demand at once.`);
 
     const outcome = await worker.provisionOnDemand({ ...key, subjects });
-    if (outcome.outcome === 'jobNotFound') throw jobNotFound(jobId);
+    if (outcome.outcome === 'jobNotFound') throw new JobNotFoundError(jobId);
     if (outcome.outcome === 'notReady') throw new BadRequestError(`The job cannot provision yet: ${outcome.message}`);
     const first = subjects[0]!;
     return {
