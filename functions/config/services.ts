@@ -14,6 +14,7 @@ import { LambdaWorkerActions } from '../adapters/lambda/lambda-worker-actions.ts
 import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
 import { systemClock } from '../ports/clock.ts';
 import { makeJobCommands } from '../use-cases/job-commands.ts';
+import type { JobKey } from '../schemas/stored-job.ts';
 import { parseDeployedEnv, type DeployedEnv } from './env.ts';
 
 /**
@@ -65,4 +66,9 @@ let services: Services | undefined;
 export function getServices(): Services {
   services ??= build(parseDeployedEnv());
   return services;
+}
+
+/** For the HTTP edge's existence-first rule (RouteOptions.jobExists): one strongly consistent read of the job. */
+export async function jobExists(key: JobKey): Promise<boolean> {
+  return (await getServices().jobs.get(key)) !== null;
 }
