@@ -20,6 +20,8 @@ const WORKER_NAME = 'sync-job';
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const WORKER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${WORKER_NAME}`;
+/** The time budget of one local worker invocation. */
+const WORKER_BUDGET_MS = 15 * 60 * 1000;
 
 export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR'> & {
   dataDir: string;
@@ -28,6 +30,11 @@ export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR'> & {
   schedulerTimer?: boolean;
   /** Tests may persist DynamoDB in memory. */
   inMemoryDynamoDb?: boolean;
+  /**
+   * How long a deleted job's purge looks for late writes (JOB_PURGE_SETTLE_SECONDS); by default a minute more than
+   * a worker invocation may run, as deployed. Tests that do not run the worker alongside may set 0.
+   */
+  purgeSettleSeconds?: number;
 };
 
 async function localSecretsKey(dataDir: string): Promise<string> {
@@ -103,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions) {
     const logFailure = (error: unknown) => console.error(describeInvocationFailure(WORKER_NAME, error));
     const runWorker = (payload: unknown) => {
       const run = import('../functions/workers/sync-job.ts').then((worker) =>
-        worker.handler(payload, workerContext(15 * 60 * 1000, () => stopping)),
+        worker.handler(payload, workerContext(WORKER_BUDGET_MS, () => stopping)),
       );
       // Only for the bookkeeping, so it never rejects; whoever invoked handles the run's own outcome.
       const tracked: Promise<void> = run.then(
@@ -157,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions) {
       SCHEDULER_ENDPOINT: scheduler.url,
       LAMBDA_ENDPOINT: lambda.url,
       LOCAL_SOURCE_BASE_URL: directory.url,
+      JOB_PURGE_SETTLE_SECONDS: String(options.purgeSettleSeconds ?? WORKER_BUDGET_MS / 1000 + 60),
     });
 
     const api = await startApiServer({ host, port: options.PORT, verify: await makeLocalVerifier(options.dataDir) });

@@ -7,6 +7,7 @@ import {
   UnknownTemplateError,
   UnusableSchemaError,
 } from '../domain/job-errors.ts';
+import { purgeScheduleNameFor } from '../domain/ids.ts';
 import { parseIntervalMinutes } from '../domain/interval.ts';
 import {
   DEFAULT_INTERVAL_MINUTES,
@@ -28,7 +29,8 @@ import type { JobScheduleSpec, JobSchedules } from '../ports/job-schedules.ts';
 import { JobVersionConflictError, type JobPage, type JobStore } from '../ports/job-store.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
 import type { SyncTrigger } from '../ports/sync-trigger.ts';
-import type { JobStateCleaner } from '../ports/job-state-cleaner.ts';
+import type { JobStatePurge } from '../ports/job-state-purge.ts';
+import type { PurgeSchedules } from '../ports/purge-schedules.ts';
 import type { CreateJobBody } from '../schemas/requests.ts';
 import type { JobKey, StoredJob } from '../schemas/stored-job.ts';
 import { logger } from '../observability/logger.ts';
@@ -38,7 +40,10 @@ export interface JobCommandsDeps {
   schedules: JobSchedules;
   trigger: SyncTrigger;
   secrets: SecretsVault;
-  jobState: JobStateCleaner;
+  /** Records that a deleted job's state is to be removed; the worker removes it (use-cases/purge-job.ts). */
+  purges: JobStatePurge;
+  /** The schedule that drives that removal until it is done. */
+  purgeSchedules: PurgeSchedules;
   schemas: SchemaStore;
   clock: Clock;
   randomHex?: () => string;
@@ -48,6 +53,8 @@ export interface JobCommandsDeps {
 const MAX_ATTEMPTS = 3;
 /** Put-and-recheck rounds that bring a schedule back in line with its job after concurrent commands. */
 const MAX_RECONCILE_ROUNDS = 4;
+/** How often a deleted job's purge schedule invokes the worker until the purge is done. */
+const PURGE_RATE_MINUTES = 1;
 
 export function scheduleSpecOf(job: StoredJob): JobScheduleSpec {
   return {
@@ -213,11 +220,25 @@ export function makeJobCommands(deps: JobCommandsDeps) {
       );
     },
 
+    /**
+     * Deletes the job and its schedule, and leaves its state (up to a million links, escrows, schemas) to the
+     * worker: the purge's schedule and record are set up first, so a job is never gone without them. A Scheduler
+     * outage answers 503 with nothing changed; a delete that fails later leaves a purge that finds the job still
+     * there and cancels itself.
+     */
     async delete(key: JobKey): Promise<void> {
+      const read = await load(key);
+      const purgeSchedule = purgeScheduleNameFor(read.scheduleName);
+      await deps.purgeSchedules.ensurePurge({
+        name: purgeSchedule,
+        rateMinutes: PURGE_RATE_MINUTES,
+        event: { action: 'purgeJob', ...key, scheduleName: purgeSchedule },
+      });
+      await deps.purges.record({ key, deletedAt: now() });
       let scheduleName: string | null = null;
       try {
         for (let attempt = 1; ; attempt += 1) {
-          const job = await load(key);
+          const job = attempt === 1 ? read : await load(key);
           scheduleName = job.scheduleName;
           await schedules.remove(scheduleName);
           try {
@@ -232,8 +253,6 @@ export function makeJobCommands(deps: JobCommandsDeps) {
         // to other writers must not leave an active job without its schedule.
         if (scheduleName) await reconcileSchedule(key, scheduleName);
       }
-      await deps.jobState.purge(key);
-      await deps.schemas.removeOthers(key, null);
     },
 
     /** The schema in force: the job's customised one, else its template's. */
