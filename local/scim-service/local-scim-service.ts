@@ -202,7 +202,9 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
   const server = createServer((request, response) => {
     void handle(request)
       .catch(errorAnswer)
-      .then(({ status, body, headers }) => send(response, status, body, headers));
+      .then(({ status, body, headers }) => send(response, status, body, headers))
+      // An answer that cannot be written (a body that does not serialise, a closed socket) drops the connection.
+      .catch(() => response.destroy());
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Context } from 'aws-lambda';
 import { LOCAL_TENANT_ID, issueLocalToken } from '../../local/local-auth.ts';
 import { startLambdaEndpoint } from '../../local/lambda-endpoint.ts';
@@ -14,6 +15,7 @@ import type { Clock } from '../../functions/ports/clock.ts';
 import type { Connection } from '../../functions/use-cases/connection.ts';
 import { makeSyncRun, type SyncRunDeps } from '../../functions/use-cases/sync-run.ts';
 import { findTemplate } from '../../functions/domain/templates.ts';
+import { purgeScheduleNameFor, scheduleNameFor } from '../../functions/domain/ids.ts';
 import {
   SOFT_DELETED_ATTRIBUTE,
   findObjectMapping,
@@ -69,6 +71,8 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
       SCHEDULER_POLL_MS: 60_000,
       inMemoryDynamoDb: true,
       schedulerTimer: false,
+      // Runs happen only when a test runs the worker, so none can be in flight when a job is deleted.
+      purgeSettleSeconds: 0,
     });
     scim = await startLocalScimService({ host: '127.0.0.1', port: 0, token: scimToken, recordRequests: true });
     capture = await startLambdaEndpoint({
@@ -162,6 +166,30 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
       const outcomes: string[] = [];
       while (triggered.length > 0) outcomes.push(((await handler(triggered.shift(), workerContext())) as { outcome: string }).outcome);
       return outcomes;
+    },
+    /**
+     * Runs a deleted job's purge as its schedule does, one invocation after the other with the schedule's own
+     * input, until it reports `purged`; returns the outcomes.
+     */
+    purgeDeleted: async (jobId: string, budgetMs?: number): Promise<string[]> => {
+      const scheduler = new SchedulerClient({
+        endpoint: stack.schedulerUrl,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      try {
+        const schedule = await scheduler.send(
+          new GetScheduleCommand({ Name: purgeScheduleNameFor(scheduleNameFor(LOCAL_TENANT_ID, jobId)), GroupName: stack.scheduleGroup }),
+        );
+        const outcomes: string[] = [];
+        while (outcomes.at(-1) !== 'purged') {
+          if (outcomes.length >= 100) throw new Error(`the purge of ${jobId} did not complete: ${outcomes.join()}`);
+          outcomes.push(((await handler(JSON.parse(schedule.Target!.Input!), workerContext(budgetMs))) as { outcome: string }).outcome);
+        }
+        return outcomes;
+      } finally {
+        scheduler.destroy();
+      }
     },
     triggered: () => triggered as readonly unknown[],
     /** Drops the invocations asked for so far, for tests that run the worker their own way. */
