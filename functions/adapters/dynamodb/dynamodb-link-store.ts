@@ -1,9 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { DirectoryObjectType } from '../../ports/directory-source.ts';
-import type { JobStateCleaner } from '../../ports/job-state-cleaner.ts';
 import { linkId, type LinkScope, type LinkStore, type ObjectLink, type ObjectRef } from '../../ports/link-store.ts';
-import type { JobKey } from '../../schemas/stored-job.ts';
 import { JobPartition } from './job-partition.ts';
 
 const linkItemSchema = z.object({
@@ -22,7 +20,7 @@ const linkSk = (generation: number, ref: ObjectRef) => `${linkPrefix(generation)
  * Links live in the job's own partition, one bounded item per object (`G<gen>#L#<type>#<sourceId>`), so a page of
  * objects is one BatchGet and a few BatchWrites, and deleting a job is a Query over one partition.
  */
-export class DynamoDbLinkStore implements LinkStore, JobStateCleaner {
+export class DynamoDbLinkStore implements LinkStore {
   private readonly partition: JobPartition;
 
   constructor(client: DynamoDBDocumentClient, tableName: string) {
@@ -62,13 +60,5 @@ export class DynamoDbLinkStore implements LinkStore, JobStateCleaner {
       for await (const items of this.partition.all(pk, linkPrefix(scope.generation, type), { keysOnly: true })) counts[type] += items.length;
     }
     return counts;
-  }
-
-  /** Deletes every item in the job's partition (links, memberships and escrows of all generations). */
-  async purge(key: JobKey): Promise<void> {
-    const pk = this.partition.pk(key.tenantId, key.jobId);
-    for await (const items of this.partition.all(pk, '', { keysOnly: true })) {
-      await this.partition.write([], items.map((item) => ({ pk, sk: String(item.sk) })));
-    }
   }
 }
