@@ -200,6 +200,8 @@ class LeasedRun {
   private connection!: Connection;
   private matcher!: TargetMatcher;
   private unread: DirectoryPage | null = null;
+  /** Run fields the next commit carries whatever it writes (a throttling wait that this run has outlived). */
+  private carried: RunCommit['run'] = {};
 
   constructor(
     private readonly deps: SyncRunDeps,
@@ -229,6 +231,7 @@ class LeasedRun {
       return this.quarantine({ code: error.code, message: error.message, tenantActionable: true }, 'EncounteredQuarantineException');
     }
     this.matcher = new TargetMatcher(this.connection.target);
+    if (this.job.run.notBefore !== null) this.carried = { notBefore: null };
     // The page read before the lease is valid: the lease was granted on the very version it was read from.
     this.unread = peeked?.page ?? null;
     try {
@@ -485,10 +488,12 @@ class LeasedRun {
    */
   private async commit(commit: RunCommit): Promise<'saved' | 'reset' | 'lost'> {
     const key = keyOf(this.job);
-    const run = commit.release ? commit.run : { ...commit.run, leaseUntil: this.leaseUntil() };
+    const merged = { ...this.carried, ...commit.run };
+    const run = commit.release ? merged : { ...merged, leaseUntil: this.leaseUntil() };
     const saved = await this.deps.runs.commit(key, this.owner, this.job.run.epoch, { ...commit, run });
     if (saved) {
       this.job = saved;
+      this.carried = {};
       return 'saved';
     }
     const latest = await this.deps.jobs.get(key);
