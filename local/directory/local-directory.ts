@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../../functions/ports/clock.ts';
@@ -59,13 +59,17 @@ export interface LocalDirectory {
 
 interface Reply {
   status: number;
+  /** JSON body. */
   body?: unknown;
+  /** Plain-text body (`$count`). */
+  text?: string;
   headers?: Record<string, string>;
 }
 
 interface RouteContext {
   params: Record<string, string>;
   query: URLSearchParams;
+  headers: IncomingHttpHeaders;
   body: unknown;
 }
 
@@ -75,6 +79,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_TOP = 999;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8';
+const TEXT_TYPE = 'text/plain;charset=utf-8';
 
 /**
  * Starts a Microsoft Graph–compatible directory (users, groups, memberships, deleted items and delta query under
@@ -161,10 +166,21 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
   });
 
   /** A directory object whose kind the path does not tell: typed with `@odata.type`. */
-  const typedObject = (record: DirectoryRecord, contextPath: string): Reply => ({
+  const typedObject = (record: DirectoryRecord, contextPath: string, select: string[] | null = null): Reply => ({
     status: 200,
-    body: { '@odata.context': context(contextPath), '@odata.type': graphType[record.kind], ...renderProperties(record, null, true) },
+    body: { '@odata.context': context(contextPath), '@odata.type': graphType[record.kind], ...renderProperties(record, select, true) },
   });
+
+  /**
+   * `GET /users/$count`: the number as text/plain. Graph counts directory objects only in advanced queries, i.e.
+   * with `ConsistencyLevel: eventual`; without it the answer is 400.
+   */
+  const count = (records: DirectoryRecord[], query: URLSearchParams, headers: IncomingHttpHeaders): Reply => {
+    if (String(headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
+      throw new BadRequestError('$count is not currently supported.', 'Request_BadRequest');
+    }
+    return { status: 200, text: String(applyFilter(records, query.get('$filter')).length) };
+  };
 
   const list = (
     records: DirectoryRecord[],
@@ -229,6 +245,7 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     const typeName = `microsoft.graph.${kind}`;
     return [
       ['GET', plural, ({ query }) => list(state.list(kind, 'active'), query, plural, kind, false)],
+      ['GET', `${plural}/$count`, ({ query, headers }) => count(state.list(kind, 'active'), query, headers)],
       [
         'POST',
         plural,
@@ -317,7 +334,10 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     [
       'GET',
       'directory/deletedItems/:id',
-      ({ params }) => typedObject(state.getDeleted(params.id!), 'directory/deletedItems/$entity'),
+      ({ params, query }) => {
+        const record = state.getDeleted(params.id!);
+        return typedObject(record, 'directoryObjects/$entity', parseSelect(record.kind, query.get('$select')));
+      },
     ],
     [
       'DELETE',
@@ -398,11 +418,17 @@ async function serve(routes: Route[], request: IncomingMessage, response: Server
     const method = request.method ?? 'GET';
     const { route, params } = match(routes, method, segments);
     const body = method === 'POST' || method === 'PATCH' ? await readJson(request) : undefined;
-    reply = route.handler({ params, query: url.searchParams, body });
+    reply = route.handler({ params, query: url.searchParams, headers: request.headers, body });
   } catch (error) {
     reply = renderError(error, ids);
   }
   const headers: Record<string, string> = { ...ids, ...reply.headers };
+  if (reply.text !== undefined) {
+    response
+      .writeHead(reply.status, { ...headers, 'content-type': TEXT_TYPE, 'content-length': Buffer.byteLength(reply.text) })
+      .end(reply.text);
+    return;
+  }
   if (reply.body === undefined) {
     response.writeHead(reply.status, headers).end();
     return;

@@ -6,6 +6,7 @@ import { startLocalDirectory, type LocalDirectory, type LocalDirectoryOptions } 
 
 interface Reply {
   status: number;
+  text: string;
   json: any;
   headers: Headers;
 }
@@ -29,15 +30,17 @@ afterEach(async () => {
 async function start(options: LocalDirectoryOptions = {}) {
   const directory = await startLocalDirectory({ seedUsers: 0, seedGroups: 0, ...options });
   open.push(directory);
-  const call = async (method: string, url: string, body?: unknown): Promise<Reply> => {
+  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
     const response = await fetch(url.startsWith('http') ? url : `${directory.url}${url}`, {
       method,
-      headers: { authorization: 'Bearer anything', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: 'Bearer anything', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, json: text ? JSON.parse(text) : undefined, headers: response.headers };
+    const json = response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : undefined;
+    return { status: response.status, text, json, headers: response.headers };
   };
+
   /** Follows nextLinks to the deltaLink; returns every page's value and the deltaLink. */
   const readDelta = async (url: string) => {
     const pages: any[][] = [];
@@ -310,6 +313,93 @@ describe('local directory: delta query', () => {
     const expected = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => i % 6 < 3).length;
     expect(new Set(members.map((m: any) => m.id)).size).toBe(expected);
     expect((await call('GET', full.deltaLink)).json.value).toEqual([]);
+  });
+});
+
+describe('local directory: reads besides delta', () => {
+  it('answers 404 for soft- and hard-deleted users and groups, with or without $select', async () => {
+    const { call, createUser } = await start();
+    const active = await createUser('Ada');
+    const soft = await createUser('Sam');
+    const hard = await createUser('Hal');
+    await call('DELETE', `/users/${soft}`);
+    await call('DELETE', `/users/${hard}`);
+    await call('DELETE', `/directory/deletedItems/${hard}`);
+    const unified = (await call('POST', '/groups', { displayName: 'Unified', groupTypes: ['Unified'] })).json.id as string;
+    const security = (await call('POST', '/groups', { displayName: 'Security' })).json.id as string;
+    await call('DELETE', `/groups/${unified}`);
+    await call('DELETE', `/groups/${security}`);
+
+    expect((await call('GET', `/users/${active}?$select=displayName`)).json).toEqual({
+      '@odata.context': expect.stringContaining('$metadata#users/$entity'),
+      id: active,
+      displayName: 'Ada',
+    });
+    for (const path of [`/users/${soft}`, `/users/${hard}`, `/groups/${unified}`, `/groups/${security}`]) {
+      for (const query of ['', '?$select=displayName', '?$select=id,displayName']) {
+        const gone = await call('GET', `${path}${query}`);
+        expect(gone.status, `${path}${query}`).toBe(404);
+        expect(gone.json.error.code).toBe('Request_ResourceNotFound');
+      }
+    }
+  });
+
+  it('reads a soft-deleted object from deleted items, and answers 404 for any other', async () => {
+    const { call, createUser } = await start();
+    const active = await createUser('Ada');
+    const soft = await createUser('Sam', { jobTitle: 'Pilot' });
+    const hard = await createUser('Hal');
+    await call('DELETE', `/users/${soft}`);
+    await call('DELETE', `/users/${hard}`);
+    await call('DELETE', `/directory/deletedItems/${hard}`);
+    const unified = (await call('POST', '/groups', { displayName: 'Unified', groupTypes: ['Unified'] })).json.id as string;
+    const security = (await call('POST', '/groups', { displayName: 'Security' })).json.id as string;
+    await call('DELETE', `/groups/${unified}`);
+    await call('DELETE', `/groups/${security}`);
+
+    const user = await call('GET', `/directory/deletedItems/${soft}`);
+    expect(user.status).toBe(200);
+    expect(user.json).toMatchObject({
+      '@odata.context': expect.stringContaining('$metadata#directoryObjects/$entity'),
+      '@odata.type': '#microsoft.graph.user',
+      id: soft,
+      displayName: 'Sam',
+      jobTitle: 'Pilot',
+      deletedDateTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect((await call('GET', `/directory/deletedItems/${soft}?$select=id`)).json).toEqual({
+      '@odata.context': expect.stringContaining('$metadata#directoryObjects/$entity'),
+      '@odata.type': '#microsoft.graph.user',
+      id: soft,
+    });
+    expect((await call('GET', `/directory/deletedItems/${unified}`)).json).toMatchObject({ '@odata.type': '#microsoft.graph.group', id: unified });
+
+    for (const id of [active, hard, security, '00000000-0000-0000-0000-000000000000']) {
+      const missing = await call('GET', `/directory/deletedItems/${id}`);
+      expect(missing.status, id).toBe(404);
+      expect(missing.json.error.code).toBe('Request_ResourceNotFound');
+    }
+    await call('POST', `/directory/deletedItems/${soft}/restore`);
+    expect((await call('GET', `/directory/deletedItems/${soft}`)).status).toBe(404);
+  });
+
+  it('counts users and groups as text/plain with ConsistencyLevel eventual, and answers 400 without it', async () => {
+    const { call } = await start({ seedUsers: 7, seedGroups: 2 });
+    const someone = (await call('GET', '/users?$top=1')).json.value[0].id as string;
+    await call('DELETE', `/users/${someone}`);
+    const eventual = { ConsistencyLevel: 'eventual' };
+
+    const users = await call('GET', '/users/$count', undefined, eventual);
+    expect(users.status).toBe(200);
+    expect(users.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(users.text).toBe('6');
+    expect((await call('GET', '/groups/$count', undefined, eventual)).text).toBe('2');
+    expect((await call('GET', `/users/$count?$filter=department eq 'Sales'`, undefined, eventual)).text).toBe('1');
+
+    const without = await call('GET', '/users/$count');
+    expect(without.status).toBe(400);
+    expect(without.json.error).toMatchObject({ code: 'Request_BadRequest', message: '$count is not currently supported.' });
+    expect((await call('GET', '/groups/$count')).status).toBe(400);
   });
 });
 
