@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../../functions/ports/clock.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../../functions/errors/service-errors.ts';
 import type {
@@ -33,7 +33,11 @@ export type DirectoryRecord = Omit<StoredObject, 'members'> & {
  */
 export class DirectoryState {
   private sequence = 0;
-  private epoch = 0;
+  /**
+   * Carried in every token. A new directory starts at a random epoch, so tokens of a directory that was deleted
+   * and seeded again (same ids, same sequences) answer 410 instead of meaning something else.
+   */
+  private epoch = randomInt(1, 2 ** 31);
   private readonly records = new Map<string, DirectoryRecord>();
   private readonly logs: Record<ObjectKind, LogEntry[]> = { user: [], group: [] };
   private readonly userByPrincipalName = new Map<string, string>();
@@ -43,22 +47,39 @@ export class DirectoryState {
     private readonly onChange: () => void = () => {},
   ) {}
 
+  /**
+   * The directory as saved. Sequences, log and epoch come back exactly as they were, so every token issued before
+   * still means the same; data that contradicts itself fails loudly rather than answering delta wrongly.
+   */
   static restore(data: PersistedDirectory, clock: Clock, onChange?: () => void): DirectoryState {
     const state = new DirectoryState(clock, onChange);
+    const inconsistent = (why: string) => new Error(`Directory data is inconsistent: ${why}`);
     state.sequence = data.sequence;
     state.epoch = data.tokenEpoch;
+    const kinds = new Map(data.objects.map((stored) => [stored.id, stored.kind] as const));
     const live = new Map<string, LogEntry>();
     for (const kind of ['user', 'group'] as const) {
+      let previous = 0;
       state.logs[kind] = data.log[kind].map(([seq, id, supersededBy, supersededAt]) => {
+        if (seq <= previous || seq > data.sequence) throw inconsistent(`${kind} log entry ${seq} is out of order`);
+        if (kinds.get(id) !== kind) throw inconsistent(`${kind} log entry ${seq} names unknown object ${id}`);
+        if (supersededBy !== undefined && (supersededBy <= seq || supersededBy > data.sequence)) {
+          throw inconsistent(`${kind} log entry ${seq} is superseded by ${supersededBy}`);
+        }
+        previous = seq;
         const entry: LogEntry = supersededBy === undefined ? { seq, id } : { seq, id, supersededBy, supersededAt };
-        if (supersededBy === undefined) live.set(id, entry);
+        if (supersededBy === undefined) {
+          if (live.has(id)) throw inconsistent(`object ${id} has two live log entries`);
+          live.set(id, entry);
+        }
         return entry;
       });
     }
     for (const stored of data.objects) {
       const entry = live.get(stored.id);
-      if (!entry) throw new Error(`Directory data is inconsistent: object ${stored.id} has no live log entry`);
+      if (!entry || entry.seq !== stored.seq) throw inconsistent(`object ${stored.id} has no live log entry at its sequence`);
       const members = new Map((stored.members ?? []).map((member) => [member.id, member] as const));
+      if ([...members.values()].some((member) => member.seq > stored.seq)) throw inconsistent(`group ${stored.id} has members from its future`);
       state.records.set(stored.id, { ...stored, members, entry });
       if (stored.kind === 'user' && stored.state === 'active') state.indexPrincipalName(stored.id, stored.properties);
     }

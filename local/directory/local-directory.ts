@@ -29,7 +29,10 @@ export interface LocalDirectoryOptions {
   host?: string;
   /** Default 0 (an ephemeral port). */
   port?: number;
-  /** JSON file the directory lives in; it survives restarts. Without one the directory is in memory only. */
+  /**
+   * JSON file the directory lives in; it survives restarts and crashes (every change is on disk before it is
+   * answered). Without one the directory is in memory only.
+   */
   dataFile?: string;
   /** Demo users seeded into a new (empty) directory; default 25, 0 = none. */
   seedUsers?: number;
@@ -41,19 +44,17 @@ export interface LocalDirectoryOptions {
   memberLimit?: number;
   /** Age after which delta tokens answer 410 Gone; default 7 days, as Graph. */
   tokenRetentionMs?: number;
-  /** Delay of the write-behind save; default 250 ms. */
-  saveDelayMs?: number;
   clock?: Clock;
 }
 
 export interface LocalDirectory {
   /** Graph base URL, e.g. `http://127.0.0.1:41234/v1.0`. */
   url: string;
-  /** Stops serving and writes pending changes to the data file. */
+  /** Stops serving (after the data file holds every change). */
   close(): Promise<void>;
   /** Expires every delta/skip token issued so far: their next use answers 410 Gone (`resyncRequired`). */
   expireDeltaTokens(): void;
-  /** Writes pending changes to the data file now. */
+  /** Resolves once the data file holds every change made so far. */
   flush(): Promise<void>;
 }
 
@@ -88,16 +89,22 @@ const TEXT_TYPE = 'text/plain;charset=utf-8';
 export async function startLocalDirectory(options: LocalDirectoryOptions = {}): Promise<LocalDirectory> {
   const clock = options.clock ?? systemClock;
   const tokenRetentionMs = options.tokenRetentionMs ?? 7 * DAY_MS;
-  const file = options.dataFile ? new DirectoryFile(options.dataFile, options.saveDelayMs ?? 250) : null;
+  const file = options.dataFile
+    ? new DirectoryFile(options.dataFile, () => {
+        state.compactLog(clock.now().getTime() - tokenRetentionMs);
+        return state.toJSON();
+      })
+    : null;
   const saved = file ? await file.load() : null;
-
-  const snapshot = () => {
-    state.compactLog(clock.now().getTime() - tokenRetentionMs);
-    return state.toJSON();
-  };
-  const onChange = () => file?.scheduleSave(snapshot);
+  const onChange = () => file?.changed();
   const state: DirectoryState = saved ? DirectoryState.restore(saved, clock, onChange) : new DirectoryState(clock, onChange);
-  if (!saved) seedDemoDirectory(state, { users: options.seedUsers ?? 25, groups: options.seedGroups ?? 3 });
+  if (!saved) {
+    seedDemoDirectory(state, { users: options.seedUsers ?? 25, groups: options.seedGroups ?? 3 });
+    await file?.persist();
+  }
+  const persist = async () => {
+    await file?.persist();
+  };
 
   let baseUrl = '';
   const delta = new DeltaQuery(
@@ -109,7 +116,7 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
   const routes = buildRoutes(state, delta, () => baseUrl);
 
   const server = createServer((request, response) => {
-    void serve(routes, request, response);
+    void serve(routes, persist, request, response);
   });
   server.keepAliveTimeout = 5_000;
   const host = options.host ?? '127.0.0.1';
@@ -128,12 +135,13 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
-      await file?.flush();
+      await persist();
     },
-    expireDeltaTokens: () => state.expireTokens(),
-    flush: async () => {
-      await file?.flush();
+    expireDeltaTokens: () => {
+      state.expireTokens();
+      persist().catch((error: unknown) => console.error('Saving the local directory failed:', error));
     },
+    flush: persist,
   };
 }
 
@@ -406,7 +414,12 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function serve(routes: Route[], request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(
+  routes: Route[],
+  persist: () => Promise<void>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const requestId = randomUUID();
   const clientRequestId = request.headers['client-request-id']?.toString() || randomUUID();
   const ids = { 'request-id': requestId, 'client-request-id': clientRequestId };
@@ -421,6 +434,14 @@ async function serve(routes: Route[], request: IncomingMessage, response: Server
     reply = route.handler({ params, query: url.searchParams, headers: request.headers, body });
   } catch (error) {
     reply = renderError(error, ids);
+  }
+  try {
+    // Nothing is answered before the state it shows is on disk: neither a change nor a read (a delta token) that
+    // saw it. Otherwise a crash could take back what a client was told.
+    await persist();
+  } catch (error) {
+    console.error('Saving the local directory failed:', error);
+    reply = renderError(new ServiceError(500, 'generalException', 'The change could not be saved.'), ids);
   }
   const headers: Record<string, string> = { ...ids, ...reply.headers };
   if (reply.text !== undefined) {

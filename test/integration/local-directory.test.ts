@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,7 +40,8 @@ async function start(options: LocalDirectoryOptions = {}) {
     const json = response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : undefined;
     return { status: response.status, text, json, headers: response.headers };
   };
-
+  /** A link of another directory instance on this one's port (the same directory after a restart). */
+  const moved = (link: string) => link.replace(/^http:\/\/[^/]+\//, `${new URL(directory.url).origin}/`);
   /** Follows nextLinks to the deltaLink; returns every page's value and the deltaLink. */
   const readDelta = async (url: string) => {
     const pages: any[][] = [];
@@ -67,7 +68,7 @@ async function start(options: LocalDirectoryOptions = {}) {
   };
   const addMember = (groupId: string, userId: string) =>
     call('POST', `/groups/${groupId}/members/$ref`, { '@odata.id': `${directory.url}/directoryObjects/${userId}` });
-  return { directory, call, readDelta, createUser, addMember };
+  return { directory, call, readDelta, createUser, addMember, moved };
 }
 
 describe('local directory: users and groups', () => {
@@ -403,11 +404,15 @@ describe('local directory: reads besides delta', () => {
   });
 });
 
+async function dataFilePath() {
+  const folder = await mkdtemp(path.join(tmpdir(), 'local-directory-'));
+  folders.push(folder);
+  return path.join(folder, 'data', 'directory.json');
+}
+
 describe('local directory: persistence', () => {
   it('keeps objects, memberships and delta positions across a restart, seeding only once', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'local-directory-'));
-    folders.push(folder);
-    const dataFile = path.join(folder, 'data', 'directory.json');
+    const dataFile = await dataFilePath();
 
     const first = await start({ dataFile, seedUsers: 4, seedGroups: 2 });
     const id = await first.createUser('Hana');
@@ -421,8 +426,72 @@ describe('local directory: persistence', () => {
     const second = await start({ dataFile, seedUsers: 4, seedGroups: 2 });
     expect((await second.call('GET', '/users')).json.value).toHaveLength(5);
     expect((await second.call('GET', `/groups/${group}/members`)).json.value.map((m: any) => m.id)).toContain(id);
-    const port = new URL(second.directory.url).port;
-    const round = await second.readDelta(deltaLink.replace(/:\d+\//, `:${port}/`));
+    const round = await second.readDelta(second.moved(deltaLink));
     expect(round.objects).toEqual([{ id, displayName: 'Hana Renamed' }]);
+  });
+
+  // A crash is simulated by starting a second directory on the file while the first still runs: the first never
+  // gets to write anything on a shutdown, as with kill -9.
+  it('has every acknowledged change on disk before answering, however many come at once', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    const id = await first.createUser('Ida');
+    expect((await first.call('PATCH', `/users/${id}`, { jobTitle: 'Pilot' })).status).toBe(204);
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => first.createUser(`Burst${i}`)));
+
+    const afterCrash = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    expect((await afterCrash.call('GET', `/users/${id}?$select=jobTitle`)).json).toMatchObject({ id, jobTitle: 'Pilot' });
+    expect((await afterCrash.call('GET', '/users/$count', undefined, { ConsistencyLevel: 'eventual' })).text).toBe(String(3 + burst.length));
+  });
+
+  it('restarted from its file between two delta pages, reports a change made during the round in the next round', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 6, seedGroups: 0, pageSize: 2 });
+    const page1 = await first.call('GET', '/users/delta?$select=displayName');
+    const passed = page1.json.value[0].id as string;
+    await first.call('PATCH', `/users/${passed}`, { displayName: 'Renamed mid-round' });
+
+    const afterCrash = await start({ dataFile, seedUsers: 6, seedGroups: 0, pageSize: 2 });
+    const rest = await afterCrash.readDelta(afterCrash.moved(page1.json['@odata.nextLink']));
+    expect(new Set([...page1.json.value, ...rest.objects].map((u) => u.id)).size).toBe(6);
+    const next = await afterCrash.readDelta(afterCrash.moved(rest.deltaLink));
+    expect(next.objects).toEqual([{ id: passed, displayName: 'Renamed mid-round' }]);
+  });
+
+  it('keeps what a token means across a crash: a change after the restart is never taken for one the token saw', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    const full = await first.readDelta('/users/delta?$select=displayName');
+    const [one, two] = full.objects.map((u) => u.id as string);
+    await first.call('PATCH', `/users/${one}`, { displayName: 'One' });
+    const round = await first.readDelta(full.deltaLink);
+    expect(round.objects).toEqual([{ id: one, displayName: 'One' }]);
+
+    const afterCrash = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    await afterCrash.call('PATCH', `/users/${two}`, { displayName: 'Two' });
+    expect((await afterCrash.readDelta(afterCrash.moved(round.deltaLink))).objects).toEqual([{ id: two, displayName: 'Two' }]);
+  });
+
+  it('answers 410 to tokens of a directory whose file was deleted and seeded again', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    const { deltaLink } = await first.readDelta('/users/delta?$select=displayName');
+    await rm(dataFile);
+
+    const reseeded = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    const old = await reseeded.call('GET', reseeded.moved(deltaLink));
+    expect(old.status).toBe(410);
+    expect(old.json.error.code).toBe('resyncRequired');
+  });
+
+  it('refuses a data file that contradicts itself instead of answering delta wrongly', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    await first.directory.close();
+    open.splice(open.indexOf(first.directory), 1);
+    const saved = JSON.parse(await readFile(dataFile, 'utf8'));
+    saved.sequence -= 1;
+    await writeFile(dataFile, JSON.stringify(saved));
+    await expect(startLocalDirectory({ dataFile })).rejects.toThrow(/inconsistent/);
   });
 });
