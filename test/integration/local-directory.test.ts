@@ -202,7 +202,8 @@ describe('local directory: delta query', () => {
     await call('DELETE', `/users/${second}`);
     const round1 = await readDelta(start1);
     expect(round1.objects).toHaveLength(3);
-    expect(round1.objects).toContainEqual({ id: first, displayName: seeded[0].displayName, jobTitle: 'Captain' });
+    // Two updates of one object: one entry with what changed (jobTitle), not the unchanged displayName.
+    expect(round1.objects).toContainEqual({ id: first, jobTitle: 'Captain' });
     expect(round1.objects).toContainEqual({ id: created, displayName: 'Emily', jobTitle: null });
     expect(round1.objects).toContainEqual({ id: second, '@removed': { reason: 'changed' } });
 
@@ -252,11 +253,10 @@ describe('local directory: delta query', () => {
     const added = await createUser('Fay');
     await addMember(group, added);
     const round = await readDelta(full.deltaLink);
+    // Only the membership changed: the group's entry carries no other property.
     expect(round.objects).toEqual([
       {
         id: group,
-        displayName: 'Crew',
-        description: 'All crew',
         'members@delta': [
           { '@odata.type': '#microsoft.graph.user', id: users[0], '@removed': { reason: 'deleted' } },
           { '@odata.type': '#microsoft.graph.user', id: added },
@@ -314,6 +314,84 @@ describe('local directory: delta query', () => {
     const expected = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => i % 6 < 3).length;
     expect(new Set(members.map((m: any) => m.id)).size).toBe(expected);
     expect((await call('GET', full.deltaLink)).json.value).toEqual([]);
+  });
+});
+
+describe('local directory: delta entries of updated objects', () => {
+  it('carries only the selected properties changed since the deltaLink, null for a cleared one; new objects whole', async () => {
+    const { call, readDelta, createUser } = await start({ seedUsers: 3 });
+    const select = '/users/delta?$select=displayName,jobTitle,department,mobilePhone';
+    const full = await readDelta(select);
+    for (const user of full.objects) expect(Object.keys(user).sort()).toEqual(['department', 'displayName', 'id', 'jobTitle', 'mobilePhone']);
+    const plain = await readDelta('/users/delta');
+    const [a, b, c] = full.objects.map((u) => u.id as string);
+
+    await call('PATCH', `/users/${a}`, { jobTitle: 'Pilot' });
+    await call('PATCH', `/users/${a}`, { department: null, mobilePhone: full.objects[0].mobilePhone });
+    await call('PATCH', `/users/${b}`, { city: 'Oslo' });
+    await call('PATCH', `/users/${c}`, { jobTitle: full.objects[2].jobTitle });
+    const created = await createUser('Nora', { jobTitle: 'Analyst' });
+    await call('PATCH', `/users/${created}`, { department: 'Sales' });
+
+    const round = await readDelta(full.deltaLink);
+    expect(round.objects).toHaveLength(3);
+    // Two updates: the union of what changed, with current values; mobilePhone was set to what it was.
+    expect(round.objects).toContainEqual({ id: a, jobTitle: 'Pilot', department: null });
+    // Only a property outside $select changed: the entry is the id alone. A PATCH that changed nothing is no change.
+    expect(round.objects).toContainEqual({ id: b });
+    expect(round.objects).toContainEqual({ id: created, displayName: 'Nora', jobTitle: 'Analyst', department: 'Sales', mobilePhone: null });
+    // Without $select, Graph's default property set is what changes are reported from.
+    expect((await readDelta(plain.deltaLink)).objects).toContainEqual({ id: a, jobTitle: 'Pilot' });
+
+    await call('PATCH', `/users/${a}`, { displayName: 'Renamed' });
+    expect((await readDelta(round.deltaLink)).objects).toEqual([{ id: a, displayName: 'Renamed' }]);
+  });
+
+  it('reports an object changed during a round where it stood, with all its changes, and again in the next round', async () => {
+    const { call, readDelta } = await start({ seedUsers: 6, pageSize: 2 });
+    const full = await readDelta('/users/delta?$select=displayName,jobTitle');
+    const ids = full.objects.map((u) => u.id as string);
+    for (const id of ids) await call('PATCH', `/users/${id}`, { jobTitle: `Title ${id.slice(0, 4)}` });
+
+    const page1 = await call('GET', full.deltaLink);
+    expect(page1.json.value).toEqual(ids.slice(0, 2).map((id) => ({ id, jobTitle: `Title ${id.slice(0, 4)}` })));
+    const [passed, ahead] = [ids[0]!, ids[5]!];
+    await call('PATCH', `/users/${passed}`, { displayName: 'Passed, renamed' });
+    await call('PATCH', `/users/${ahead}`, { displayName: 'Ahead, renamed' });
+    const rest = await readDelta(page1.json['@odata.nextLink']);
+    expect(rest.objects.map((u) => u.id)).toEqual(ids.slice(2));
+    expect(rest.objects.at(-1)).toEqual({ id: ahead, displayName: 'Ahead, renamed', jobTitle: `Title ${ahead.slice(0, 4)}` });
+
+    const next = await readDelta(rest.deltaLink);
+    expect(next.objects).toEqual([
+      { id: passed, displayName: 'Passed, renamed' },
+      { id: ahead, displayName: 'Ahead, renamed' },
+    ]);
+  });
+
+  it('gives a group update its changed properties next to members@delta, and a restored group whole', async () => {
+    const { call, readDelta, createUser, addMember } = await start();
+    const ann = await createUser('Ann');
+    const ben = await createUser('Ben');
+    const team = (await call('POST', '/groups', { displayName: 'Team', description: 'Old', groupTypes: ['Unified'], securityEnabled: false }))
+      .json.id as string;
+    await addMember(team, ann);
+    await addMember(team, ben);
+    const full = await readDelta('/groups/delta?$select=displayName,description,members');
+
+    await call('PATCH', `/groups/${team}`, { description: 'New' });
+    await call('DELETE', `/groups/${team}/members/${ann}/$ref`);
+    const round = await readDelta(full.deltaLink);
+    expect(round.objects).toEqual([
+      { id: team, description: 'New', 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: ann, '@removed': { reason: 'deleted' } }] },
+    ]);
+
+    expect((await call('DELETE', `/groups/${team}`)).status).toBe(204);
+    expect((await call('POST', `/directory/deletedItems/${team}/restore`)).status).toBe(200);
+    const afterRestore = await readDelta(round.deltaLink);
+    expect(afterRestore.objects).toEqual([
+      { id: team, displayName: 'Team', description: 'New', 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: ben }] },
+    ]);
   });
 });
 
@@ -482,6 +560,28 @@ describe('local directory: persistence', () => {
     const old = await reseeded.call('GET', reseeded.moved(deltaLink));
     expect(old.status).toBe(410);
     expect(old.json.error.code).toBe('resyncRequired');
+  });
+
+  it('reads a file written before properties were tracked, reporting all selected properties of changed objects', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    const full = await first.readDelta('/users/delta?$select=displayName,jobTitle');
+    const changed = full.objects[0].id as string;
+    await first.call('PATCH', `/users/${changed}`, { jobTitle: 'Pilot' });
+    await first.directory.close();
+    open.splice(open.indexOf(first.directory), 1);
+    const saved = JSON.parse(await readFile(dataFile, 'utf8'));
+    saved.version = 1;
+    for (const object of saved.objects) {
+      delete object.changed;
+      delete object.appearedSeq;
+    }
+    await writeFile(dataFile, JSON.stringify(saved));
+
+    const second = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    expect((await second.readDelta(second.moved(full.deltaLink))).objects).toEqual([
+      { id: changed, displayName: full.objects[0].displayName, jobTitle: 'Pilot' },
+    ]);
   });
 
   it('refuses a data file that contradicts itself instead of answering delta wrongly', async () => {
