@@ -64,7 +64,8 @@ export const groupPropertiesSchema = z.strictObject({
 });
 
 export const groupCreateSchema = groupPropertiesSchema.partial().required({ displayName: true });
-export const groupPatchSchema = groupPropertiesSchema.partial();
+/** A group PATCH may also add members: `members@odata.bind`, at most 20 references per request (as Graph). */
+export const groupPatchSchema = groupPropertiesSchema.partial().extend({ 'members@odata.bind': z.array(z.string().min(1)).min(1).max(20).optional() });
 
 /** Body of `POST /groups/{id}/members/$ref`. */
 export const memberRefSchema = z.object({ '@odata.id': z.string().min(1) });

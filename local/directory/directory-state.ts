@@ -270,18 +270,32 @@ export class DirectoryState {
   }
 
   addMember(groupId: string, memberId: string): void {
+    this.addMembers(groupId, [memberId]);
+  }
+
+  /** Adds every member or, when one cannot be added, none (a refused request changes nothing). */
+  addMembers(groupId: string, memberIds: readonly string[], options: { checkOnly?: boolean } = {}): void {
     const group = this.get('group', groupId);
+    const members = memberIds.map((memberId, index) => {
+      if (memberIds.indexOf(memberId) !== index) throw this.alreadyMember();
+      return this.memberToAdd(group, memberId);
+    });
+    if (options.checkOnly) return;
+    for (const member of members) this.setMember(group, member.id, member.kind, true);
+  }
+
+  private alreadyMember(): BadRequestError {
+    return new BadRequestError("One or more added object references already exist for the following modified properties: 'members'.", 'Request_BadRequest');
+  }
+
+  private memberToAdd(group: DirectoryRecord, memberId: string): DirectoryRecord {
+    const groupId = group.id;
     const member = this.records.get(memberId);
     if (!member || member.state !== 'active' || memberId === groupId) {
       throw new NotFoundError(`Resource '${memberId}' does not exist or one of its queried reference-property objects are not present.`);
     }
-    if (group.members.get(memberId)?.present) {
-      throw new BadRequestError(
-        "One or more added object references already exist for the following modified properties: 'members'.",
-        'Request_BadRequest',
-      );
-    }
-    this.setMember(group, memberId, member.kind, true);
+    if (group.members.get(memberId)?.present) throw this.alreadyMember();
+    return member;
   }
 
   removeMember(groupId: string, memberId: string): void {

@@ -241,8 +241,9 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     return deltaReply(kind, delta.startFull(kind, select));
   };
 
-  const memberIdFromRef = (body: unknown): string => {
-    const ref = parseBody(memberRefSchema, body, 'microsoft.graph.directoryObject', true)['@odata.id'];
+  const memberIdFromRef = (body: unknown): string => idFromReference(parseBody(memberRefSchema, body, 'microsoft.graph.directoryObject', true)['@odata.id']);
+
+  const idFromReference = (ref: string): string => {
     const match = /\/(?:directoryObjects|users|groups)\/([^/?#]+)\/?$/.exec(ref);
     if (!match) throw new BadRequestError(`Invalid object identifier '${ref}'.`, 'Request_BadRequest');
     return decodeURIComponent(match[1]!);
@@ -284,7 +285,14 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
         `${plural}/:id`,
         ({ params, body }) => {
           if (kind === 'user') state.updateUser(params.id!, parseBody(userPatchSchema, body, typeName));
-          else state.updateGroup(params.id!, parseBody(groupPatchSchema, body, typeName));
+          else {
+            const { 'members@odata.bind': members = [], ...patch } = parseBody(groupPatchSchema, body, typeName);
+            const ids = members.map(idFromReference);
+            // Every reference is checked before anything changes: a refused request changes nothing.
+            if (ids.length > 0) state.addMembers(params.id!, ids, { checkOnly: true });
+            if (Object.keys(patch).length > 0) state.updateGroup(params.id!, patch);
+            if (ids.length > 0) state.addMembers(params.id!, ids);
+          }
           return { status: 204 };
         },
       ],

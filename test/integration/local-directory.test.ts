@@ -174,6 +174,29 @@ describe('local directory: users and groups', () => {
   });
 });
 
+describe('local directory: members@odata.bind', () => {
+  it('adds up to 20 members with one PATCH, and a request with one bad reference changes nothing', async () => {
+    const { call, createUser } = await start();
+    const users = [];
+    for (let i = 0; i < 21; i++) users.push(await createUser(`Crew${i}`));
+    const group = (await call('POST', '/groups', { displayName: 'Crew', mailEnabled: false, mailNickname: 'crew', securityEnabled: true })).json.id as string;
+    const bind = (ids: string[]) => ids.map((id) => `https://graph.microsoft.com/v1.0/directoryObjects/${id}`);
+    const members = async () => (await call('GET', `/groups/${group}/members`)).json.value.map((m: any) => m.id).sort();
+
+    expect((await call('PATCH', `/groups/${group}`, { 'members@odata.bind': bind(users.slice(0, 21)) })).status).toBe(400);
+    expect(await members()).toEqual([]);
+    const unknown = '11111111-1111-1111-1111-111111111111';
+    expect((await call('PATCH', `/groups/${group}`, { description: 'x', 'members@odata.bind': bind([users[0]!, unknown]) })).status).toBe(404);
+    expect(await members()).toEqual([]);
+    expect((await call('GET', `/groups/${group}`)).json.description).toBeNull();
+
+    expect((await call('PATCH', `/groups/${group}`, { description: 'Flight crew', 'members@odata.bind': bind(users.slice(0, 20)) })).status).toBe(204);
+    expect(await members()).toEqual(users.slice(0, 20).sort());
+    expect((await call('GET', `/groups/${group}`)).json.description).toBe('Flight crew');
+    expect((await call('PATCH', `/groups/${group}`, { 'members@odata.bind': bind([users[0]!]) })).status).toBe(400);
+  });
+});
+
 describe('local directory: delta query', () => {
   it('pages a full read through nextLinks to a deltaLink with the selected properties only', async () => {
     const { call, readDelta } = await start({ seedUsers: 25, seedGroups: 3, pageSize: 10 });
