@@ -13,7 +13,8 @@ const targetMembers = () => ((targetGroup()?.members ?? []) as { value: string }
 /** The target ids the group should hold: its direct user members in the directory, as the target knows them. */
 async function expectedMembers(): Promise<(string | undefined)[]> {
   const members = await h.listAll(`groups/${group.id}/members` as 'users', 'userPrincipalName');
-  return members.map((member) => accountId(member.userPrincipalName)).sort();
+  // Nested groups are not members in the target (Entra provisions direct user members only).
+  return members.filter((member) => member['@odata.type'] === '#microsoft.graph.user').map((member) => accountId(member.userPrincipalName)).sort();
 }
 
 async function newUser(nickname: string, accountEnabled = true): Promise<{ id: string; userPrincipalName: string }> {
@@ -96,5 +97,27 @@ describe('memberships', () => {
     expect(targetMembers()).not.toContain(nestedTarget?.id);
     const users = await h.listAll(`groups/${group.id}/members` as 'users', 'userPrincipalName');
     expect(targetMembers()).toEqual(users.filter((user) => user.userPrincipalName).map((user) => accountId(user.userPrincipalName)).sort());
+  });
+});
+
+describe('adopting accounts the target already holds', () => {
+  it('brings each account to the mapped state without adding any email, phone or address twice', async () => {
+    // Restart Full forgets every link: the next run matches every user to the account it finds and adopts it.
+    await h.expectOk('POST', `/jobs/${jobId}/restart`, { criteria: { resetScope: 'Full' } });
+    h.scim.clearRequests();
+    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    expect(h.scim.requests().filter((request) => request.method === 'POST')).toEqual([]);
+    for (const user of h.scim.resources('Users') as Resource[]) {
+      for (const attribute of ['emails', 'phoneNumbers', 'addresses']) {
+        const types = ((user[attribute] ?? []) as { type: string }[]).map((entry) => entry.type);
+        expect(types, `${user.userName} ${attribute}`).toEqual([...new Set(types)]);
+      }
+    }
+    expect(targetMembers()).toEqual(await expectedMembers());
+    // Nothing left to change: a second full round sends nothing but reads.
+    await h.expectOk('POST', `/jobs/${jobId}/restart`, { criteria: { resetScope: 'Watermark' } });
+    h.scim.clearRequests();
+    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    expect(h.scim.requests().filter((request) => request.method !== 'GET')).toEqual([]);
   });
 });
