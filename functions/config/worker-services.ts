@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDbEscrowStore } from '../adapters/dynamodb/dynamodb-escrow-store.ts';
@@ -35,23 +36,26 @@ export function syncRunDeps(services: Services, observer?: RunObserver): SyncRun
   };
 }
 
+/** What the worker logs and counts about runs. The logger keeps `message` for its own text: causes go under `reason`. */
+export function makeRunObserver(log: Pick<Logger, 'warn'>, metrics: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>): RunObserver {
+  return {
+    quarantined: (job, error, reason) => {
+      log.warn('Job quarantined', { jobId: job.id, quarantineReason: reason, code: error.code, reason: error.message });
+      metrics.addMetric(QUARANTINE_METRIC, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    },
+    refused: (job, count, sample) => log.warn('Objects refused by the target', { jobId: job.id, count, first: sample }),
+    interrupted: (job, error) => log.warn('Sync run stopped early', { jobId: job.id, code: error.code, reason: error.message }),
+    triggerFailed: (key, error) => log.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
+  };
+}
+
 function build() {
   const services = getServices();
   const { env } = services;
   // The deployed alarm selects the metric by its service dimension: POWERTOOLS_SERVICE_NAME, set by the stack.
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sync-worker' });
-  // The logger keeps `message` for its own text: what went wrong goes under `reason`.
-  const observer: RunObserver = {
-    quarantined: (job, error, reason) => {
-      logger.warn('Job quarantined', { jobId: job.id, quarantineReason: reason, code: error.code, reason: error.message });
-      metrics.addMetric(QUARANTINE_METRIC, MetricUnit.Count, 1);
-      metrics.publishStoredMetrics();
-    },
-    refused: (job, count, sample) => logger.warn('Objects refused by the target', { jobId: job.id, count, first: sample }),
-    interrupted: (job, error) => logger.warn('Sync run stopped early', { jobId: job.id, code: error.code, reason: error.message }),
-    triggerFailed: (key, error) => logger.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
-  };
-  const deps = syncRunDeps(services, observer);
+  const deps = syncRunDeps(services, makeRunObserver(logger, metrics));
   const run = makeSyncRun(deps);
   const validateCredentials = makeValidateCredentials({
     jobs: services.jobs,
