@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeRunObserver } from '../../functions/config/worker-services.ts';
 import type { StoredJob } from '../../functions/schemas/stored-job.ts';
@@ -20,7 +21,7 @@ function logged(act: (logger: Logger) => void): Record<string, unknown>[] {
 }
 
 const job = { id: 'job-1' } as StoredJob;
-const metrics = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
+const metrics = { addMetric: () => undefined, publishStoredMetrics: () => undefined } as unknown as Metrics;
 
 describe('the worker run observer', () => {
   it('keeps the cause of a quarantine in the log line (the logger reserves `message` for its own)', () => {

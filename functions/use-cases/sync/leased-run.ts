@@ -1,0 +1,355 @@
+import { randomUUID } from 'node:crypto';
+import { escrowQuarantine, type EscrowThresholds } from '../../domain/escrow-policy.ts';
+import { countApplied, countImported, newCycle, type AppliedCounts } from '../../domain/run-cycle.ts';
+import { statusAfter, type RunEvent } from '../../domain/run-status.ts';
+import type { SynchronizationError, SynchronizationQuarantine } from '../../schemas/graph.ts';
+import type { Cycle, JobKey, StoredJob } from '../../schemas/stored-job.ts';
+import type { SyncTick } from '../../schemas/sync-tick.ts';
+import { ResyncRequiredError, type DirectoryPage } from '../../ports/directory-source.ts';
+import type { RunCommit } from '../../ports/job-run-store.ts';
+import type { LinkScope } from '../../ports/link-store.ts';
+import { QuarantineError, type Connection } from '../connection.ts';
+import type { RunOutcome, SyncRunDeps } from '../sync-run.ts';
+import { TargetMatcher } from '../target-matcher.ts';
+import { retryEscrows } from './escrow-retry.ts';
+import type { ApplyOptions, BatchApplied, PageApplier } from './page-applier.ts';
+import { sweepStep } from './round-sweep.ts';
+import { EscrowThresholdError, outcomeOf, TooManyDeletesError } from './run-outcomes.ts';
+
+export function keyOf(job: StoredJob): JobKey {
+  return { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id };
+}
+
+export function linkScopeOf(job: StoredJob): LinkScope {
+  return { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration };
+}
+
+export function escrowScopeOf(job: StoredJob): LinkScope {
+  return { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration };
+}
+
+export function earliest(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a < b ? a : b;
+}
+
+
+/** A run holding the job's lease: every write is conditional on it and on the epoch the run began with. */
+export class LeasedRun {
+  private cycle: Cycle;
+  private connection!: Connection;
+  private matcher!: TargetMatcher;
+  private unread: DirectoryPage | null = null;
+  /** Run fields the next commit carries whatever it writes (a throttling wait that this run has outlived). */
+  private carried: RunCommit['run'] = {};
+
+  constructor(
+    private readonly deps: SyncRunDeps,
+    private readonly applier: PageApplier,
+    private readonly thresholds: EscrowThresholds,
+    private job: StoredJob,
+    private readonly owner: string,
+    private readonly tick: SyncTick,
+    private readonly remainingMs: () => number,
+    private readonly safetyMarginMs: number,
+    private readonly leaseUntil: () => string,
+  ) {
+    this.cycle = job.run.cycle ?? newCycle(randomUUID(), this.now(), job.run.watermark === null);
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+
+  private hasTime = (): boolean => this.remainingMs() >= this.safetyMarginMs;
+
+  async execute(peeked: { connection: Connection; page: DirectoryPage } | null): Promise<RunOutcome> {
+    try {
+      this.connection = peeked?.connection ?? (await this.deps.connect(this.job));
+    } catch (error) {
+      if (!(error instanceof QuarantineError)) return this.fail(error);
+      return this.quarantine({ code: error.code, message: error.message, tenantActionable: true }, 'EncounteredQuarantineException');
+    }
+    this.matcher = new TargetMatcher(this.connection.target);
+    if (this.job.run.notBefore !== null) this.carried = { notBefore: null };
+    // The page read before the lease is valid: the lease was granted on the very version it was read from.
+    this.unread = peeked?.page ?? null;
+    try {
+      if ((await this.followTarget()) === 'leaseLost') return 'leaseLost';
+      if ((await this.retryEscrows()) === 'leaseLost') return 'leaseLost';
+      for (;;) {
+        if (!this.hasTime()) return await this.stopForTime();
+        const step = this.cycle.sweep ? await this.sweep() : await this.readAndApplyPage();
+        if (step === 'leaseLost') return 'leaseLost';
+        if (step === 'roundComplete') {
+          const next = await this.finishRound();
+          if (next !== 'nextRound') return next;
+        }
+        if (this.job.schedule.state !== 'Active') {
+          await this.commit({ run: {}, release: true });
+          return 'paused';
+        }
+      }
+    } catch (error) {
+      // Awaited here, so a rejection is not left unhandled while the connection closes.
+      return await this.fail(error);
+    } finally {
+      await this.connection.close();
+    }
+  }
+
+  private applyOptions(overrides: Partial<ApplyOptions> = {}): ApplyOptions {
+    return {
+      scope: { links: linkScopeOf(this.job), escrows: escrowScopeOf(this.job) },
+      connection: this.connection,
+      matcher: this.matcher,
+      now: () => this.now(),
+      stampAll: this.cycle.full,
+      readMembersOnCreate: !this.cycle.full,
+      reconcilePending: false,
+      pendingMembers: this.job.run.pendingMembers,
+      escrowsPending: this.job.run.escrowsPending,
+      intervalMinutes: this.job.intervalMinutes,
+      hasTime: this.hasTime,
+      ...this.deleteGuard(),
+      ...overrides,
+    };
+  }
+
+  /** Accidental-deletion prevention: the cycle's deletes and disables may not pass the threshold. */
+  private deleteGuard(): Pick<ApplyOptions, 'allowDeletes'> {
+    const threshold = this.job.run.forceDeletes ? null : this.connection.deleteThreshold;
+    if (threshold === null) return {};
+    const deletedSoFar = this.cycle.countDeletes;
+    return {
+      allowDeletes: (count) => {
+        if (deletedSoFar + count > threshold) throw new TooManyDeletesError(deletedSoFar + count, threshold);
+      },
+    };
+  }
+
+  /** What a batch changed in the run's state, folded into the next commit. */
+  private absorb(applied: BatchApplied & AppliedCounts): RunCommit['run'] {
+    this.cycle = countApplied(this.cycle, applied);
+    const escrowed = applied.escrowed > 0;
+    return {
+      ...(applied.recordedPending && !this.job.run.pendingMembers ? { pendingMembers: true } : {}),
+      ...(escrowed ? { escrowsPending: true, escrowsDueAt: earliest(this.job.run.escrowsPending ? this.job.run.escrowsDueAt : null, applied.escrowedUntil) } : {}),
+    };
+  }
+
+  /** A new target (or the first run): links and escrows of another target mean nothing there. */
+  private async followTarget(): Promise<'continue' | 'leaseLost'> {
+    if (this.job.run.targetIdentity === this.connection.targetIdentity) return 'continue';
+    const moved = this.job.run.targetIdentity !== null;
+    const saved = await this.commit({
+      run: {
+        targetIdentity: this.connection.targetIdentity,
+        ...(moved
+          ? {
+              linkGeneration: this.job.run.linkGeneration + 1,
+              escrowGeneration: this.job.run.escrowGeneration + 1,
+              watermark: null,
+              cycle: null,
+              escrowsPending: false,
+              escrowsDueAt: null,
+              escrowCursor: null,
+              pendingMembers: false,
+            }
+          : {}),
+      },
+      ...(moved ? { status: { synchronizedEntryCountByType: [] } } : {}),
+      release: false,
+    });
+    if (saved === 'saved' && moved) {
+      this.cycle = newCycle(randomUUID(), this.now(), true);
+      this.unread = null;
+    }
+    return saved === 'lost' ? 'leaseLost' : 'continue';
+  }
+
+  /** Escrows whose retry is due are read again from the directory and applied as they are now. */
+  private async retryEscrows(): Promise<'continue' | 'leaseLost'> {
+    const { run } = this.job;
+    const userStart = this.tick.trigger === 'start';
+    if (!run.escrowsPending || (!userStart && run.escrowsDueAt !== null && run.escrowsDueAt > this.now())) return 'continue';
+    const pass = await retryEscrows({
+      escrows: this.deps.escrows,
+      source: this.connection.source,
+      apply: (objects) => this.applier(objects, this.applyOptions({ reconcilePending: true, readMembersOnCreate: true, stampAll: false, escrowsPending: true })),
+      scope: escrowScopeOf(this.job),
+      cursor: run.escrowCursor,
+      now: () => this.now(),
+      userStart,
+      hasTime: this.hasTime,
+    });
+    let changes: RunCommit['run'] = {};
+    for (const applied of pass.batches) changes = { ...changes, ...this.absorb(applied) };
+    return this.commitStep({
+      run: { ...changes, escrowsPending: pass.remaining, escrowsDueAt: pass.remaining ? pass.dueAt : null, escrowCursor: pass.cursor, cycle: this.cycle },
+      release: false,
+    });
+  }
+
+  private async readAndApplyPage(): Promise<'continue' | 'roundComplete' | 'leaseLost'> {
+    let page: DirectoryPage;
+    try {
+      page = this.unread ?? (await this.connection.source.readPage(this.job.run.watermark));
+      this.unread = null;
+    } catch (error) {
+      if (!(error instanceof ResyncRequiredError)) throw error;
+      // The directory no longer knows our position: a full round, whose sweep then removes what is gone.
+      this.cycle = newCycle(randomUUID(), this.now(), true);
+      return this.commitStep({ run: { watermark: null, cycle: this.cycle }, release: false });
+    }
+    if (this.cycle.full && this.cycle.pages === 0 && this.cycle.estimatedTotal === null) {
+      this.cycle = { ...this.cycle, estimatedTotal: await this.connection.source.countObjects() };
+    }
+    const applied = await this.applier(page.objects, this.applyOptions());
+    const changes = this.absorb(applied);
+    if (!applied.complete) {
+      // Out of time inside the page: what was applied is saved, and the page is read again by the next run.
+      return this.commitStep({ run: { ...changes, cycle: this.cycle }, release: false });
+    }
+    this.cycle = countImported(this.cycle, page.objects);
+    const reason = escrowQuarantine(this.cycle, this.thresholds);
+    if (reason) throw new EscrowThresholdError(this.cycle, reason);
+    if (page.roundComplete && !this.cycle.full) {
+      this.pendingWatermark = page.watermark;
+      this.pendingChanges = changes;
+      return 'roundComplete';
+    }
+    if (page.roundComplete) this.cycle = { ...this.cycle, sweep: { stage: 'memberships', cursor: null } };
+    return this.commitStep({
+      run: { ...changes, watermark: page.watermark, cycle: this.cycle },
+      status: statusAfter(this.job.status, { kind: 'page', cycle: this.cycle }, this.now()),
+      release: false,
+    });
+  }
+
+  private pendingWatermark: string | null = null;
+  private pendingChanges: RunCommit['run'] = {};
+
+  /** One step of a full round's sweep: what the round did not see is gone from the directory, or out of it. */
+  private async sweep(): Promise<'continue' | 'roundComplete' | 'leaseLost'> {
+    const step = await sweepStep({
+      links: this.deps.links,
+      memberships: this.deps.memberships,
+      source: this.connection.source,
+      apply: (objects) => this.applier(objects, this.applyOptions({ stampAll: true, readMembersOnCreate: true })),
+      scope: linkScopeOf(this.job),
+      cycle: this.cycle,
+    });
+    const changes = step.applied ? this.absorb(step.applied) : {};
+    if (step.next === null) {
+      this.cycle = { ...this.cycle, sweep: null };
+      this.pendingChanges = changes;
+      return 'roundComplete';
+    }
+    this.cycle = { ...this.cycle, sweep: step.next };
+    return this.commitStep({ run: { ...changes, cycle: this.cycle }, release: false });
+  }
+
+  /** The round is done: report its cycle, and carry on with the next round when a start asked for one. */
+  private async finishRound(): Promise<RunOutcome | 'nextRound'> {
+    const { job } = this;
+    const counts = this.cycle.countExported > 0 || job.status.synchronizedEntryCountByType.length === 0 ? await this.deps.links.count(linkScopeOf(job)) : null;
+    const rerun = job.run.rerunRequested;
+    const cycle = this.cycle;
+    const saved = await this.commit({
+      run: {
+        ...this.pendingChanges,
+        ...(this.pendingWatermark !== null ? { watermark: this.pendingWatermark } : {}),
+        cycle: null,
+        ...(rerun ? { rerunRequested: false } : {}),
+        ...(job.run.forceDeletes ? { forceDeletes: false } : {}),
+      },
+      status: statusAfter(job.status, { kind: 'roundComplete', cycle, counts }, this.now()),
+      release: !rerun,
+    });
+    this.pendingWatermark = null;
+    this.pendingChanges = {};
+    if (saved === 'lost') return 'leaseLost';
+    if (saved === 'reset') return 'nextRound'; // restarted meanwhile: go on from the reset position
+    if (cycle.countEscrowed > 0 && cycle.escrowSample) this.deps.observer?.refused?.(this.job, cycle.countEscrowed, cycle.escrowSample);
+    this.cycle = newCycle(randomUUID(), this.now(), this.job.run.watermark === null);
+    if (rerun) return 'nextRound';
+    // A start that arrived while this round was finishing: run again rather than lose it.
+    if (this.job.run.rerunRequested) await this.continueLater();
+    return 'steadyState';
+  }
+
+  private async stopForTime(): Promise<RunOutcome> {
+    const saved = await this.commit({ run: { cycle: this.cycle }, release: true });
+    // More work waits: continue in a fresh invocation instead of waiting for the next tick.
+    if (saved === 'saved') await this.continueLater();
+    return 'outOfTime';
+  }
+
+  private async quarantine(error: SynchronizationError, reason: SynchronizationQuarantine['reason']): Promise<RunOutcome> {
+    const event: RunEvent = { kind: 'quarantined', cycle: this.cycle, error, reason, intervalMinutes: this.job.intervalMinutes };
+    // What the stopped batch wrote (escrows, waiting memberships) is looked at again when the job runs next.
+    await this.commit({ run: { cycle: null, ...this.mayHaveWritten() }, status: statusAfter(this.job.status, event, this.now()), release: true });
+    this.deps.observer?.quarantined?.(this.job, error, reason);
+    return 'quarantined';
+  }
+
+  /** Maps what stopped the run to its outcome (run-outcomes.ts has the table). */
+  private async fail(error: unknown): Promise<RunOutcome> {
+    const outcome = outcomeOf(error, this.deps.clock.now());
+    if (outcome.kind === 'quarantine') return this.quarantine(outcome.error, outcome.reason);
+    await this.commit({
+      run: { cycle: this.cycle, ...this.mayHaveWritten(), ...(outcome.kind === 'throttled' ? { notBefore: outcome.retryAt } : {}) },
+      status: statusAfter(this.job.status, { kind: 'interrupted', cycle: this.cycle, error: outcome.error }, this.now()),
+      release: true,
+    }).catch(() => false);
+    this.deps.observer?.interrupted?.(this.job, outcome.error);
+    if (outcome.kind === 'internal') throw error; // a fault of ours: the invocation fails and the alarm sees it
+    return outcome.kind === 'throttled' ? 'throttled' : 'failed';
+  }
+
+  /** A batch that stopped part-way may have escrowed objects or recorded waiting memberships. */
+  private mayHaveWritten(): RunCommit['run'] {
+    return { escrowsPending: true, escrowsDueAt: null, pendingMembers: true };
+  }
+
+  /** Hands the job to a fresh invocation; if that cannot be asked for, the schedule's next tick carries on. */
+  private async continueLater(): Promise<void> {
+    try {
+      await this.deps.trigger.trigger({ ...keyOf(this.job), trigger: 'continue' });
+    } catch (error) {
+      this.deps.observer?.triggerFailed?.(keyOf(this.job), error);
+    }
+  }
+
+  /**
+   * Writes run and status fields with the lease heartbeat. `reset` when the job was reset meanwhile (a restart: a
+   * new epoch) and the lease is still ours: the run then goes on from the reset position.
+   */
+  private async commit(commit: RunCommit): Promise<'saved' | 'reset' | 'lost'> {
+    const key = keyOf(this.job);
+    const merged = { ...this.carried, ...commit.run };
+    const run = commit.release ? merged : { ...merged, leaseUntil: this.leaseUntil() };
+    const saved = await this.deps.runs.commit(key, this.owner, this.job.run.epoch, { ...commit, run });
+    if (saved) {
+      this.job = saved;
+      this.carried = {};
+      return 'saved';
+    }
+    const latest = await this.deps.jobs.get(key);
+    if (!latest || latest.run.leaseOwner !== this.owner || commit.release) return 'lost';
+    this.job = latest;
+    this.cycle = latest.run.cycle ?? newCycle(randomUUID(), this.now(), latest.run.watermark === null);
+    this.unread = null;
+    this.pendingWatermark = null;
+    this.pendingChanges = {};
+    return 'reset';
+  }
+
+  /** A step's commit as the loop sees it. */
+  private async commitStep(commit: RunCommit): Promise<'continue' | 'leaseLost'> {
+    return (await this.commit(commit)) === 'lost' ? 'leaseLost' : 'continue';
+  }
+}
+
