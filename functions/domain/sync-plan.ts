@@ -98,7 +98,18 @@ export function currentSource(object: DirectoryObject, link: ObjectLink | undefi
 export function missingAttributes(object: DirectoryObject, link: ObjectLink | undefined, flow: TypeFlow | undefined): string[] {
   if (!flow || object.removed !== null) return [];
   const source = currentSource(object, link);
-  return selectedSourceAttributes(flow.mapping).filter((name) => name !== 'id' && name !== 'members' && !(name in source));
+  return readAttributes(flow.mapping).filter((name) => !(name in source));
+}
+
+/** The attributes an entry of the mapping's objects carries (a mapping is read once, however many objects). */
+const attributesRead = new WeakMap<ObjectMapping, string[]>();
+function readAttributes(mapping: ObjectMapping): string[] {
+  let names = attributesRead.get(mapping);
+  if (!names) {
+    names = selectedSourceAttributes(mapping).filter((name) => name !== 'id' && name !== 'members');
+    attributesRead.set(mapping, names);
+  }
+  return names;
 }
 
 /**

@@ -63,6 +63,8 @@ export interface DirectorySource {
   readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<DirectoryObject[]>;
   /** The ids of a group's direct user members, now (nested groups are not members here, as in Entra). */
   readMembers(groupId: string): Promise<string[]>;
+  /** The ids of the groups a user is a direct member of, now. */
+  readMemberOf(userId: string): Promise<string[]>;
   /** How many users and groups the directory holds (progress of a full round); null when it cannot say. */
   countObjects(): Promise<number | null>;
 }

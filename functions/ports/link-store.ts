@@ -63,17 +63,20 @@ export interface Membership {
 }
 
 /**
- * Group memberships, one item per membership (never a list that grows with the group), findable by group and by
- * user. Reads are strongly consistent.
+ * Group memberships, one item per membership (never a list that grows with the group), findable by group; those
+ * waiting for their user (`add`) are findable by user too. Reads are strongly consistent.
  */
 export interface MembershipStore {
   getMany(scope: LinkScope, pairs: { groupId: string; userId: string }[]): Promise<Membership[]>;
+  /** Writes the memberships; one in state `add` is also indexed under its user. */
   putMany(scope: LinkScope, memberships: Membership[]): Promise<void>;
   deleteMany(scope: LinkScope, pairs: { groupId: string; userId: string }[]): Promise<void>;
+  /** Drops the user index of memberships that no longer wait (they were `add`). */
+  unindex(scope: LinkScope, pairs: { groupId: string; userId: string }[]): Promise<void>;
   /** A group's memberships, a page at a time; `pendingOnly` leaves out the `present` ones. */
   listByGroup(scope: LinkScope, groupId: string, cursor: string | null, limit: number, pendingOnly?: boolean): Promise<ListPage<Membership>>;
-  /** The groups a user is a member of. */
-  groupsOf(scope: LinkScope, userId: string): Promise<string[]>;
+  /** The groups whose membership of this user waits for it (state `add`). */
+  waitingGroupsOf(scope: LinkScope, userId: string): Promise<string[]>;
   /** Memberships the directory last reported before `before`, across all groups, a page at a time. */
   listUnseen(scope: LinkScope, before: string, cursor: string | null, limit: number): Promise<ListPage<Membership>>;
 }

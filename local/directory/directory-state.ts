@@ -307,6 +307,11 @@ export class DirectoryState {
     this.setMember(group, memberId, entry.kind, false);
   }
 
+  /** The active groups an object is a direct member of. */
+  groupsOf(memberId: string): DirectoryRecord[] {
+    return this.list('group', 'active').filter((group) => group.members.get(memberId)?.present === true);
+  }
+
   /** Current members of a group, in order of their latest change. */
   presentMembers(group: DirectoryRecord): MemberEntry[] {
     return [...group.members.values()].filter((member) => member.present);

@@ -320,6 +320,14 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
       },
     ],
     [
+      'GET',
+      'users/:id/memberOf',
+      ({ params, query }) => {
+        const user = state.get('user', params.id!);
+        return list(state.groupsOf(user.id), query, `users/${user.id}/memberOf`, 'group', true);
+      },
+    ],
+    [
       'POST',
       'groups/:id/members/$ref',
       ({ params, body }) => {

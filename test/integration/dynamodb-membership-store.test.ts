@@ -46,7 +46,9 @@ describe('DynamoDbMembershipStore', () => {
     }
     expect(listed).toBe(20_000);
     expect(pending).toBe(2_000);
-    expect(await store.groupsOf(scope, members[5]!.userId)).toEqual([groupId]);
+    // Only a membership that waits for its user is found by user.
+    expect(await store.waitingGroupsOf(scope, members[10]!.userId)).toEqual([groupId]);
+    expect(await store.waitingGroupsOf(scope, members[5]!.userId)).toEqual([]);
     const unseen: Membership[] = [];
     for (let cursor: string | null = null, first = true; first || cursor; first = false) {
       const page = await store.listUnseen(scope, '2026-01-15T00:00:00Z', cursor, 500);
@@ -55,9 +57,10 @@ describe('DynamoDbMembershipStore', () => {
     }
     expect(unseen.map((m) => m.userId).sort()).toEqual(members.slice(0, 100).map((m) => m.userId).sort());
 
-    await store.deleteMany(scope, members.slice(0, 10));
-    expect(await store.getMany(scope, members.slice(0, 12))).toHaveLength(2);
-    expect(await store.groupsOf(scope, members[0]!.userId)).toEqual([]);
+    await store.deleteMany(scope, members.slice(0, 11));
+    await store.unindex(scope, [members[10]!]);
+    expect(await store.getMany(scope, members.slice(0, 12))).toHaveLength(1);
+    expect(await store.waitingGroupsOf(scope, members[10]!.userId)).toEqual([]);
     // Another generation sees none of it.
     expect(await store.getMany({ ...scope, generation: 4 }, members.slice(10, 20))).toEqual([]);
   }, 120_000);

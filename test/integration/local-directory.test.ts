@@ -161,8 +161,12 @@ describe('local directory: users and groups', () => {
       [['#microsoft.graph.user', alice], ['#microsoft.graph.user', bob]].sort(),
     );
 
+    const memberOf = await call('GET', `/users/${alice}/memberOf?$select=id`);
+    expect(memberOf.json.value).toEqual([{ '@odata.type': '#microsoft.graph.group', id: groupId }]);
+
     expect((await call('DELETE', `/groups/${groupId}/members/${alice}/$ref`)).status).toBe(204);
     expect((await call('DELETE', `/groups/${groupId}/members/${alice}/$ref`)).status).toBe(404);
+    expect((await call('GET', `/users/${alice}/memberOf`)).json.value).toEqual([]);
     expect((await addMember(groupId, '11111111-1111-1111-1111-111111111111')).status).toBe(404);
 
     expect((await call('PATCH', `/groups/${groupId}`, { description: 'Flight crew' })).status).toBe(204);

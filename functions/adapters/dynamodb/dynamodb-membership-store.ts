@@ -18,9 +18,9 @@ const byUserPrefix = (generation: number, userId: string) => `G${generation}#U#$
 const byUserSk = (generation: number, pair: Pair) => `${byUserPrefix(generation, pair.userId)}${pair.groupId}`;
 
 /**
- * One item per membership under its group (`G<gen>#M#<group>#<user>`, with its state) and a key-only twin under its
- * user (`G<gen>#U#<user>#<group>`), written and deleted together. No item grows with the group, and a group of a
- * million members is a million small items read a page at a time.
+ * One item per membership under its group (`G<gen>#M#<group>#<user>`, with its state) and, while it waits for its
+ * user (`add`), a key-only twin under the user (`G<gen>#U#<user>#<group>`). No item grows with the group, a group of
+ * a million members is a million small items read a page at a time, and memberships in the target cost one item.
  */
 export class DynamoDbMembershipStore implements MembershipStore {
   private readonly partition: JobPartition;
@@ -39,20 +39,19 @@ export class DynamoDbMembershipStore implements MembershipStore {
     const pk = this.partition.pk(scope.tenantId, scope.jobId);
     const items: Item[] = memberships.flatMap((membership) => [
       { pk, sk: byGroupSk(scope.generation, membership), ...membership },
-      { pk, sk: byUserSk(scope.generation, membership) },
+      ...(membership.state === 'add' ? [{ pk, sk: byUserSk(scope.generation, membership) }] : []),
     ]);
     await this.partition.write(items, []);
   }
 
   async deleteMany(scope: LinkScope, pairs: Pair[]): Promise<void> {
     const pk = this.partition.pk(scope.tenantId, scope.jobId);
-    await this.partition.write(
-      [],
-      pairs.flatMap((pair) => [
-        { pk, sk: byGroupSk(scope.generation, pair) },
-        { pk, sk: byUserSk(scope.generation, pair) },
-      ]),
-    );
+    await this.partition.write([], pairs.map((pair) => ({ pk, sk: byGroupSk(scope.generation, pair) })));
+  }
+
+  async unindex(scope: LinkScope, pairs: Pair[]): Promise<void> {
+    const pk = this.partition.pk(scope.tenantId, scope.jobId);
+    await this.partition.write([], pairs.map((pair) => ({ pk, sk: byUserSk(scope.generation, pair) })));
   }
 
   async listByGroup(scope: LinkScope, groupId: string, cursor: string | null, limit: number, pendingOnly = false) {
@@ -65,7 +64,7 @@ export class DynamoDbMembershipStore implements MembershipStore {
     return { items: page.items.map(parse), cursor: page.cursor };
   }
 
-  async groupsOf(scope: LinkScope, userId: string): Promise<string[]> {
+  async waitingGroupsOf(scope: LinkScope, userId: string): Promise<string[]> {
     const pk = this.partition.pk(scope.tenantId, scope.jobId);
     const prefix = byUserPrefix(scope.generation, userId);
     const groups: string[] = [];

@@ -6,6 +6,8 @@ import { keys } from './table-keys.ts';
 
 const BATCH_GET = 100;
 const BATCH_WRITE = 25;
+/** Batches in flight at once: a page's writes are many small batches, and one after the other they add up. */
+const IN_FLIGHT = 4;
 /** Rounds of unprocessed keys or items retried before giving up (DynamoDB throttling that does not pass). */
 const MAX_UNPROCESSED_ROUNDS = 8;
 
@@ -31,7 +33,7 @@ export class JobPartition {
   /** Strongly consistent. */
   async getMany(pk: string, sortKeys: string[]): Promise<Item[]> {
     const found: Item[] = [];
-    for (const batch of chunks([...new Set(sortKeys)], BATCH_GET)) {
+    await inFlight(chunks([...new Set(sortKeys)], BATCH_GET), async (batch) => {
       let request: Key[] | undefined = batch.map((sk) => ({ pk, sk }));
       for (let round = 0; request && request.length > 0; round++) {
         if (round > 0) await this.wait(round);
@@ -41,7 +43,7 @@ export class JobPartition {
         found.push(...(response.Responses?.[this.tableName] ?? []));
         request = response.UnprocessedKeys?.[this.tableName]?.Keys as Key[] | undefined;
       }
-    }
+    });
     return found;
   }
 
@@ -50,14 +52,14 @@ export class JobPartition {
       ...puts.map((Item) => ({ PutRequest: { Item } })),
       ...deletes.map((Key) => ({ DeleteRequest: { Key } })),
     ];
-    for (const batch of chunks(requests, BATCH_WRITE)) {
+    await inFlight(chunks(requests, BATCH_WRITE), async (batch) => {
       let pending: Item[] | undefined = batch;
       for (let round = 0; pending && pending.length > 0; round++) {
         if (round > 0) await this.wait(round);
         const response = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
         pending = response.UnprocessedItems?.[this.tableName] as Item[] | undefined;
       }
-    }
+    });
   }
 
   /**
@@ -100,6 +102,18 @@ export class JobPartition {
     if (round > MAX_UNPROCESSED_ROUNDS) throw new Error('DynamoDB kept leaving a batch unprocessed (throttled)');
     await backoff(round);
   }
+}
+
+/** Runs `work` over the batches, at most IN_FLIGHT at a time; the first failure is thrown once all have settled. */
+async function inFlight<T>(batches: T[][], work: (batch: T[]) => Promise<void>): Promise<void> {
+  let next = 0;
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, async () => {
+      while (next < batches.length) await work(batches[next++]!);
+    }),
+  );
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function encodeCursor(sk: string): string {

@@ -200,17 +200,27 @@ export class GraphDirectorySource implements DirectorySource {
   }
 
   /** `GET /groups/{id}/members?$select=id`, every page: the direct members that are users. */
-  async readMembers(groupId: string): Promise<string[]> {
-    const members: string[] = [];
-    let url: string | undefined = `${this.baseUrl}/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`;
+  readMembers(groupId: string): Promise<string[]> {
+    return this.readReferences(`${this.baseUrl}/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`, '#microsoft.graph.user');
+  }
+
+  /** `GET /users/{id}/memberOf?$select=id`, every page: the groups among what the user is a direct member of. */
+  readMemberOf(userId: string): Promise<string[]> {
+    return this.readReferences(`${this.baseUrl}/users/${encodeURIComponent(userId)}/memberOf?$select=id&$top=999`, '#microsoft.graph.group');
+  }
+
+  /** Every page of a list of directory objects: the ids of those of one type. */
+  private async readReferences(first: string, type: string): Promise<string[]> {
+    const ids: string[] = [];
+    let url: string | undefined = first;
     while (url) {
       const parsed = memberPageSchema.safeParse(safeJson((await this.get(url, false)) as string));
-      if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than a member list.`, false);
-      for (const member of parsed.data.value) if (member['@odata.type'] === '#microsoft.graph.user') members.push(member.id);
+      if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than a list of objects.`, false);
+      for (const item of parsed.data.value) if (item['@odata.type'] === type) ids.push(item.id);
       const next: string | undefined = parsed.data['@odata.nextLink'];
       url = next === undefined ? undefined : this.ownLink(next);
     }
-    return members;
+    return ids;
   }
 
   /** `GET /users/$count` plus `/groups/$count` (advanced query: `ConsistencyLevel: eventual`); null if unanswered. */

@@ -102,6 +102,26 @@ class BatchWork {
   exported = 0;
   deletes = 0;
   recordedPending = false;
+  /** The stored state of each membership this batch read: leaving `add` drops its user index. */
+  readonly storedStates = new Map<PairKey, Membership['state']>();
+
+  /** Notes memberships as read from the store; returns them. */
+  read(records: Membership[]): Membership[] {
+    for (const record of records) {
+      const key = pairKey(record.groupId, record.userId);
+      if (!this.storedStates.has(key)) this.storedStates.set(key, record.state);
+    }
+    return records;
+  }
+
+  /** Memberships whose user index is dropped: they were waiting, and no longer are (or are gone). */
+  unindexed(): { groupId: string; userId: string }[] {
+    const waited = (key: PairKey) => this.storedStates.get(key) === 'add';
+    return [
+      ...[...this.membershipPuts].filter(([key, membership]) => waited(key) && membership.state !== 'add').map(([, membership]) => membership),
+      ...[...this.membershipDrops].filter(([key]) => waited(key)).map(([, pair]) => pair),
+    ];
+  }
 
   putMembership(membership: Membership): void {
     const key = pairKey(membership.groupId, membership.userId);
@@ -183,12 +203,15 @@ export function makePageApplier(deps: PageApplierDeps) {
       if (first?.match) await matcher.prepare(first.resourceType, first.match.attribute, creates.length);
     };
 
-    /** A new user link, or one provisioned again: the groups that wait for it (or had it) get it now. */
+    /**
+     * A new user link, or one provisioned again: the groups that wait for it get it now, and a user provisioned
+     * again gets back every group the directory has it in.
+     */
     async function joinGroups(userId: string, targetId: string, recreated: boolean): Promise<void> {
       if (!recreated && !options.pendingMembers) return;
-      const groupIds = await memberships.groupsOf(scope.links, userId);
+      const groupIds = recreated ? await connection.source.readMemberOf(userId) : await memberships.waitingGroupsOf(scope.links, userId);
       if (groupIds.length === 0) return;
-      const records = await memberships.getMany(scope.links, groupIds.map((groupId) => ({ groupId, userId })));
+      const records = work.read(await memberships.getMany(scope.links, groupIds.map((groupId) => ({ groupId, userId }))));
       const wanted = records.filter((record) => record.state === 'add' || (recreated && record.state === 'present'));
       if (wanted.length === 0) return;
       const groupLinks = await links.getMany(scope.links, wanted.map((record) => ({ type: 'Group' as const, sourceId: record.groupId })));
@@ -253,7 +276,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       let cursor: string | null = null;
       do {
         const page = await memberships.listByGroup(scope.links, groupId, cursor, 1000, pendingOnly);
-        all.push(...page.items);
+        all.push(...work.read(page.items));
         cursor = page.cursor;
       } while (cursor);
       return all;
@@ -399,10 +422,13 @@ export function makePageApplier(deps: PageApplierDeps) {
 
     let escrowedUntil: string | null = null;
     async function save(): Promise<void> {
-      await links.putMany(scope.links, [...work.linkPuts.values()]);
-      await links.deleteMany(scope.links, [...work.linkDeletes.values()]);
-      await memberships.putMany(scope.links, [...work.membershipPuts.values()]);
-      await memberships.deleteMany(scope.links, [...work.membershipDrops.values()]);
+      await Promise.all([
+        links.putMany(scope.links, [...work.linkPuts.values()]),
+        links.deleteMany(scope.links, [...work.linkDeletes.values()]),
+        memberships.putMany(scope.links, [...work.membershipPuts.values()]),
+        memberships.deleteMany(scope.links, [...work.membershipDrops.values()]),
+        memberships.unindex(scope.links, work.unindexed()),
+      ]);
       const refused = [...work.refused.values()];
       const cleared = [...work.done.entries()].filter(([id]) => !work.refused.has(id)).map(([, ref]) => ref);
       const lookup = [...refused.map((entry) => entry.ref), ...(options.escrowsPending ? cleared : [])];
@@ -424,7 +450,7 @@ export function makePageApplier(deps: PageApplierDeps) {
         );
         const records = new Map<string, Map<string, Membership>>();
         // What this batch already recorded (a user just linked joined its groups) overrides what is stored.
-        const stored = await memberships.getMany(scope.links, pairs);
+        const stored = work.read(await memberships.getMany(scope.links, pairs));
         for (const record of stored.map((record) => work.membershipPuts.get(pairKey(record.groupId, record.userId)) ?? record)) {
           const group = records.get(record.groupId) ?? new Map<string, Membership>();
           group.set(record.userId, record);

@@ -56,6 +56,7 @@ async function removeUnseenMemberships(
   const groups = await input.links.getMany(input.scope, [...byGroup.keys()].map((sourceId) => ({ type: 'Group' as const, sourceId })));
   const orphans = records.filter((record) => !groups.has(linkId('Group', record.groupId)));
   await input.memberships.deleteMany(input.scope, orphans);
+  await input.memberships.unindex(input.scope, orphans.filter((record) => record.state === 'add'));
   const removals: DirectoryObject[] = [...byGroup]
     .filter(([groupId]) => groups.has(linkId('Group', groupId)))
     .map(([groupId, userIds]) => ({ type: 'Group', id: groupId, attributes: {}, membersAdded: [], membersRemoved: userIds, removed: null }));
