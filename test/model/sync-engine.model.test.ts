@@ -1,0 +1,92 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getServices } from '../../functions/config/services.ts';
+import { installStaleReads, type StaleReads } from '../support/stale-reads.ts';
+import { startSyncHarness, type SyncHarness } from '../support/sync-harness.ts';
+import { commandArbitrary, populate, runCommands, type CommandFamilies, type SyncCommand } from './sync-commands.ts';
+import { SyncWorld, TOLERATED, type WorldSettings } from './sync-world.ts';
+import { pinSystemClock, VirtualClock } from './virtual-time.ts';
+
+/**
+ * Model-based test of the sync engine (docs/model-based-test.md): random sequences of directory changes, job
+ * operations, target faults, killed invocations and stale reads, after which the faults stop and the target must
+ * equal the directory's projection. Each property draws from some families of commands, so a failure says which.
+ */
+
+const RUNS = Number(process.env.MODEL_RUNS ?? 4);
+const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
+const PATH = process.env.MODEL_PATH;
+/** Wall-clock budget of one property; past it, no new sequence starts and shrinking stops with the best so far. */
+const BUDGET_MS = Number(process.env.MODEL_BUDGET_MS ?? 9_000);
+const MAX_COMMANDS = Number(process.env.MODEL_MAX_COMMANDS ?? 18);
+
+const SETTINGS: WorldSettings = { pageSize: 4, memberLimit: 3, targetTimeoutMs: 750, concurrency: 4 };
+
+let h: SyncHarness;
+let clock: VirtualClock;
+let stale: StaleReads;
+let unpin: () => void;
+
+beforeAll(async () => {
+  h = await startSyncHarness({ seedUsers: 0, seedGroups: 0 });
+  clock = new VirtualClock(Date.now());
+  unpin = pinSystemClock(clock);
+  // The worker's and the API's stores share this client, as they do in one container of the deployed stack.
+  stale = installStaleReads(getServices().dynamo);
+});
+afterAll(async () => {
+  stale?.uninstall();
+  unpin?.();
+  await h?.close();
+});
+
+/** Sets the world up, runs the commands, lets the faults stop, and compares the target with the projection. */
+async function runSequence(commands: SyncCommand[], seed: number): Promise<void> {
+  const world = await SyncWorld.create(h, clock, stale, SETTINGS, seed);
+  try {
+    const model = await populate(world);
+    await world.jobAction('start');
+    try {
+      await runCommands(model, world, commands);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${world.journal.join('\n')}`, { cause: error });
+    }
+    const problems = await world.settle();
+    problems.push(...(await world.differences()));
+    const report = problems.filter(({ kind }) => !TOLERATED.has(kind)).map(({ kind, message }) => `[${kind}] ${message}`);
+    expect(report, `the target differs from the projection of the directory\n${world.journal.join('\n')}`).toEqual([]);
+  } finally {
+    await world.close();
+  }
+}
+
+async function check(families: CommandFamilies): Promise<void> {
+  const seed = SEED ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  console.info(`model test seed ${seed} (replay: MODEL_SEED=${seed}${PATH ? ` MODEL_PATH=${PATH}` : ''})`);
+  await fc.assert(
+    fc.asyncProperty(fc.array(commandArbitrary(families), { maxLength: MAX_COMMANDS }), fc.nat(), runSequence),
+    {
+      numRuns: RUNS,
+      seed,
+      ...(PATH ? { path: PATH, endOnFailure: true } : {}),
+      skipAllAfterTimeLimit: BUDGET_MS,
+      ...(process.env.MODEL_VERBOSE ? { verbose: 2 } : {}),
+    },
+  );
+}
+
+describe('the sync engine against a model of directory, job and target', () => {
+  const timeout = BUDGET_MS + 60_000;
+
+  it('converges after directory changes: users, groups larger than a page, nested groups, expired tokens', () => check({ directory: true }), timeout);
+
+  it('converges after job operations: start, sync now, pause, restart with every resetScope', () => check({ directory: true, job: true }), timeout);
+
+  it('converges after target faults, and escrows only what the target refused', () => check({ directory: true, faults: true }), timeout);
+
+  it('converges after invocations killed at any port call', () => check({ directory: true, job: true, crashes: true }), timeout);
+
+  it('converges after eventually consistent reads of DynamoDB', () => check({ directory: true, job: true, staleReads: true }), timeout);
+
+  it('converges after all of it at once', () => check({ directory: true, job: true, faults: true, crashes: true, staleReads: true }), timeout);
+});
