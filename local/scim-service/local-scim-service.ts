@@ -204,7 +204,8 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     const text = await readBody(request);
     const parsed = parseJson(text);
     const path = `${url.pathname.slice(basePath.length)}${url.search}`;
-    const record: RecordedRequest = { method, path, contentType: request.headers['content-type'], body: parsed.ok ? parsed.value : text };
+    const body = parsed.ok ? parsed.value : text;
+    const record: RecordedRequest = { method, path, contentType: request.headers['content-type'], body };
     if (options.recordRequests) log.push(record);
 
     const fault = takeFault({ method, path, body: record.body });

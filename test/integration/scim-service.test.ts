@@ -416,7 +416,8 @@ describe('local SCIM service', () => {
     });
 
     it('meets only the requests a fault matches; the others are served meanwhile', async () => {
-      service.failNext({ status: 400, detail: 'Not this one.', match: (request) => request.method === 'POST' && (request.body as Json)?.userName === 'una@contoso.com' });
+      const aboutUna = (request: { method: string; body: unknown }) => request.method === 'POST' && (request.body as Json)?.userName === 'una@contoso.com';
+      service.failNext({ status: 400, detail: 'Not this one.', match: aboutUna });
       await create(service, 'Users', user('ulf@contoso.com'));
       const refused = await call(service, 'POST', '/Users', user('una@contoso.com'));
       const again = await call(service, 'POST', '/Users', user('una@contoso.com'));

@@ -60,7 +60,15 @@ describe('stale reads over a document client (dynalite underneath)', () => {
   it('serves the image before a write to an eventually consistent GetItem, the current one to a consistent read', async () => {
     await put('a', 'v1');
     stale.close(); // replication caught up with v1
-    await client.send(new UpdateCommand({ TableName, Key: { pk, sk: 'a' }, UpdateExpression: 'SET #v = :v', ExpressionAttributeNames: { '#v': 'value' }, ExpressionAttributeValues: { ':v': 'v2' } }));
+    await client.send(
+      new UpdateCommand({
+        TableName,
+        Key: { pk, sk: 'a' },
+        UpdateExpression: 'SET #v = :v',
+        ExpressionAttributeNames: { '#v': 'value' },
+        ExpressionAttributeValues: { ':v': 'v2' },
+      }),
+    );
     stale.open();
     const servedBefore = stale.served;
     expect(await get('a')).toMatchObject({ value: 'v1' });
@@ -79,11 +87,30 @@ describe('stale reads over a document client (dynalite underneath)', () => {
     expect(await get('new')).toBeUndefined();
     expect(await get('gone')).toMatchObject({ value: 'old' });
     const batch = await client.send(
-      new BatchGetCommand({ RequestItems: { [TableName]: { Keys: [{ pk, sk: 'new' }, { pk, sk: 'gone' }] } } }),
+      new BatchGetCommand({
+        RequestItems: {
+          [TableName]: {
+            Keys: [
+              { pk, sk: 'new' },
+              { pk, sk: 'gone' },
+            ],
+          },
+        },
+      }),
     );
     expect(batch.Responses?.[TableName]?.map((item) => item.sk)).toEqual(['gone']);
     const consistent = await client.send(
-      new BatchGetCommand({ RequestItems: { [TableName]: { Keys: [{ pk, sk: 'new' }, { pk, sk: 'gone' }], ConsistentRead: true } } }),
+      new BatchGetCommand({
+        RequestItems: {
+          [TableName]: {
+            Keys: [
+              { pk, sk: 'new' },
+              { pk, sk: 'gone' },
+            ],
+            ConsistentRead: true,
+          },
+        },
+      }),
     );
     expect(consistent.Responses?.[TableName]?.map((item) => item.sk)).toEqual(['new']);
   });
@@ -131,7 +158,9 @@ describe('stale reads over a document client (dynalite underneath)', () => {
     stale.close();
     await client.send(
       new BatchWriteCommand({
-        RequestItems: { [TableName]: [{ PutRequest: { Item: { pk, sk: 'b', value: 'v2' } } }, { DeleteRequest: { Key: { pk, sk: 'd' } } }] },
+        RequestItems: {
+          [TableName]: [{ PutRequest: { Item: { pk, sk: 'b', value: 'v2' } } }, { DeleteRequest: { Key: { pk, sk: 'd' } } }],
+        },
       }),
     );
     await expect(
@@ -157,8 +186,8 @@ describe('stale reads over a document client (dynalite underneath)', () => {
   });
 
   it('refuses low-level data commands, whose reads it could not make stale', async () => {
-    await expect(
-      client.send(new GetItemCommand({ TableName, Key: { pk: { S: pk }, sk: { S: 'a' } } }) as never),
-    ).rejects.toThrow(/lib-dynamodb form of GetItemCommand/);
+    await expect(client.send(new GetItemCommand({ TableName, Key: { pk: { S: pk }, sk: { S: 'a' } } }) as never)).rejects.toThrow(
+      /lib-dynamodb form of GetItemCommand/,
+    );
   });
 });

@@ -89,7 +89,13 @@ export function installStaleReads(client: DynamoDBDocumentClient): StaleReads {
     const schema = await keySchemaOf(table);
     return Object.fromEntries(schema.map(({ AttributeName }) => [AttributeName!, item[AttributeName!]]));
   };
-  const memoryKey = (table: string, key: Item) => JSON.stringify([table, ...Object.keys(key).sort().map((name) => key[name])]);
+  const memoryKey = (table: string, key: Item) =>
+    JSON.stringify([
+      table,
+      ...Object.keys(key)
+        .sort()
+        .map((name) => key[name]),
+    ]);
 
   async function currentImage(table: string, key: Item): Promise<Image> {
     const { Item: item } = await send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
@@ -149,7 +155,9 @@ export function installStaleReads(client: DynamoDBDocumentClient): StaleReads {
             new CreateTableCommand({
               TableName: scratch,
               KeySchema: described.KeySchema,
-              AttributeDefinitions: described.AttributeDefinitions.filter((definition: { AttributeName: string }) => keyNames.has(definition.AttributeName)),
+              AttributeDefinitions: described.AttributeDefinitions.filter((definition: { AttributeName: string }) =>
+                keyNames.has(definition.AttributeName),
+              ),
               BillingMode: 'PAY_PER_REQUEST',
             }),
           );
@@ -204,7 +212,9 @@ export function installStaleReads(client: DynamoDBDocumentClient): StaleReads {
       if (request.ConsistentRead) continue;
       const choices = staleChoices(table);
       const unprocessed = new Set(((fresh.UnprocessedKeys?.[table]?.Keys ?? []) as Item[]).map((key) => memoryKey(table, key)));
-      const ids = ((request.Keys ?? []) as Item[]).map((key) => memoryKey(table, key)).filter((id) => choices.has(id) && !unprocessed.has(id));
+      const ids = ((request.Keys ?? []) as Item[])
+        .map((key) => memoryKey(table, key))
+        .filter((id) => choices.has(id) && !unprocessed.has(id));
       if (ids.length === 0) continue;
       stale = true;
       const staleIds = new Set(ids);
@@ -325,16 +335,25 @@ export function installStaleReads(client: DynamoDBDocumentClient): StaleReads {
         const targets: { table: string; key: Item }[] = [];
         for (const [table, requests] of Object.entries(requestItems)) {
           for (const request of requests) {
-            targets.push({ table, key: request.PutRequest ? await keyOf(table, request.PutRequest.Item ?? {}) : (request.DeleteRequest?.Key ?? {}) });
+            targets.push({
+              table,
+              key: request.PutRequest ? await keyOf(table, request.PutRequest.Item ?? {}) : (request.DeleteRequest?.Key ?? {}),
+            });
           }
         }
         return targets;
       };
       const targets = await targetsOf((command.input.RequestItems ?? {}) as never);
-      return write(targets, () => send(command), async (output: { UnprocessedItems?: Record<string, never[]> }) => {
-        const unprocessed = new Set((await targetsOf(output.UnprocessedItems ?? {})).map((target) => memoryKey(target.table, target.key)));
-        return targets.filter((target) => !unprocessed.has(memoryKey(target.table, target.key)));
-      });
+      return write(
+        targets,
+        () => send(command),
+        async (output: { UnprocessedItems?: Record<string, never[]> }) => {
+          const unprocessed = new Set(
+            (await targetsOf(output.UnprocessedItems ?? {})).map((target) => memoryKey(target.table, target.key)),
+          );
+          return targets.filter((target) => !unprocessed.has(memoryKey(target.table, target.key)));
+        },
+      );
     }
     const name = (command as { constructor?: { name?: string } } | null)?.constructor?.name ?? '';
     if (LOW_LEVEL_DATA_COMMANDS.has(name)) {
