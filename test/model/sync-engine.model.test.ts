@@ -14,11 +14,11 @@ import { pinSystemClock, VirtualClock } from './virtual-time.ts';
  * equal the directory's projection. Each property draws from some families of steps, so a failure says which.
  */
 
-const RUNS = Number(process.env.MODEL_RUNS ?? 4);
+const RUNS = Number(process.env.MODEL_RUNS ?? 25);
 const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
 const PATH = process.env.MODEL_PATH;
 /** Wall-clock budget of one property: past it no new sequence starts, and shrinking stops with the best so far. */
-const BUDGET_MS = Number(process.env.MODEL_BUDGET_MS ?? 7_000);
+const BUDGET_MS = Number(process.env.MODEL_BUDGET_MS ?? 9_000);
 const MAX_STEPS = Number(process.env.MODEL_MAX_STEPS ?? 18);
 
 const SETTINGS: WorldSettings = { pageSize: 4, memberLimit: 3, targetTimeoutMs: 750, concurrency: 4 };

@@ -91,7 +91,8 @@ const MAX_SETTLING_RUNS = 16;
 
 /** Counts every port call of one worker process; call number `at` kills it, and every later call fails. */
 class CrashPoint {
-  private calls = 0;
+  /** Port calls made so far. */
+  calls = 0;
   dead = false;
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -324,6 +325,7 @@ export class SyncWorld {
     const crash = new CrashPoint(spec.crash ?? null);
     const run = wrappedSyncRun(this.clock, (port) => crash.wrap(this.withTestClock(port)), this.settings.concurrency);
     const deadline = this.clock.nowMs() + INVOCATION_MS;
+    const servedBefore = this.stale.served;
     if (spec.stale != null) this.stale.open({ probability: spec.stale, random: this.random });
     // A fault of this invocation only: once it is over, what is left of it meets no request.
     let faulting = true;
@@ -347,7 +349,11 @@ export class SyncWorld {
       this.stale.close();
       await this.closeTargets();
     }
-    this.journal.push(`   ${trigger} run: ${outcome}`);
+    const notes = [
+      ...(spec.crash && outcome !== 'crashed' ? [`${crash.calls} port calls, fewer than the kill needed`] : []),
+      ...(spec.stale != null ? [`${this.stale.served - servedBefore} stale read(s) served`] : []),
+    ];
+    this.journal.push(`   ${trigger} run: ${outcome}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
     // A killed invocation's lease blocks the job until it runs out.
     if (outcome === 'crashed') this.clock.advance(LEASE_EXPIRY_MS);
     for (const user of this.targetUsers()) this.history.everInTarget.add(user.userName as string);
