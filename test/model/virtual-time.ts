@@ -2,12 +2,14 @@ import { systemClock, type Clock } from '../../functions/ports/clock.ts';
 
 /**
  * The model test's one time line. Waits pass at once (an adapter's back-off moves the clock instead of the test
- * sleeping), and concurrent waits that start at the same instant overlap instead of adding up.
+ * sleeping), and concurrent waits that start at the same instant overlap instead of adding up. Every reading moves
+ * it on by a millisecond, as work takes time: two moments the code tells apart (a round's start, an object seen in
+ * an earlier round) never share a timestamp.
  */
 export class VirtualClock implements Clock {
   constructor(private time: number) {}
 
-  now = (): Date => new Date(this.time);
+  now = (): Date => new Date(++this.time);
 
   nowMs(): number {
     return this.time;
