@@ -86,7 +86,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
   // Requests still being handled: closing waits for them, so no handler outlives the stores it talks to.
   const inflight = new Set<Promise<void>>();
   const server = createServer((request, response) => {
-    const handling = handle(request, response).finally(() => inflight.delete(handling));
+    // handle() answers every failure itself; this only keeps the bookkeeping from ever rejecting.
+    const handling: Promise<void> = handle(request, response)
+      .catch((error: unknown) => console.error('Answering a request failed', error instanceof Error ? error.message : error))
+      .finally(() => inflight.delete(handling));
     inflight.add(handling);
   });
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -146,8 +149,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
       } as unknown as ApiEvent;
       send(response, await (route?.handler ?? fallback)(event, lambdaContext(route ? 'api' : 'not-found')));
     } catch (error) {
-      response.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
       console.error(error);
+      if (response.headersSent) response.destroy();
+      else response.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
     }
   }
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));

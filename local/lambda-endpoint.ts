@@ -10,6 +10,7 @@ export async function startLambdaEndpoint(options: {
   host: string;
   port: number;
   functions: Record<string, InvokeTarget>;
+  /** Told of every failed invocation (the handler threw), however it was invoked, as Lambda logs one. */
   onError: (error: unknown) => void;
 }) {
   const server = createServer((request, response) => {
@@ -34,18 +35,22 @@ export async function startLambdaEndpoint(options: {
           .end(JSON.stringify({ Type: 'User', Message: 'Could not parse request body into json' }));
         return;
       }
+      // A handler that throws, even synchronously, is a failed invocation: reported, never a crash of the server.
+      const invocation = Promise.resolve(payload).then(target);
       if (request.headers['x-amz-invocation-type'] === 'Event') {
         response.writeHead(202).end();
-        target(payload).catch(options.onError);
+        invocation.catch(options.onError);
         return;
       }
-      target(payload).then(
+      invocation.then(
         (result) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result ?? null)),
-        (error: unknown) =>
+        (error: unknown) => {
+          options.onError(error);
           response
             .writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' })
-            .end(JSON.stringify({ errorMessage: String((error as Error)?.message ?? error) })),
-      );
+            .end(JSON.stringify({ errorType: (error as Error)?.name ?? 'Error', errorMessage: String((error as Error)?.message ?? error) }));
+        },
+      ).catch(options.onError);
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));

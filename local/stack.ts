@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { systemClock, type Clock } from '../functions/ports/clock.ts';
 import { startApiServer } from './api-server.ts';
+import { describeInvocationFailure } from './invocation-failure.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { makeLocalVerifier } from './local-auth.ts';
 import { startLocalDynamoDb } from './local-dynamodb.ts';
@@ -19,6 +20,8 @@ const WORKER_NAME = 'sync-job';
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const WORKER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${WORKER_NAME}`;
+/** The time budget of one local worker invocation. */
+const WORKER_BUDGET_MS = 15 * 60 * 1000;
 
 export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR'> & {
   dataDir: string;
@@ -27,6 +30,11 @@ export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR'> & {
   schedulerTimer?: boolean;
   /** Tests may persist DynamoDB in memory. */
   inMemoryDynamoDb?: boolean;
+  /**
+   * How long a deleted job's purge looks for late writes (JOB_PURGE_SETTLE_SECONDS); by default a minute more than
+   * a worker invocation may run, as deployed. Tests that do not run the worker alongside may set 0.
+   */
+  purgeSettleSeconds?: number;
 };
 
 async function localSecretsKey(dataDir: string): Promise<string> {
@@ -96,13 +104,19 @@ export async function startLocalStack(options: LocalStackOptions) {
     closers.push(scim.close);
 
     // Runs in flight: stopping waits for them (each ends at its next page), so none outlives DynamoDB.
-    const runs = new Set<Promise<unknown>>();
+    const runs = new Set<Promise<void>>();
     let stopping = false;
+    // A handler that throws is a failed invocation, as Lambda records one: logged, and the stack carries on.
+    const logFailure = (error: unknown) => console.error(describeInvocationFailure(WORKER_NAME, error));
     const runWorker = (payload: unknown) => {
       const run = import('../functions/workers/sync-job.ts').then((worker) =>
-        worker.handler(payload, workerContext(15 * 60 * 1000, () => stopping)),
+        worker.handler(payload, workerContext(WORKER_BUDGET_MS, () => stopping)),
       );
-      const tracked = run.finally(() => runs.delete(tracked));
+      // Only for the bookkeeping, so it never rejects; whoever invoked handles the run's own outcome.
+      const tracked: Promise<void> = run.then(
+        () => undefined,
+        () => undefined,
+      ).finally(() => runs.delete(tracked));
       runs.add(tracked);
       return run;
     };
@@ -114,7 +128,7 @@ export async function startLocalStack(options: LocalStackOptions) {
       host,
       port: options.LAMBDA_PORT,
       functions: { [WORKER_NAME]: runWorker },
-      onError: (error) => console.error('sync-job failed', error),
+      onError: logFailure,
     });
     closers.push(lambda.close);
     const scheduler = await startSchedulerEmulator({
@@ -127,7 +141,8 @@ export async function startLocalStack(options: LocalStackOptions) {
       clock,
       invoke: async (targetArn, input) => {
         if (targetArn !== WORKER_ARN) throw new Error(`Unknown target ${targetArn}`);
-        runWorker(JSON.parse(input)).catch((error: unknown) => console.error('sync-job failed', error));
+        // Scheduler hands the event to Lambda and is done: a failed run is retried by the schedule's next tick.
+        runWorker(JSON.parse(input)).catch(logFailure);
       },
     });
     closers.push(scheduler.close);
@@ -149,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions) {
       SCHEDULER_ENDPOINT: scheduler.url,
       LAMBDA_ENDPOINT: lambda.url,
       LOCAL_SOURCE_BASE_URL: directory.url,
+      JOB_PURGE_SETTLE_SECONDS: String(options.purgeSettleSeconds ?? WORKER_BUDGET_MS / 1000 + 60),
     });
 
     const api = await startApiServer({ host, port: options.PORT, verify: await makeLocalVerifier(options.dataDir) });

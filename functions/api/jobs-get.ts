@@ -2,9 +2,9 @@ import { BadRequestError } from '../errors/service-errors.ts';
 import { toGraphJob } from '../domain/job-lifecycle.ts';
 import { effectiveSchema } from '../use-cases/job-commands.ts';
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getServices, jobExists } from '../config/services.ts';
 
-export const handler = graphHandler({ access: 'read' }, async ({ principal, servicePrincipalId, jobId, query }) => {
+export const handler = graphHandler({ access: 'read', jobExists }, async ({ principal, servicePrincipalId, jobId, query }) => {
   const expand = query.$expand;
   if (expand !== undefined && expand !== 'schema') {
     throw new BadRequestError(`Invalid $expand '${expand}': only 'schema' can be expanded.`);

@@ -1,9 +1,9 @@
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getServices, jobExists } from '../config/services.ts';
 import { emptyBodySchema } from '../schemas/requests.ts';
 
 export const handler = graphHandler(
-  { access: 'write', body: emptyBodySchema, bodyOptional: true },
+  { access: 'write', jobExists, body: emptyBodySchema, bodyOptional: true },
   async ({ principal, servicePrincipalId, jobId }) => {
     await getServices().commands.pause({ tenantId: principal.tenantId, servicePrincipalId, jobId });
     return { statusCode: 204 };

@@ -1,7 +1,7 @@
 import { BadRequestError } from '../errors/service-errors.ts';
-import { jobNotFound } from '../http/graph-error.ts';
+import { JobNotFoundError } from '../domain/job-errors.ts';
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getServices, jobExists } from '../config/services.ts';
 import { provisionOnDemandBodySchema } from '../schemas/requests.ts';
 
 /** Entra's limits: a handful of objects, a group with at most five members. */
@@ -12,7 +12,7 @@ const MAX_SUBJECTS = 5;
  * stringKeyStringValuePair whose key and value are JSON strings: the result, and the steps taken.
  */
 export const handler = graphHandler(
-  { access: 'write', body: provisionOnDemandBodySchema },
+  { access: 'write', jobExists, body: provisionOnDemandBodySchema },
   async ({ principal, servicePrincipalId, jobId, body }) => {
     const { commands, worker } = getServices();
     const key = { tenantId: principal.tenantId, servicePrincipalId, jobId };
@@ -31,7 +31,7 @@ export const handler = graphHandler(
     if (subjects.length > MAX_SUBJECTS) throw new BadRequestError(`At most ${MAX_SUBJECTS} subjects can be provisioned on demand at once.`);
 
     const outcome = await worker.provisionOnDemand({ ...key, subjects });
-    if (outcome.outcome === 'jobNotFound') throw jobNotFound(jobId);
+    if (outcome.outcome === 'jobNotFound') throw new JobNotFoundError(jobId);
     if (outcome.outcome === 'notReady') throw new BadRequestError(`The job cannot provision yet: ${outcome.message}`);
     const first = subjects[0]!;
     return {

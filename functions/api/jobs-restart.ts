@@ -1,9 +1,9 @@
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getServices, jobExists } from '../config/services.ts';
 import { restartJobBodySchema } from '../schemas/requests.ts';
 
 export const handler = graphHandler(
-  { access: 'write', body: restartJobBodySchema, bodyOptional: true },
+  { access: 'write', jobExists, body: restartJobBodySchema, bodyOptional: true },
   async ({ principal, servicePrincipalId, jobId, body }) => {
     await getServices().commands.restart(
       { tenantId: principal.tenantId, servicePrincipalId, jobId },

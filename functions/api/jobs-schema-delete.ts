@@ -1,8 +1,8 @@
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getServices, jobExists } from '../config/services.ts';
 
 /** Resets the job's schema to its template's default. */
-export const handler = graphHandler({ access: 'write' }, async ({ principal, servicePrincipalId, jobId }) => {
+export const handler = graphHandler({ access: 'write', jobExists }, async ({ principal, servicePrincipalId, jobId }) => {
   await getServices().commands.resetSchema({ tenantId: principal.tenantId, servicePrincipalId, jobId });
   return { statusCode: 204 };
 });

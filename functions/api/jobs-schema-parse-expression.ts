@@ -1,10 +1,10 @@
 import { parseAndEvaluate } from '../domain/mapping/parse-expression-response.ts';
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getServices, jobExists } from '../config/services.ts';
 import { parseExpressionBodySchema } from '../schemas/requests.ts';
 
 export const handler = graphHandler(
-  { access: 'write', body: parseExpressionBodySchema },
+  { access: 'write', jobExists, body: parseExpressionBodySchema },
   async ({ principal, servicePrincipalId, jobId, body }) => {
     await getServices().commands.get({ tenantId: principal.tenantId, servicePrincipalId, jobId });
     const properties = body.testInputObject?.properties;

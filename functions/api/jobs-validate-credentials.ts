@@ -1,12 +1,12 @@
 import { BadRequestError } from '../errors/service-errors.ts';
-import { jobNotFound } from '../http/graph-error.ts';
+import { JobNotFoundError } from '../domain/job-errors.ts';
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getServices, jobExists } from '../config/services.ts';
 import { validateCredentialsBodySchema } from '../schemas/requests.ts';
 
 /** Tests the target credentials (the saved ones, or those given) with a query that changes nothing. */
 export const handler = graphHandler(
-  { access: 'write', body: validateCredentialsBodySchema },
+  { access: 'write', jobExists, body: validateCredentialsBodySchema },
   async ({ principal, servicePrincipalId, jobId, body }) => {
     const credentials = body.useSavedCredentials ? null : (body.credentials ?? null);
     if (!body.useSavedCredentials && !credentials?.length) {
@@ -14,7 +14,7 @@ export const handler = graphHandler(
     }
     const result = await getServices().worker.validateCredentials({ tenantId: principal.tenantId, servicePrincipalId, jobId, credentials });
     if (result.valid) return { statusCode: 204 };
-    if (result.reason === 'jobNotFound') throw jobNotFound(jobId);
+    if (result.reason === 'jobNotFound') throw new JobNotFoundError(jobId);
     throw new BadRequestError(`The credentials could not be validated: ${result.message}`, 'CredentialValidationFailed');
   },
 );

@@ -1,4 +1,6 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerDeploymentSecrets } from '../adapters/secrets-manager/secrets-manager-deployment-secrets.ts';
+import type { DeploymentSecrets } from '../ports/deployment-secrets.ts';
 import { clientCredentialsTokenProvider } from '../adapters/graph/client-credentials.ts';
 import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.ts';
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
@@ -13,7 +15,7 @@ import type { SchemaStore } from '../ports/schema-store.ts';
 import { effectiveSchema } from '../use-cases/job-commands.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
 import type { StoredJob } from '../schemas/stored-job.ts';
-import { QuarantineError, type Connection } from '../use-cases/sync-run.ts';
+import { QuarantineError, type Connection } from '../use-cases/connection.ts';
 import type { DeployedEnv } from './env.ts';
 
 /**
@@ -34,15 +36,15 @@ export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deploye
     });
 }
 
-export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, schemas: SchemaStore, mode: 'local' | 'deployed') {
+export function makeConnectJob(
+  env: DeployedEnv,
+  secrets: SecretsVault,
+  schemas: SchemaStore,
+  mode: 'local' | 'deployed',
+  // Memoised with a TTL and never caching a failure (see the adapter); built once per container.
+  deploymentSecrets: DeploymentSecrets = new SecretsManagerDeploymentSecrets({ client: new SecretsManagerClient({}) }),
+) {
   const scimTargetFor = makeScimTargetFactory(env, mode);
-  let sourceClientSecret: Promise<string> | undefined;
-  const deploymentClientSecret = () => {
-    sourceClientSecret ??= new SecretsManagerClient({})
-      .send(new GetSecretValueCommand({ SecretId: env.SOURCE_CLIENT_SECRET_ARN }))
-      .then((result) => result.SecretString ?? '');
-    return sourceClientSecret;
-  };
 
   return async function connect(job: StoredJob): Promise<Connection> {
     const pairs = await secrets.read(job.tenantId, job.servicePrincipalId);
@@ -88,7 +90,7 @@ export function makeConnectJob(env: DeployedEnv, secrets: SecretsVault, schemas:
         loginBaseUrl: env.SOURCE_LOGIN_BASE_URL,
         tenantId: job.tenantId,
         clientId: env.SOURCE_CLIENT_ID,
-        clientSecret: await deploymentClientSecret(),
+        clientSecret: await deploymentSecrets.read(env.SOURCE_CLIENT_SECRET_ARN),
       });
       getAccessToken = provider;
     } else {

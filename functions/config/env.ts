@@ -21,8 +21,15 @@ export const deployedEnvSchema = z.object({
   SOURCE_CLIENT_SECRET_ARN: z.string().min(1).optional(),
   SOURCE_GRAPH_BASE_URL: z.string().url().default('https://graph.microsoft.com/v1.0'),
   SOURCE_LOGIN_BASE_URL: z.string().url().default('https://login.microsoftonline.com'),
+  /**
+   * How long a deleted job's purge keeps looking for late writes: a run in flight at the deletion may write one
+   * more page until the worker's timeout ends it, so the stack sets this above that timeout.
+   */
+  JOB_PURGE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(360),
   /** Concurrent requests one job sends its SCIM target. */
   SCIM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Refusals one cycle must reach before Entra's escrow thresholds (40% refused, or 40,000) quarantine the job. */
+  ESCROW_THRESHOLD_MINIMUM: z.coerce.number().int().min(1).default(5000),
   /** Endpoint overrides: the local stack points the same SDK adapters at dynalite and its emulators. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SCHEDULER_ENDPOINT: z.string().url().optional(),

@@ -9,11 +9,14 @@ import { DynamoDbJobStore } from '../adapters/dynamodb/dynamodb-job-store.ts';
 import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
 import { DynamoDbSecretsVault } from '../adapters/dynamodb/dynamodb-secrets-vault.ts';
 import { DynamoDbSchemaStore } from '../adapters/dynamodb/dynamodb-schema-store.ts';
+import { DynamoDbJobStatePurge } from '../adapters/dynamodb/dynamodb-job-state-purge.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { LambdaWorkerActions } from '../adapters/lambda/lambda-worker-actions.ts';
 import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
 import { systemClock } from '../ports/clock.ts';
 import { makeJobCommands } from '../use-cases/job-commands.ts';
+import { makePurgeJob } from '../use-cases/purge-job.ts';
+import type { JobKey } from '../schemas/stored-job.ts';
 import { parseDeployedEnv, type DeployedEnv } from './env.ts';
 
 /**
@@ -31,6 +34,7 @@ function build(env: DeployedEnv) {
   const secrets = new DynamoDbSecretsVault(dynamo, env.TABLE_NAME, cipher);
   const links = new DynamoDbLinkStore(dynamo, env.TABLE_NAME);
   const schemas = new DynamoDbSchemaStore(dynamo, env.TABLE_NAME);
+  const purges = new DynamoDbJobStatePurge(dynamo, env.TABLE_NAME);
   const schedules = new EventBridgeJobSchedules({
     client: new SchedulerClient({ endpoint: env.SCHEDULER_ENDPOINT }),
     groupName: env.SCHEDULE_GROUP_NAME,
@@ -53,7 +57,10 @@ function build(env: DeployedEnv) {
     schedules,
     clock: systemClock,
     worker: new LambdaWorkerActions(lambda, env.SYNC_FUNCTION_ARN),
-    commands: makeJobCommands({ jobs, schedules, trigger, secrets, jobState: links, schemas, clock: systemClock }),
+    purges,
+    commands: makeJobCommands({ jobs, schedules, trigger, secrets, purges, purgeSchedules: schedules, schemas, clock: systemClock }),
+    /** The worker's purge of deleted jobs (functions/workers/sync-job.ts). */
+    purgeJob: makePurgeJob({ jobs, purges, schedules, clock: systemClock, settleMs: env.JOB_PURGE_SETTLE_SECONDS * 1000 }),
   };
 }
 
@@ -65,4 +72,9 @@ let services: Services | undefined;
 export function getServices(): Services {
   services ??= build(parseDeployedEnv());
   return services;
+}
+
+/** For the HTTP edge's existence-first rule (RouteOptions.jobExists): one strongly consistent read of the job. */
+export async function jobExists(key: JobKey): Promise<boolean> {
+  return (await getServices().jobs.get(key)) !== null;
 }

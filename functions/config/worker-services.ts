@@ -1,48 +1,65 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDbJobRunStore } from '../adapters/dynamodb/dynamodb-job-run-store.ts';
-import { makeSyncRun } from '../use-cases/sync-run.ts';
-import { logger } from '../observability/logger.ts';
-import { makeConnectJob, makeScimTargetFactory } from './connect-job.ts';
-import { makeValidateCredentials } from '../use-cases/validate-credentials.ts';
-import { makeProvisionOnDemand } from '../use-cases/provision-on-demand.ts';
-import { getServices } from './services.ts';
-import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDbEscrowStore } from '../adapters/dynamodb/dynamodb-escrow-store.ts';
+import { DynamoDbJobRunStore } from '../adapters/dynamodb/dynamodb-job-run-store.ts';
+import { DynamoDbMembershipStore } from '../adapters/dynamodb/dynamodb-membership-store.ts';
+import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
+import { ENTRA_ESCROW_THRESHOLDS } from '../domain/escrow-policy.ts';
+import { logger } from '../observability/logger.ts';
+import { makeProvisionOnDemand } from '../use-cases/provision-on-demand.ts';
+import { makeSyncRun, type RunObserver, type SyncRunDeps } from '../use-cases/sync-run.ts';
+import { makeValidateCredentials } from '../use-cases/validate-credentials.ts';
+import { makeConnectJob, makeScimTargetFactory } from './connect-job.ts';
+import { getServices, type Services } from './services.ts';
 
 /** Metric namespace and name the deployed alarms watch. */
 export const METRICS_NAMESPACE = 'GraphSyncJobs';
 export const QUARANTINE_METRIC = 'JobQuarantined';
+
+/** The worker's stores and run settings over the shared composition root (tests build the same from their own). */
+export function syncRunDeps(services: Services, observer?: RunObserver): SyncRunDeps {
+  const { env, dynamo } = services;
+  return {
+    jobs: services.jobs,
+    runs: new DynamoDbJobRunStore(dynamo, env.TABLE_NAME),
+    links: services.links,
+    memberships: new DynamoDbMembershipStore(dynamo, env.TABLE_NAME),
+    escrows: new DynamoDbEscrowStore(dynamo, env.TABLE_NAME),
+    schedules: services.schedules,
+    trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
+    connect: makeConnectJob(env, services.secrets, services.schemas, services.mode),
+    clock: services.clock,
+    concurrency: env.SCIM_CONCURRENCY,
+    escrowThresholds: { ...ENTRA_ESCROW_THRESHOLDS, minimum: env.ESCROW_THRESHOLD_MINIMUM },
+    ...(observer ? { observer } : {}),
+  };
+}
 
 function build() {
   const services = getServices();
   const { env } = services;
   // The deployed alarm selects the metric by its service dimension: POWERTOOLS_SERVICE_NAME, set by the stack.
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sync-worker' });
-  const connect = makeConnectJob(env, services.secrets, services.schemas, services.mode);
-  const run = makeSyncRun({
-    jobs: services.jobs,
-    runs: new DynamoDbJobRunStore(services.dynamo, env.TABLE_NAME),
-    links: services.links,
-    escrows: services.links,
-    schedules: services.schedules,
-    trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
-    connect,
-    clock: services.clock,
-    concurrency: env.SCIM_CONCURRENCY,
-    onTriggerFailure: (key, error) => logger.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
-    onQuarantine: (job, error) => {
-      logger.warn('Job quarantined', { jobId: job.id, code: error.code, message: error.message });
+  // The logger keeps `message` for its own text: what went wrong goes under `reason`.
+  const observer: RunObserver = {
+    quarantined: (job, error, reason) => {
+      logger.warn('Job quarantined', { jobId: job.id, quarantineReason: reason, code: error.code, reason: error.message });
       metrics.addMetric(QUARANTINE_METRIC, MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
     },
-  });
+    refused: (job, count, sample) => logger.warn('Objects refused by the target', { jobId: job.id, count, first: sample }),
+    interrupted: (job, error) => logger.warn('Sync run stopped early', { jobId: job.id, code: error.code, reason: error.message }),
+    triggerFailed: (key, error) => logger.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
+  };
+  const deps = syncRunDeps(services, observer);
+  const run = makeSyncRun(deps);
   const validateCredentials = makeValidateCredentials({
     jobs: services.jobs,
     secrets: services.secrets,
     mode: services.mode,
     targetFor: makeScimTargetFactory(env, services.mode),
   });
-  const provisionOnDemand = makeProvisionOnDemand({ jobs: services.jobs, links: services.links, connect, clock: services.clock });
+  const provisionOnDemand = makeProvisionOnDemand({ ...deps, clock: services.clock });
   return { run, validateCredentials, provisionOnDemand };
 }
 

@@ -16,3 +16,8 @@ export function newJobId(templateId: string, tenantId: string, randomHex32: stri
 export function scheduleNameFor(tenantId: string, jobId: string): string {
   return `job-${createHash('sha256').update(`${tenantId}/${jobId}`).digest('hex').slice(0, 40)}`;
 }
+
+/** The schedule that drives a deleted job's purge, named after the job's own schedule (both ≤ 64 characters). */
+export function purgeScheduleNameFor(jobScheduleName: string): string {
+  return `purge-${jobScheduleName.replace(/^job-/, '')}`.slice(0, 64);
+}

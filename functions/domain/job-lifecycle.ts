@@ -63,6 +63,10 @@ export function createJob(input: NewJobInput): StoredJob {
       escrowsPending: false,
       forceDeletes: false,
       targetIdentity: null,
+      pendingMembers: false,
+      notBefore: null,
+      escrowsDueAt: null,
+      escrowCursor: null,
       cycle: null,
     },
     history: [{ action: 'create', at: input.now }],
@@ -116,6 +120,8 @@ function activate(job: StoredJob, now: string): StoredJob {
     run: {
       ...job.run,
       epoch: liftsQuarantine ? job.run.epoch + 1 : job.run.epoch,
+      // A user's start tries at once, even while a throttled target asked us to wait.
+      notBefore: null,
       // A run holding a live lease goes on to a fresh steady state instead of a second run starting.
       rerunRequested: job.run.leaseOwner !== null && (job.run.leaseUntil ?? '') > now,
     },
@@ -145,8 +151,15 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
     run.watermark = null;
     run.cycle = null;
   }
-  if (plan.links) run.linkGeneration += 1;
-  if (plan.escrows) run.escrowGeneration += 1;
+  if (plan.links) {
+    run.linkGeneration += 1;
+    run.pendingMembers = false;
+  }
+  if (plan.escrows) {
+    run.escrowGeneration += 1;
+    run.escrowCursor = null;
+    run.escrowsDueAt = null;
+  }
   if (plan.forceDeletes) run.forceDeletes = true;
   const status = { ...job.status };
   if (plan.quarantine) {

@@ -1,8 +1,16 @@
 import type { DirectoryObject } from '../ports/directory-source.ts';
-import type { SynchronizationError, TaskExecution } from '../schemas/graph.ts';
 import type { Cycle } from '../schemas/stored-job.ts';
 
-/** A provisioning cycle's bookkeeping: counters that add up page by page into Graph's synchronizationTaskExecution. */
+/**
+ * The words the engine uses:
+ * - a **round** reads the directory's changes once through: users, then groups, each to its deltaLink. The first
+ *   round of a job, and the one after a reset or an expired delta token, is *full*: it reads every object, and at
+ *   its end removes from the target what it did not see.
+ * - a **cycle** is one round's work as Graph reports it (a synchronizationTaskExecution: imports, exports,
+ *   escrows), from its first page to its last.
+ * - a **run** is one worker invocation for one job, holding the job's lease. A round may take many runs (a long
+ *   initial sync continues in fresh invocations), and one run may finish a round and start the next.
+ */
 export function newCycle(activityIdentifier: string, now: string, full: boolean): Cycle {
   return {
     activityIdentifier,
@@ -17,35 +25,36 @@ export function newCycle(activityIdentifier: string, now: string, full: boolean)
     pages: 0,
     countDeletes: 0,
     full,
+    estimatedTotal: null,
+    escrowSample: null,
+    sweep: null,
   };
 }
 
-/** The cycle as Graph reports it; an error makes it Failed, escrows EntryLevelErrors. */
-export function execution(cycle: Cycle, now: string, error: SynchronizationError | null): TaskExecution {
+/** What applying some objects did, as the cycle counts it. */
+export interface AppliedCounts {
+  exports: number;
+  exported: number;
+  escrowed: number;
+  deletes: number;
+  /** The first refusal among them, if any. */
+  escrowSample: string | null;
+}
+
+/** Adds exports, refusals and deletes to the cycle (a page, an escrow retry, a sweep). */
+export function countApplied(cycle: Cycle, applied: AppliedCounts): Cycle {
   return {
-    activityIdentifier: cycle.activityIdentifier,
-    countEntitled: cycle.countEntitled,
-    countEntitledForProvisioning: cycle.countEntitled,
-    countEscrowed: cycle.countEscrowed,
-    countEscrowedRaw: cycle.countEscrowed,
-    countExported: cycle.countExported,
-    countExports: cycle.countExports,
-    countImported: cycle.countImported,
-    countImportedDeltas: cycle.countImportedDeltas,
-    countImportedReferenceDeltas: cycle.countImportedReferenceDeltas,
-    error,
-    state: error ? 'Failed' : cycle.countEscrowed > 0 ? 'EntryLevelErrors' : 'Succeeded',
-    timeBegan: cycle.timeBegan,
-    timeEnded: now,
+    ...cycle,
+    countExports: cycle.countExports + applied.exports,
+    countExported: cycle.countExported + applied.exported,
+    countEscrowed: cycle.countEscrowed + applied.escrowed,
+    countDeletes: cycle.countDeletes + applied.deletes,
+    escrowSample: cycle.escrowSample ?? applied.escrowSample,
   };
 }
 
-/** Adds one page's imports and exports to the cycle. */
-export function countPage(
-  cycle: Cycle,
-  objects: DirectoryObject[],
-  page: { exports: number; exported: number; escrowed: number; deletes?: number },
-): Cycle {
+/** Adds one page's imports to the cycle. */
+export function countImported(cycle: Cycle, objects: DirectoryObject[]): Cycle {
   return {
     ...cycle,
     pages: cycle.pages + 1,
@@ -55,9 +64,5 @@ export function countPage(
       cycle.countImportedReferenceDeltas +
       objects.reduce((sum, object) => sum + object.membersAdded.length + object.membersRemoved.length, 0),
     countEntitled: cycle.countEntitled + objects.filter((object) => object.removed === null).length,
-    countExports: cycle.countExports + page.exports,
-    countExported: cycle.countExported + page.exported,
-    countEscrowed: cycle.countEscrowed + page.escrowed,
-    countDeletes: cycle.countDeletes + (page.deletes ?? 0),
   };
 }

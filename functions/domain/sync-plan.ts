@@ -1,5 +1,5 @@
 import type { DirectoryObject, DirectoryObjectType } from '../ports/directory-source.ts';
-import { linkId, type ObjectLink } from '../ports/link-store.ts';
+import { linkId, type Membership, type ObjectLink, type ObjectRef } from '../ports/link-store.ts';
 import type { ScimPatchOperation, ScimResourceType } from '../ports/scim-target.ts';
 import { inScope } from './mapping/scoping-filter.ts';
 import {
@@ -7,11 +7,13 @@ import {
   entraAttributes,
   mapObject,
   matchingAttributes,
+  selectedSourceAttributes,
   type MappedObject,
 } from './mapping/attribute-mapping.ts';
 import type { ObjectDefinition, ObjectMapping } from './mapping/schema.ts';
 import { parseFlowTypes } from './mapping/schema.ts';
-import { patchOperations } from './mapping/scim-resource.ts';
+import { chunks } from './chunks.ts';
+import { patchOperations, quoteFilterValue } from './mapping/scim-resource.ts';
 
 /** How one object type flows: its object mapping, target definition and allowed actions. */
 export interface TypeFlow {
@@ -22,7 +24,7 @@ export interface TypeFlow {
 
 export interface PlanContext {
   flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
-  /** Links of the page's objects and of the users its groups add or remove. */
+  /** Links of the page's objects (and of the users its groups add or remove). */
   links: ReadonlyMap<string, ObjectLink>;
   /** The `SkipOutOfScopeDeletions` secret: objects leaving scope are left as they are in the target. */
   skipOutOfScopeDeletions?: boolean;
@@ -33,9 +35,25 @@ export interface MemberRef {
   targetId: string;
 }
 
+/** Why an object needs nothing from the target (the provisioning logs' skip reasons). */
+export type SkipReason =
+  | 'notMapped'
+  | 'inStep'
+  | 'outOfScope'
+  | 'ignoredByInputFilter'
+  | 'disabledNotProvisioned'
+  | 'notProvisioned'
+  | 'actionNotAllowed';
+
 /** What to do for one object. The executor runs these against the target; the plan itself does no I/O. */
 export type ObjectPlan =
-  | { kind: 'skip'; object: DirectoryObject }
+  | {
+      kind: 'skip';
+      object: DirectoryObject;
+      reason: SkipReason;
+      /** The source attributes as they now stand (a link that is kept records them), when the object is present. */
+      source: Record<string, unknown> | null;
+    }
   | {
       kind: 'create';
       object: DirectoryObject;
@@ -43,7 +61,7 @@ export type ObjectPlan =
       mapped: MappedObject;
       /** Target attribute and value to look for an existing account first; null = no matching attribute. */
       match: { attribute: string; value: string } | null;
-      members: { add: MemberRef[]; remove: MemberRef[] };
+      source: Record<string, unknown>;
     }
   | {
       kind: 'update';
@@ -52,32 +70,15 @@ export type ObjectPlan =
       link: ObjectLink;
       mapped: MappedObject;
       operations: ScimPatchOperation[];
-      members: { add: MemberRef[]; remove: MemberRef[] };
       /** To find or re-create the account should it have vanished from the target. */
       match: { attribute: string; value: string } | null;
+      source: Record<string, unknown>;
     }
   | { kind: 'delete'; object: DirectoryObject; resourceType: ScimResourceType; link: ObjectLink }
   | { kind: 'error'; object: DirectoryObject; message: string };
 
-function resolveMembers(object: DirectoryObject, link: ObjectLink | undefined, links: ReadonlyMap<string, ObjectLink>) {
-  const present = new Set(link?.members ?? []);
-  const target = (sourceId: string) => links.get(linkId('User', sourceId))?.targetId;
-  const add = object.membersAdded
-    .filter((sourceId) => !present.has(sourceId))
-    .flatMap((sourceId) => {
-      const targetId = target(sourceId);
-      return targetId ? [{ sourceId, targetId }] : [];
-    });
-  const remove = object.membersRemoved
-    .filter((sourceId) => present.has(sourceId))
-    .flatMap((sourceId) => {
-      const targetId = target(sourceId);
-      return targetId ? [{ sourceId, targetId }] : [];
-    });
-  return { add, remove };
-}
-
-function firstMatch(mapping: ObjectMapping, mapped: MappedObject): { attribute: string; value: string } | null {
+/** The first matching attribute (by priority) the mapped object has a value for. */
+export function matchOf(mapping: ObjectMapping, mapped: MappedObject): { attribute: string; value: string } | null {
   for (const candidate of matchingAttributes(mapping)) {
     const value = mapped[candidate.targetAttributeName];
     if (typeof value === 'string' && value !== '') return { attribute: candidate.targetAttributeName, value };
@@ -85,103 +86,187 @@ function firstMatch(mapping: ObjectMapping, mapped: MappedObject): { attribute: 
   return null;
 }
 
+/** The object's source attributes as they stand: what its entry carries over what its link last recorded. */
+export function currentSource(object: DirectoryObject, link: ObjectLink | undefined): Record<string, unknown> {
+  return { ...(link?.source ?? {}), ...object.attributes };
+}
+
+/**
+ * The selected attributes a present object's entry leaves unknown (an update carrying only what changed, for an
+ * object without a link to read the rest from). The run reads such objects whole before planning them.
+ */
+export function missingAttributes(object: DirectoryObject, link: ObjectLink | undefined, flow: TypeFlow | undefined): string[] {
+  if (!flow || object.removed !== null) return [];
+  const source = currentSource(object, link);
+  return selectedSourceAttributes(flow.mapping).filter((name) => name !== 'id' && name !== 'members' && !(name in source));
+}
+
 /**
  * Plans one object against its link (Entra's order: match, create, update only what changed, disable on soft
- * delete, DELETE on hard delete). An object whose mapped values equal what was last exported plans nothing.
+ * delete or leaving scope, DELETE on hard delete). Membership is planned apart (planMembers). An entry may carry
+ * only what changed: it is read over the attributes the link last recorded.
  */
 export function planObject(object: DirectoryObject, context: PlanContext): ObjectPlan {
   const flow = context.flows[object.type];
-  if (!flow) return { kind: 'skip', object };
+  if (!flow) return { kind: 'skip', object, reason: 'notMapped', source: null };
   const actions = parseFlowTypes(flow.mapping.flowTypes);
   const link = context.links.get(linkId(object.type, object.id));
+  const deleteOrSkip = (reason: SkipReason): ObjectPlan =>
+    link && actions.has('Delete') ? { kind: 'delete', object, resourceType: flow.resourceType, link } : { kind: 'skip', object, reason, source: null };
 
   if (object.removed === 'deleted' || (object.removed === 'changed' && object.type === 'Group')) {
-    return link && actions.has('Delete') ? { kind: 'delete', object, resourceType: flow.resourceType, link } : { kind: 'skip', object };
+    return deleteOrSkip(link ? 'actionNotAllowed' : 'notProvisioned');
   }
+  const source = currentSource(object, link);
+  const skip = (reason: SkipReason): ObjectPlan => ({ kind: 'skip', object, reason, source: object.removed === null ? source : null });
 
-  const scope = object.removed === null && Object.keys(object.attributes).length > 1 ? scopeOf(flow.mapping, object) : 'in';
-  // Input filters decide what is read at all: an object failing them is left alone, never deprovisioned.
-  if (scope === 'ignored') return { kind: 'skip', object };
-  if (scope === 'out') {
-    // Leaving scope deprovisions: a user is disabled, a group deleted (unless SkipOutOfScopeDeletions).
-    if (!link || context.skipOutOfScopeDeletions) return { kind: 'skip', object };
-    if (object.type === 'Group') {
-      return actions.has('Delete') ? { kind: 'delete', object, resourceType: flow.resourceType, link } : { kind: 'skip', object };
+  let deprovision = object.removed === 'changed';
+  if (!deprovision) {
+    const scope = scopeOf(flow.mapping, object.id, source);
+    // Input filters decide what is read at all: an object failing them is left alone, never deprovisioned.
+    if (scope === 'ignored') return skip('ignoredByInputFilter');
+    if (scope === 'out') {
+      // Leaving scope deprovisions: a user is disabled, a group deleted (unless SkipOutOfScopeDeletions).
+      if (!link || context.skipOutOfScopeDeletions) return skip('outOfScope');
+      if (object.type === 'Group') return deleteOrSkip('outOfScope');
+      deprovision = true;
     }
   }
+  if (deprovision && !link) return skip('notProvisioned');
 
   let mapped: MappedObject;
   try {
-    if (scope === 'out') {
-      mapped = { ...link!.exported, active: false };
-    } else if (object.removed === 'changed') {
-      // Soft delete: the delta carries only the id, so disable what was exported.
-      if (!link) return { kind: 'skip', object };
-      mapped = { ...link.exported, active: false };
-    } else if (Object.keys(object.attributes).length <= 1 && link) {
-      // A membership-only change: the object's own attributes did not come with it.
-      mapped = link.exported as MappedObject;
-    } else {
-      mapped = mapObject(flow.mapping, { ...object.attributes, [SOFT_DELETED_ATTRIBUTE]: false }, {
-        targetObject: flow.targetObject,
-        mode: link ? 'update' : 'add',
-      });
-    }
+    mapped = mappedFor(flow, object.id, source, link, deprovision);
   } catch (error) {
     return { kind: 'error', object, message: (error as Error).message };
   }
 
-  const members = object.type === 'Group' ? resolveMembers(object, link, context.links) : { add: [], remove: [] };
   if (!link) {
     // A disabled account is not newly provisioned (Entra does the same).
-    if (!actions.has('Add') || mapped.active === false) return { kind: 'skip', object };
-    return { kind: 'create', object, resourceType: flow.resourceType, mapped, match: firstMatch(flow.mapping, mapped), members };
+    if (!actions.has('Add')) return skip('actionNotAllowed');
+    if (mapped.active === false) return skip('disabledNotProvisioned');
+    return { kind: 'create', object, resourceType: flow.resourceType, mapped, match: matchOf(flow.mapping, mapped), source };
   }
   const operations = actions.has('Update') ? patchOperations(link.exported as MappedObject, mapped) : [];
-  if (operations.length === 0 && members.add.length === 0 && members.remove.length === 0) return { kind: 'skip', object };
-  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, members, match: firstMatch(flow.mapping, mapped) };
+  if (operations.length === 0) return skip(actions.has('Update') ? 'inStep' : 'actionNotAllowed');
+  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, match: matchOf(flow.mapping, mapped), source };
+}
+
+/**
+ * The target values for an object. A deprovisioned one (soft-deleted, or out of scope) keeps what was exported and
+ * takes only the values that `IsSoftDeleted` drives (the schema's own `active` mapping: Entra's way, and removing
+ * that mapping means nothing is sent; a link from before sources were recorded falls back to `active: false`).
+ * On update, `ObjectAddOnly` values keep what was exported.
+ */
+function mappedFor(flow: TypeFlow, id: string, source: Record<string, unknown>, link: ObjectLink | undefined, deprovision: boolean): MappedObject {
+  const options = { targetObject: flow.targetObject, mode: link ? ('update' as const) : ('add' as const) };
+  const map = (softDeleted: boolean) => mapObject(flow.mapping, { ...source, id, [SOFT_DELETED_ATTRIBUTE]: softDeleted }, options);
+  const exported = (link?.exported ?? {}) as MappedObject;
+  if (deprovision && link) {
+    if (Object.keys(link.source).length === 0) return { ...exported, active: false };
+    const [present, deleted] = [map(false), map(true)];
+    const driven = Object.keys(deleted).filter((key) => JSON.stringify(deleted[key]) !== JSON.stringify(present[key]));
+    return { ...exported, ...Object.fromEntries(driven.map((key) => [key, deleted[key]!])) };
+  }
+  const mapped = map(false);
+  if (!link) return mapped;
+  const kept: MappedObject = {};
+  for (const mapping of flow.mapping.attributeMappings) {
+    const value = exported[mapping.targetAttributeName];
+    if (mapping.flowType === 'ObjectAddOnly' && value !== undefined) kept[mapping.targetAttributeName] = value;
+  }
+  return { ...kept, ...mapped };
 }
 
 /** Where an object stands against its mapping's scoping filter. */
-function scopeOf(mapping: ObjectMapping, object: DirectoryObject): 'in' | 'out' | 'ignored' {
+function scopeOf(mapping: ObjectMapping, id: string, source: Record<string, unknown>): 'in' | 'out' | 'ignored' {
   const scope = mapping.scope;
   if (!scope) return 'in';
-  const attributes = entraAttributes(object.attributes);
+  const attributes = entraAttributes({ ...source, id });
   if (!inScope({ groups: scope.inputFilterGroups, inputFilterGroups: [], categoryFilterGroups: [] }, attributes)) return 'ignored';
   return inScope({ ...scope, inputFilterGroups: [] }, attributes) ? 'in' : 'out';
 }
 
-/** Users before groups, so a group's members are linked before its membership is written. */
-export function planPage(objects: DirectoryObject[], context: PlanContext): ObjectPlan[] {
-  const ordered = [...objects.filter((o) => o.type === 'User'), ...objects.filter((o) => o.type === 'Group')];
-  return ordered.map((object) => planObject(object, context));
-}
-
-/** The link keys a page needs loaded before it can be planned. */
-export function linkIdsFor(objects: DirectoryObject[]): { type: DirectoryObjectType; sourceId: string }[] {
-  const ids = objects.map((object) => ({ type: object.type, sourceId: object.id }));
+/** The link keys a page needs loaded before it can be planned: its objects and the users its groups name. */
+export function linkIdsFor(objects: DirectoryObject[]): ObjectRef[] {
+  const ids: ObjectRef[] = objects.map((object) => ({ type: object.type, sourceId: object.id }));
   for (const object of objects) {
     for (const member of [...object.membersAdded, ...object.membersRemoved]) ids.push({ type: 'User', sourceId: member });
   }
   return ids;
 }
 
-/** The most member values one PATCH carries (some targets refuse larger ones). */
-const MEMBERS_PER_PATCH = 50;
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
+/** A group's member changes as the target should see them, and the membership records that follow. */
+export interface MemberPlan {
+  add: MemberRef[];
+  remove: MemberRef[];
+  /** Records to write, as they stand once the requests above succeed. */
+  put: Membership[];
+  /** Records to delete once the requests above succeed. */
+  drop: string[];
 }
 
-/** Member changes as PATCH requests: adds as one `add` of values, removals as `members[value eq "…"]` paths. */
-export function memberOperations(members: { add: { targetId: string }[]; remove: { targetId: string }[] }): ScimPatchOperation[][] {
-  const adds = chunks(members.add, MEMBERS_PER_PATCH).map((batch) => [
-    { op: 'add' as const, path: 'members', value: batch.map((member) => ({ value: member.targetId })) },
-  ]);
-  const removes = chunks(members.remove, MEMBERS_PER_PATCH).map((batch) =>
-    batch.map((member) => ({ op: 'remove' as const, path: `members[value eq "${member.targetId}"]` })),
-  );
-  return [...adds, ...removes];
+/**
+ * Plans a linked group's membership changes against what is recorded. A member whose user is not linked (not yet
+ * created, escrowed, out of scope) is recorded as `add`, and added once the user is linked. A member removed in the
+ * directory is removed from the target only if the target has it. `stampAll` re-records members already present
+ * (a full round stamps everything it reads).
+ */
+export function planMembers(input: {
+  groupId: string;
+  added: readonly string[];
+  removed: readonly string[];
+  recorded: ReadonlyMap<string, Membership>;
+  userTarget: (userId: string) => string | undefined;
+  at: string;
+  stampAll: boolean;
+}): MemberPlan {
+  const plan: MemberPlan = { add: [], remove: [], put: [], drop: [] };
+  for (const userId of new Set(input.added)) {
+    const known = input.recorded.get(userId);
+    if (known?.state === 'present') {
+      if (input.stampAll) plan.put.push({ ...known, seenAt: input.at });
+      continue;
+    }
+    const targetId = input.userTarget(userId);
+    if (targetId) plan.add.push({ sourceId: userId, targetId });
+    plan.put.push({ groupId: input.groupId, userId, state: targetId ? 'present' : 'add', seenAt: input.at });
+  }
+  for (const userId of new Set(input.removed)) {
+    const known = input.recorded.get(userId);
+    if (!known) continue;
+    const targetId = known.state === 'add' ? undefined : input.userTarget(userId);
+    if (targetId) plan.remove.push({ sourceId: userId, targetId });
+    plan.drop.push(userId);
+  }
+  return plan;
+}
+
+/** The most member values one PATCH carries (some targets refuse larger ones). */
+export const MEMBERS_PER_PATCH = 50;
+
+/** One PATCH of member changes: the members it carries and its operations. */
+export interface MemberRequest {
+  kind: 'add' | 'remove';
+  members: MemberRef[];
+  operations: ScimPatchOperation[];
+}
+
+/**
+ * Member changes as PATCH requests of at most {@link MEMBERS_PER_PATCH} members: adds as one `add` of values,
+ * removals as `members[value eq "…"]` paths (RFC 7644 §3.5.2.2), adds first.
+ */
+export function memberRequests(members: { add: readonly MemberRef[]; remove: readonly MemberRef[] }): MemberRequest[] {
+  return [
+    ...chunks(members.add, MEMBERS_PER_PATCH).map((batch) => ({
+      kind: 'add' as const,
+      members: batch,
+      operations: [{ op: 'add' as const, path: 'members', value: batch.map((member) => ({ value: member.targetId })) }],
+    })),
+    ...chunks(members.remove, MEMBERS_PER_PATCH).map((batch) => ({
+      kind: 'remove' as const,
+      members: batch,
+      operations: batch.map((member) => ({ op: 'remove' as const, path: `members[value eq ${quoteFilterValue(member.targetId)}]` })),
+    })),
+  ];
 }

@@ -6,12 +6,48 @@ import {
   ServiceError,
   ServiceUnavailableError,
 } from '../errors/service-errors.ts';
+import {
+  InvalidIntervalError,
+  InvalidResetScopeError,
+  JobCannotStartError,
+  JobNotFoundError,
+  UnknownTemplateError,
+  UnusableSchemaError,
+} from '../domain/job-errors.ts';
 import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
 
-/** Maps any thrown value to a ServiceError, most specific first; unknown errors become a generic 500. */
+/** Problems of a refused schema named in the message; the rest are counted. */
+const SCHEMA_PROBLEMS_SHOWN = 5;
+
+/**
+ * Maps any thrown value to a ServiceError, most specific first: the HTTP tree as it is, then the domain's and the
+ * ports' errors to their Graph status, code and message. Unknown errors become a generic 500.
+ */
 export function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
+  if (error instanceof JobNotFoundError) return jobNotFound(error.jobId);
+  if (error instanceof JobCannotStartError) {
+    return new BadRequestError(
+      `The job cannot start: the secrets ${error.missingSecrets.join(', ')} are not set. ` +
+        `Set them with PUT /servicePrincipals/${error.servicePrincipalId}/synchronization/secrets.`,
+    );
+  }
+  if (error instanceof UnknownTemplateError) {
+    return new BadRequestError(`Unknown templateId '${error.templateId}'. GET .../synchronization/templates lists them.`);
+  }
+  if (error instanceof InvalidIntervalError) return new BadRequestError(`Invalid interval '${error.interval}'.`);
+  if (error instanceof InvalidResetScopeError) {
+    return new BadRequestError(
+      `Invalid resetScope '${error.resetScope}'. Use a comma-separated set of None, ConnectorDataStore, Escrows, ` +
+        'Watermark, QuarantineState, Full, ForceDeletes.',
+    );
+  }
+  if (error instanceof UnusableSchemaError) {
+    const { problems } = error;
+    const more = problems.length > SCHEMA_PROBLEMS_SHOWN ? ` (and ${problems.length - SCHEMA_PROBLEMS_SHOWN} more)` : '';
+    return new BadRequestError(`The schema cannot be used: ${problems.slice(0, SCHEMA_PROBLEMS_SHOWN).join(' ')}${more}`);
+  }
   if (error instanceof JobVersionConflictError) {
     return new ConflictError('The job was changed by another request at the same time. Retry the request.');
   }
@@ -55,7 +91,7 @@ export function renderServiceError(
   };
 }
 
-export function jobNotFound(jobId: string): NotFoundError {
+function jobNotFound(jobId: string): NotFoundError {
   return new NotFoundError(
     `Resource '${jobId}' does not exist or one of its queried reference-property objects are not present.`,
   );

@@ -11,6 +11,8 @@ import { logger } from '../observability/logger.ts';
 import { principalFromClaims, requirePermission, type Principal } from './principal.ts';
 import { renderServiceError, toServiceError } from './graph-error.ts';
 import { JOB_ID, SERVICE_PRINCIPAL_ID } from '../domain/ids.ts';
+import { JobNotFoundError } from '../domain/job-errors.ts';
+import type { JobKey } from '../schemas/stored-job.ts';
 
 /** Largest request body accepted; every body of this API is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -44,6 +46,12 @@ export interface RouteOptions<TSchema extends z.ZodType> {
   bodyOptional?: boolean;
   /** Larger bodies get 413; default MAX_BODY_BYTES. */
   maxBodyBytes?: number;
+  /**
+   * Required on routes with `{jobId}`: whether the caller's job exists. Existence comes first: a request refused
+   * for anything else (its body, a value, the job's state) answers 404 when the job does not exist. The check
+   * runs only once a request is refused, so an accepted request costs no extra read.
+   */
+  jobExists?: (key: JobKey) => Promise<boolean>;
 }
 
 interface RequestIds {
@@ -103,6 +111,31 @@ function originOf(event: ApiEvent): string {
   return `${proto}://${event.requestContext?.domainName ?? event.headers?.host ?? 'localhost'}`;
 }
 
+/** Statuses that answer "not like this" about a resource: auth (401/403) and routing (404/405) come before existence. */
+const REFUSALS = new Set([400, 409, 413, 415, 422]);
+
+function isRefusal(error: unknown): boolean {
+  return REFUSALS.has(toServiceError(error).statusCode);
+}
+
+/** Whether the refused request's job exists; when that cannot be told, the refusal stands (it is true either way). */
+async function confirmJobExists(options: RouteOptions<z.ZodType>, key: JobKey, refusal: unknown): Promise<boolean> {
+  if (!options.jobExists) {
+    logger.error('A route with {jobId} has no jobExists check', { jobId: key.jobId });
+    return true;
+  }
+  try {
+    return await options.jobExists(key);
+  } catch (error) {
+    logger.warn('Could not check that the job exists; answering the refusal', {
+      jobId: key.jobId,
+      refusal: (refusal as Error)?.name,
+      error: error as Error,
+    });
+    return true;
+  }
+}
+
 /**
  * Wraps one Graph method: request ids, token claims and permission, path and body validation, JSON rendering,
  * and Graph error bodies for every failure. Entry files stay a few lines: options plus the use case.
@@ -117,15 +150,23 @@ export function graphHandler<TSchema extends z.ZodType>(
       const principal = principalFromClaims(event.requestContext?.authorizer?.jwt?.claims);
       requirePermission(principal, options.access);
       const pathParameters = checkedPathParameters(event);
-      const response = await handle({
-        principal,
-        servicePrincipalId: pathParameters.servicePrincipalId ?? '',
-        jobId: pathParameters.jobId ?? '',
-        pathParameters,
-        query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
-        body: readBody(event, options),
-        origin: originOf(event),
-      });
+      const servicePrincipalId = pathParameters.servicePrincipalId ?? '';
+      const jobKey = pathParameters.jobId === undefined ? null : { tenantId: principal.tenantId, servicePrincipalId, jobId: pathParameters.jobId };
+      let response: GraphResponse;
+      try {
+        response = await handle({
+          principal,
+          servicePrincipalId,
+          jobId: pathParameters.jobId ?? '',
+          pathParameters,
+          query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
+          body: readBody(event, options),
+          origin: originOf(event),
+        });
+      } catch (error) {
+        if (jobKey && isRefusal(error) && !(await confirmJobExists(options, jobKey, error))) throw new JobNotFoundError(jobKey.jobId);
+        throw error;
+      }
       const headers = { ...idHeaders(ids), ...response.headers };
       if (response.body === undefined) return { statusCode: response.statusCode, headers };
       return {

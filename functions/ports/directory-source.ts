@@ -35,7 +35,11 @@ export class ResyncRequiredError extends Error {
   }
 }
 
-/** The directory cannot be read at all (bad credentials, unreachable): the job goes to quarantine. */
+/**
+ * The directory cannot be read at all (bad credentials, unreachable, a request it refuses): the job goes to
+ * quarantine. `tenantActionable: false` marks an answer that is not what was asked for (a body that is not a delta
+ * page, a paging link to another host). Throttling and brief outages are not this: they are `ThrottledError`.
+ */
 export class SourceUnavailableError extends Error {
   constructor(message: string, readonly tenantActionable = true) {
     super(message);
@@ -46,10 +50,19 @@ export class SourceUnavailableError extends Error {
 /**
  * Reads the tenant directory's changes one page at a time (Microsoft Graph delta query on users, then groups).
  * A failed or partial read throws; it never yields an empty page that could be taken for "everything is gone".
+ * Failures are typed: {@link ResyncRequiredError}, `ThrottledError` (slow down: the run pauses until `retryAt`),
+ * {@link SourceUnavailableError} (quarantine, see there).
  */
 export interface DirectorySource {
   /** null = start a full round (initial sync or after a reset). */
   readPage(watermark: string | null): Promise<DirectoryPage>;
-  /** Objects by id, as they are now (no members); null for each one the directory does not have. */
-  readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<(DirectoryObject | null)[]>;
+  /**
+   * Objects by id, as they are now, whole (no member changes). One the directory no longer has comes back removed:
+   * `changed` when it is soft-deleted (restorable), `deleted` when it is gone for good.
+   */
+  readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<DirectoryObject[]>;
+  /** The ids of a group's direct user members, now (nested groups are not members here, as in Entra). */
+  readMembers(groupId: string): Promise<string[]>;
+  /** How many users and groups the directory holds (progress of a full round); null when it cannot say. */
+  countObjects(): Promise<number | null>;
 }

@@ -17,8 +17,9 @@ export interface ScimListPage {
 }
 
 /**
- * The target refused this object's request (a 4xx other than 401/403/429): the object is escrowed and retried
- * later. Throttling and brief outages are not this: they are {@link ThrottledError} and pause the run instead.
+ * The target refused this object's request (a 4xx other than 401/403/408/429, a 501, or an answer that is not
+ * what the request asks for): the object is escrowed and retried later. Throttling and brief outages are not
+ * this: they are {@link ThrottledError} and pause the run instead.
  */
 export class ScimRequestError extends Error {
   constructor(

@@ -34,6 +34,14 @@ export const runStateSchema = z.object({
   forceDeletes: z.boolean().default(false),
   /** Which target the links point into (a hash of its address): another target starts a fresh generation. */
   targetIdentity: z.string().nullable().default(null),
+  /** Some memberships wait for their user to be linked (a new user link then looks for them). */
+  pendingMembers: z.boolean().default(false),
+  /** A throttled system asked us to wait: no run before this time (a user's start tries at once). */
+  notBefore: z.string().nullable().default(null),
+  /** When the first escrow is next due (no retry pass before then, unless a user starts the job). */
+  escrowsDueAt: z.string().nullable().default(null),
+  /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
+  escrowCursor: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
   cycle: z
     .object({
@@ -51,6 +59,18 @@ export const runStateSchema = z.object({
       countDeletes: z.number().int().default(0),
       /** The cycle began from no watermark: every object is read, not just changes. */
       full: z.boolean(),
+      /** How many objects the directory holds, read when a full round begins (progress); null = unknown. */
+      estimatedTotal: z.number().int().nullable().default(null),
+      /** The first refusal of the cycle, for the status (which object, what the target answered). */
+      escrowSample: z.string().nullable().default(null),
+      /**
+       * After a full round's last page: removing what the round did not see (memberships, then users, then
+       * groups), a page at a time from `cursor`. null = not sweeping.
+       */
+      sweep: z
+        .object({ stage: z.enum(['memberships', 'User', 'Group']), cursor: z.string().nullable() })
+        .nullable()
+        .default(null),
     })
     .nullable(),
 });

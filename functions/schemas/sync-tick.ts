@@ -7,7 +7,8 @@ export const syncTickSchema = z.object({
   jobId: z.string().min(1),
   /** `<aws.scheduler.scheduled-time>` for schedule ticks. */
   scheduledTime: z.string().optional(),
-  trigger: z.enum(['schedule', 'start']),
+  /** `schedule`: a tick; `start`: a user's start or restart ("sync now"); `continue`: the engine carrying on. */
+  trigger: z.enum(['schedule', 'start', 'continue']),
 });
 
 export type SyncTick = z.infer<typeof syncTickSchema>;
@@ -68,11 +69,29 @@ export const provisionOnDemandResultSchema = z.discriminatedUnion('outcome', [
   }),
 ]);
 
+/**
+ * Remove what a deleted job left behind (its partition and its schema items), from the job's purge schedule, which
+ * fires every minute until the purge is complete. `scheduleName` is that schedule: the job item is gone by then.
+ */
+export const purgeJobEventSchema = z.object({
+  action: z.literal('purgeJob'),
+  tenantId: z.string().min(1),
+  servicePrincipalId: z.string().min(1),
+  jobId: z.string().min(1),
+  scheduleName: z.string().regex(/^[0-9a-zA-Z-_.]{1,64}$/),
+});
+
 /** Everything the worker is invoked with. */
-export const workerEventSchema = z.union([validateCredentialsRequestSchema, provisionOnDemandRequestSchema, syncTickSchema]);
+export const workerEventSchema = z.union([
+  validateCredentialsRequestSchema,
+  provisionOnDemandRequestSchema,
+  purgeJobEventSchema,
+  syncTickSchema,
+]);
 
 export type ValidateCredentialsRequest = z.infer<typeof validateCredentialsRequestSchema>;
 export type CredentialsValidation = z.infer<typeof credentialsValidationSchema>;
 export type ProvisionOnDemandRequest = z.infer<typeof provisionOnDemandRequestSchema>;
 export type ProvisionOnDemandResult = z.infer<typeof provisionOnDemandResultSchema>;
 export type ProvisioningStep = z.infer<typeof provisioningStepSchema>;
+export type PurgeJobEvent = z.infer<typeof purgeJobEventSchema>;

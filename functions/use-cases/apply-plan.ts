@@ -1,80 +1,90 @@
-import { patchOperations, toScimResource } from '../domain/mapping/scim-resource.ts';
-import { memberOperations, type ObjectPlan } from '../domain/sync-plan.ts';
-import type { ObjectLink } from '../ports/link-store.ts';
+import { fromScimResource, patchOperations, toScimResource } from '../domain/mapping/scim-resource.ts';
+import type { ObjectPlan } from '../domain/sync-plan.ts';
 import { ScimRequestError, type ScimTarget } from '../ports/scim-target.ts';
 import type { TargetMatcher } from './target-matcher.ts';
 
-/** Runs `work` over `items`, at most `limit` at a time. */
-export async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+type CreatePlan = Extract<ObjectPlan, { kind: 'create' }>;
+type UpdatePlan = Extract<ObjectPlan, { kind: 'update' }>;
+export type { CreatePlan };
+type DeletePlan = Extract<ObjectPlan, { kind: 'delete' }>;
+
+/** Where an applied plan left the object in the target. */
+export type Applied =
+  | { kind: 'linked'; targetId: string; /** a new link (created or adopted) */ linked: boolean; /** it had vanished from the target */ recreated: boolean }
+  | { kind: 'deleted' };
+
+/** Runs `work` over `items`, at most `limit` at a time; stops taking new items once `more()` says no. */
+export async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, more: () => boolean = () => true): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | null = null;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && failure === null && more()) {
       const item = items[next++] as T;
-      await work(item);
+      try {
+        await work(item);
+      } catch (error) {
+        // The first failure stops new work; what is in flight finishes, so its outcome can be saved.
+        failure ??= { error };
+      }
     }
   });
   await Promise.all(workers);
+  if (failure) throw (failure as { error: unknown }).error;
 }
 
 /**
- * Applies one object's plan to the target; returns its new link (or null to forget it). A refused request
- * escrows the object; an unavailable target aborts the run (quarantine).
+ * An existing account takes the mapped values: read it, and send only what differs from what it holds now (never
+ * every email, phone and address again).
  */
-export async function applyPlan(
-  plan: Exclude<ObjectPlan, { kind: 'skip' | 'error' }>,
-  target: ScimTarget,
-  matcher: TargetMatcher,
-): Promise<ObjectLink | null> {
-  const { object } = plan;
-  if (plan.kind === 'delete') {
-    await target.delete(plan.resourceType, plan.link.targetId);
-    return null;
+async function adopt(plan: CreatePlan, target: ScimTarget, targetId: string): Promise<void> {
+  const existing = await target.get(plan.resourceType, targetId);
+  const current = existing ? fromScimResource(existing, Object.keys(plan.mapped)) : {};
+  const operations = patchOperations(current, plan.mapped);
+  if (operations.length > 0) await target.patch(plan.resourceType, targetId, operations);
+}
+
+/** Creates the account, or adopts the one that matches (found first, or named by a 409). */
+export async function createOrAdopt(plan: CreatePlan, target: ScimTarget, matcher: TargetMatcher): Promise<string> {
+  const { match } = plan;
+  const existingId = match ? await matcher.find(plan.resourceType, match.attribute, match.value) : null;
+  if (existingId) {
+    await adopt(plan, target, existingId);
+    return existingId;
   }
   let targetId: string;
-  let previousMembers: string[];
-  if (plan.kind === 'create') {
-    const match = plan.match;
-    const existingId = match ? await matcher.find(plan.resourceType, match.attribute, match.value) : null;
-    if (existingId) {
-      targetId = existingId;
-      await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
-    } else {
+  try {
+    targetId = (await target.create(plan.resourceType, toScimResource(plan.resourceType, plan.mapped))).id;
+  } catch (error) {
+    // Created meanwhile (or by an earlier run that crashed before saving its link): adopt it.
+    const conflicting = error instanceof ScimRequestError && error.status === 409 && match;
+    const found = conflicting ? await target.findBy(plan.resourceType, match.attribute, match.value) : null;
+    if (!found) throw error;
+    targetId = found.id;
+    await adopt(plan, target, targetId);
+  }
+  if (match) matcher.remember(plan.resourceType, match.attribute, match.value, targetId);
+  return targetId;
+}
+
+/**
+ * Applies one object's own plan (attributes, not membership) to the target. A refused request throws
+ * ScimRequestError (the object is escrowed); an account deleted in the target behind our back is provisioned again.
+ */
+export async function applyObjectPlan(plan: CreatePlan | UpdatePlan | DeletePlan, target: ScimTarget, matcher: TargetMatcher): Promise<Applied> {
+  switch (plan.kind) {
+    case 'delete':
+      await target.delete(plan.resourceType, plan.link.targetId);
+      return { kind: 'deleted' };
+    case 'create':
+      return { kind: 'linked', targetId: await createOrAdopt(plan, target, matcher), linked: true, recreated: false };
+    case 'update':
       try {
-        targetId = (await target.create(plan.resourceType, toScimResource(plan.resourceType, plan.mapped))).id;
+        await target.patch(plan.resourceType, plan.link.targetId, plan.operations);
+        return { kind: 'linked', targetId: plan.link.targetId, linked: false, recreated: false };
       } catch (error) {
-        // Created meanwhile (or by an earlier run that crashed before saving its link): adopt it.
-        const conflicting = error instanceof ScimRequestError && error.status === 409 && match;
-        const found = conflicting ? await target.findBy(plan.resourceType, match.attribute, match.value) : null;
-        if (!found) throw error;
-        targetId = found.id;
-        await target.patch(plan.resourceType, targetId, patchOperations({}, plan.mapped));
+        if (!(error instanceof ScimRequestError && error.status === 404)) throw error;
+        const targetId = await createOrAdopt({ ...plan, kind: 'create' }, target, matcher);
+        return { kind: 'linked', targetId, linked: true, recreated: true };
       }
-      if (match) matcher.remember(plan.resourceType, match.attribute, match.value, targetId);
-    }
-    previousMembers = [];
-  } else {
-    targetId = plan.link.targetId;
-    try {
-      if (plan.operations.length > 0) await target.patch(plan.resourceType, targetId, plan.operations);
-      for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
-    } catch (error) {
-      // Deleted in the target behind our back: provision it again (found by its matching attribute, or created).
-      if (!(error instanceof ScimRequestError && error.status === 404)) throw error;
-      return applyPlan({ ...plan, kind: 'create' }, target, matcher);
-    }
-    previousMembers = plan.link.members ?? [];
   }
-  if (plan.kind === 'create') {
-    for (const operations of memberOperations(plan.members)) await target.patch(plan.resourceType, targetId, operations);
-  }
-  const members = new Set(previousMembers);
-  for (const member of plan.members.add) members.add(member.sourceId);
-  for (const member of plan.members.remove) members.delete(member.sourceId);
-  return {
-    type: object.type,
-    sourceId: object.id,
-    targetId,
-    exported: plan.mapped as Record<string, unknown>,
-    ...(object.type === 'Group' ? { members: [...members] } : {}),
-  };
 }

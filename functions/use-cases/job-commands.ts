@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { BadRequestError } from '../errors/service-errors.ts';
-import { jobNotFound } from '../http/graph-error.ts';
+import {
+  InvalidIntervalError,
+  InvalidResetScopeError,
+  JobCannotStartError,
+  JobNotFoundError,
+  UnknownTemplateError,
+  UnusableSchemaError,
+} from '../domain/job-errors.ts';
+import { purgeScheduleNameFor } from '../domain/ids.ts';
 import { parseIntervalMinutes } from '../domain/interval.ts';
 import {
   DEFAULT_INTERVAL_MINUTES,
@@ -22,7 +29,8 @@ import type { JobScheduleSpec, JobSchedules } from '../ports/job-schedules.ts';
 import { JobVersionConflictError, type JobPage, type JobStore } from '../ports/job-store.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
 import type { SyncTrigger } from '../ports/sync-trigger.ts';
-import type { JobStateCleaner } from '../ports/job-state-cleaner.ts';
+import type { JobStatePurge } from '../ports/job-state-purge.ts';
+import type { PurgeSchedules } from '../ports/purge-schedules.ts';
 import type { CreateJobBody } from '../schemas/requests.ts';
 import type { JobKey, StoredJob } from '../schemas/stored-job.ts';
 import { logger } from '../observability/logger.ts';
@@ -32,7 +40,10 @@ export interface JobCommandsDeps {
   schedules: JobSchedules;
   trigger: SyncTrigger;
   secrets: SecretsVault;
-  jobState: JobStateCleaner;
+  /** Records that a deleted job's state is to be removed; the worker removes it (use-cases/purge-job.ts). */
+  purges: JobStatePurge;
+  /** The schedule that drives that removal until it is done. */
+  purgeSchedules: PurgeSchedules;
   schemas: SchemaStore;
   clock: Clock;
   randomHex?: () => string;
@@ -42,6 +53,8 @@ export interface JobCommandsDeps {
 const MAX_ATTEMPTS = 3;
 /** Put-and-recheck rounds that bring a schedule back in line with its job after concurrent commands. */
 const MAX_RECONCILE_ROUNDS = 4;
+/** How often a deleted job's purge schedule invokes the worker until the purge is done. */
+const PURGE_RATE_MINUTES = 1;
 
 export function scheduleSpecOf(job: StoredJob): JobScheduleSpec {
   return {
@@ -64,7 +77,7 @@ export function makeJobCommands(deps: JobCommandsDeps) {
 
   async function load(key: JobKey): Promise<StoredJob> {
     const job = await jobs.get(key);
-    if (!job) throw jobNotFound(key.jobId);
+    if (!job) throw new JobNotFoundError(key.jobId);
     return job;
   }
 
@@ -96,16 +109,20 @@ export function makeJobCommands(deps: JobCommandsDeps) {
     }
   }
 
-  /** Read, change, sync the schedule, conditionally write; retried when another writer got there first. */
+  /**
+   * Read, change, sync the schedule, conditionally write; retried when another writer got there first. `read` is
+   * the job as the command already loaded it (existence is checked before anything else), used for the first try.
+   */
   async function mutate(
     key: JobKey,
     change: (job: StoredJob) => StoredJob,
     syncSchedule: ((before: StoredJob, after: StoredJob) => Promise<void>) | null,
+    read: StoredJob | null = null,
   ): Promise<StoredJob> {
     let touchedSchedule: string | null = null;
     try {
       for (let attempt = 1; ; attempt += 1) {
-        const job = await load(key);
+        const job = attempt === 1 && read ? read : await load(key);
         const next = change(job);
         if (syncSchedule) {
           touchedSchedule = job.scheduleName;
@@ -142,20 +159,13 @@ export function makeJobCommands(deps: JobCommandsDeps) {
   async function requireTargetSecrets(key: JobKey): Promise<void> {
     const present = new Set(await secrets.keys(key.tenantId, key.servicePrincipalId));
     const missing = REQUIRED_TARGET_KEYS.filter((name) => !present.has(name));
-    if (missing.length > 0) {
-      throw new BadRequestError(
-        `The job cannot start: the secrets ${missing.join(', ')} are not set. ` +
-          `Set them with PUT /servicePrincipals/${key.servicePrincipalId}/synchronization/secrets.`,
-      );
-    }
+    if (missing.length > 0) throw new JobCannotStartError(key.servicePrincipalId, missing);
   }
 
   return {
     async create(tenantId: string, servicePrincipalId: string, body: CreateJobBody): Promise<StoredJob> {
       const template = findTemplate(body.templateId);
-      if (!template) {
-        throw new BadRequestError(`Unknown templateId '${body.templateId}'. GET .../synchronization/templates lists them.`);
-      }
+      if (!template) throw new UnknownTemplateError(body.templateId);
       const interval = body.schedule ? parseIntervalMinutes(body.schedule.interval) : DEFAULT_INTERVAL_MINUTES;
       const job = createJob({
         tenantId,
@@ -176,21 +186,18 @@ export function makeJobCommands(deps: JobCommandsDeps) {
     },
 
     async start(key: JobKey): Promise<void> {
+      const read = await load(key);
       await requireTargetSecrets(key);
-      const job = await mutate(key, (current) => startJob(current, now()), putSchedule);
+      const job = await mutate(key, (current) => startJob(current, now()), putSchedule, read);
       await runNow(job);
     },
 
     async restart(key: JobKey, resetScope: string | null | undefined): Promise<void> {
+      const read = await load(key);
       const plan = parseResetScope(resetScope);
-      if (!plan) {
-        throw new BadRequestError(
-          `Invalid resetScope '${resetScope}'. Use a comma-separated set of None, ConnectorDataStore, Escrows, ` +
-            'Watermark, QuarantineState, Full, ForceDeletes.',
-        );
-      }
+      if (!plan) throw new InvalidResetScopeError(resetScope);
       await requireTargetSecrets(key);
-      const job = await mutate(key, (current) => restartJob(current, plan, resetScope ?? '', now()), putSchedule);
+      const job = await mutate(key, (current) => restartJob(current, plan, resetScope ?? '', now()), putSchedule, read);
       await runNow(job);
     },
 
@@ -199,8 +206,9 @@ export function makeJobCommands(deps: JobCommandsDeps) {
     },
 
     async updateInterval(key: JobKey, interval: string): Promise<void> {
+      const read = await load(key);
       const minutes = parseIntervalMinutes(interval);
-      if (minutes === null) throw new BadRequestError(`Invalid interval '${interval}'.`);
+      if (minutes === null) throw new InvalidIntervalError(interval);
       await mutate(
         key,
         (current) => changeInterval(current, minutes, now()),
@@ -208,14 +216,29 @@ export function makeJobCommands(deps: JobCommandsDeps) {
           // A job that never started has no schedule yet; start creates it with the new interval.
           if (after.schedule.state !== 'Disabled') await schedules.put(scheduleSpecOf(after));
         },
+        read,
       );
     },
 
+    /**
+     * Deletes the job and its schedule, and leaves its state (up to a million links, escrows, schemas) to the
+     * worker: the purge's schedule and record are set up first, so a job is never gone without them. A Scheduler
+     * outage answers 503 with nothing changed; a delete that fails later leaves a purge that finds the job still
+     * there and cancels itself.
+     */
     async delete(key: JobKey): Promise<void> {
+      const read = await load(key);
+      const purgeSchedule = purgeScheduleNameFor(read.scheduleName);
+      await deps.purgeSchedules.ensurePurge({
+        name: purgeSchedule,
+        rateMinutes: PURGE_RATE_MINUTES,
+        event: { action: 'purgeJob', ...key, scheduleName: purgeSchedule },
+      });
+      await deps.purges.record({ key, deletedAt: now() });
       let scheduleName: string | null = null;
       try {
         for (let attempt = 1; ; attempt += 1) {
-          const job = await load(key);
+          const job = attempt === 1 ? read : await load(key);
           scheduleName = job.scheduleName;
           await schedules.remove(scheduleName);
           try {
@@ -230,8 +253,6 @@ export function makeJobCommands(deps: JobCommandsDeps) {
         // to other writers must not leave an active job without its schedule.
         if (scheduleName) await reconcileSchedule(key, scheduleName);
       }
-      await deps.jobState.purge(key);
-      await deps.schemas.removeOthers(key, null);
     },
 
     /** The schema in force: the job's customised one, else its template's. */
@@ -241,12 +262,9 @@ export function makeJobCommands(deps: JobCommandsDeps) {
 
     /** Replaces the job's schema (Graph: the whole schema, version bumped); the next run is a new initial cycle. */
     async putSchema(key: JobKey, proposed: SynchronizationSchema): Promise<void> {
-      const checked = checkSchema(proposed);
-      if ('problems' in checked) {
-        const more = checked.problems.length > 5 ? ` (and ${checked.problems.length - 5} more)` : '';
-        throw new BadRequestError(`The schema cannot be used: ${checked.problems.slice(0, 5).join(' ')}${more}`);
-      }
       const job = await load(key);
+      const checked = checkSchema(proposed);
+      if ('problems' in checked) throw new UnusableSchemaError(checked.problems);
       const version = (job.schemaVersion ?? Number(findTemplate(job.templateId)?.schema.version ?? 1)) + 1;
       await deps.schemas.put(key, version, { ...checked.schema, version: String(version) });
       await mutate(key, (current) => changeSchema(current, version, now()), null);

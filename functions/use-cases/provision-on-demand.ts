@@ -1,27 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { linkIdsFor, planObject, type ObjectPlan } from '../domain/sync-plan.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DirectoryObject, DirectoryObjectType } from '../ports/directory-source.ts';
+import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobStore } from '../ports/job-store.ts';
-import { linkId, type LinkStore, type ObjectLink } from '../ports/link-store.ts';
-import { ScimRequestError, TargetUnavailableError } from '../ports/scim-target.ts';
+import { linkId, type LinkStore, type MembershipStore } from '../ports/link-store.ts';
+import { TargetUnavailableError } from '../ports/scim-target.ts';
+import { ThrottledError } from '../ports/throttled-error.ts';
 import type { StoredJob } from '../schemas/stored-job.ts';
 import type { ProvisioningStep, ProvisionOnDemandRequest, ProvisionOnDemandResult } from '../schemas/sync-tick.ts';
-import { applyPlan } from './apply-plan.ts';
-import { QuarantineError, type Connection } from './sync-run.ts';
+import { QuarantineError, type Connection } from './connection.ts';
+import { makePageApplier, type ObjectOutcome } from './sync/page-applier.ts';
 import { TargetMatcher } from './target-matcher.ts';
 
 export interface ProvisionOnDemandDeps {
   jobs: JobStore;
   links: LinkStore;
+  memberships: MembershipStore;
+  escrows: EscrowStore;
   connect(job: StoredJob): Promise<Connection>;
   clock: Clock;
+  /** Concurrent target requests. */
+  concurrency: number;
 }
 
-const EXPORT_STEP: Record<Exclude<ObjectPlan['kind'], 'skip' | 'error'>, string> = {
+const EXPORT_STEP: Record<'create' | 'update' | 'delete' | 'error', string> = {
   create: 'EntryExportAdd',
   update: 'EntryExportUpdate',
   delete: 'EntryExportDelete',
+  error: 'EntryExport',
 };
 
 function label(object: DirectoryObject): string {
@@ -30,11 +36,13 @@ function label(object: DirectoryObject): string {
 }
 
 /**
- * Provisions a few objects now, as the scheduled run would (same plan, same links), and reports each step the way
- * Entra's provisionOnDemand does. The watermark is not moved: the next run sees these objects in step.
+ * Provisions a few objects now, as the scheduled run would (the same applier, links and memberships), and reports
+ * each step the way Entra's provisionOnDemand does. The watermark is not moved: the next run sees these objects in
+ * step.
  */
 export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
   const now = () => deps.clock.now().toISOString();
+  const apply = makePageApplier(deps);
 
   return async function provisionOnDemand(request: Omit<ProvisionOnDemandRequest, 'action'>): Promise<ProvisionOnDemandResult> {
     const job = await deps.jobs.get(request);
@@ -61,52 +69,59 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
 
       const read = await connection.source.readObjects(refs);
       const found: DirectoryObject[] = [];
-      read.forEach((object, index) => {
-        const ref = refs[index]!;
-        if (!object) {
-          step('EntryImport', 'Import', 'failure', `${ref.type} ${ref.id} was not found in the directory.`, { ObjectId: ref.id });
-          return;
+      for (const object of read) {
+        if (object.removed !== null) {
+          step('EntryImport', 'Import', 'failure', `${object.type} ${object.id} was not found in the directory.`, { ObjectId: object.id });
+          continue;
         }
         step('EntryImport', 'Import', 'success', `Retrieved ${label(object)} from the directory.`, { ObjectId: object.id });
         const subject = request.subjects.find((candidate) => candidate.objectTypeName === 'Group' && candidate.objectId === object.id);
-        found.push(subject ? { ...object, membersAdded: subject.members.filter((id) => read.some((other) => other?.id === id)) } : object);
-      });
+        const present = new Set(read.filter((other) => other.removed === null).map((other) => other.id));
+        found.push(subject ? { ...object, membersAdded: subject.members.filter((id) => present.has(id)) } : object);
+      }
 
-      const scope = { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration };
-      const known = await deps.links.getMany(scope, linkIdsFor(found));
-      const matcher = new TargetMatcher(connection.target);
-      const linksToPut: ObjectLink[] = [];
-      const linksToForget: { type: DirectoryObjectType; sourceId: string }[] = [];
-      for (const object of [...found.filter((o) => o.type === 'User'), ...found.filter((o) => o.type === 'Group')]) {
-        const plan = planObject(object, { flows: connection.flows, links: known, skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions });
-        if (plan.kind === 'skip') {
-          step('EntrySynchronizationSkip', 'Export', 'skipped', `${label(object)} needs no change in the target (in step, disabled, or not mapped).`, { SkipReason: 'RedundantExport' });
-          continue;
-        }
-        if (plan.kind === 'error') {
-          step('EntryExport', 'Export', 'failure', `${label(object)} could not be mapped: ${plan.message}`);
-          continue;
-        }
-        try {
-          const link = await applyPlan(plan, connection.target, matcher);
-          if (link) {
-            linksToPut.push(link);
-            known.set(linkId(link.type, link.sourceId), link);
-          } else {
-            linksToForget.push({ type: object.type, sourceId: object.id });
-          }
-          const added = plan.kind === 'delete' ? 0 : plan.members.add.length;
-          step(EXPORT_STEP[plan.kind], 'Export', 'success', `${label(object)}: ${plan.kind} in the target${link ? ` (id ${link.targetId})` : ''}.`, {
-            ...(link ? { TargetId: link.targetId } : {}),
-            ...(added ? { MembersAdded: String(added) } : {}),
+      let outcomes: ObjectOutcome[] = [];
+      try {
+        const applied = await apply(found, {
+          scope: {
+            links: { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration },
+            escrows: { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration },
+          },
+          connection,
+          matcher: new TargetMatcher(connection.target),
+          now,
+          stampAll: false,
+          readMembersOnCreate: false,
+          reconcilePending: false,
+          pendingMembers: job.run.pendingMembers,
+          escrowsPending: job.run.escrowsPending,
+          intervalMinutes: job.intervalMinutes,
+          hasTime: () => true,
+        });
+        outcomes = applied.outcomes;
+      } catch (error) {
+        if (!(error instanceof TargetUnavailableError || error instanceof ThrottledError)) throw error;
+        step('EntryExport', 'Export', 'failure', `The target could not be used: ${error.message}`);
+      }
+      const byId = new Map(found.map((object) => [linkId(object.type, object.id), object]));
+      for (const outcome of outcomes) {
+        const object = byId.get(linkId(outcome.ref.type, outcome.ref.sourceId))!;
+        if (outcome.error !== undefined) {
+          const name = outcome.action === 'skip' ? 'EntryExport' : EXPORT_STEP[outcome.action];
+          step(name, 'Export', 'failure', `${label(object)}: ${outcome.error}`);
+        } else if (outcome.action === 'skip' && !outcome.membersAdded && !outcome.membersRemoved) {
+          step('EntrySynchronizationSkip', 'Export', 'skipped', `${label(object)} needs no change in the target (${outcome.skipReason}).`, {
+            SkipReason: outcome.skipReason === 'inStep' ? 'RedundantExport' : (outcome.skipReason ?? 'RedundantExport'),
+            ...(outcome.membersAdded ? { MembersAdded: String(outcome.membersAdded) } : {}),
           });
-        } catch (error) {
-          if (!(error instanceof ScimRequestError || error instanceof TargetUnavailableError)) throw error;
-          step(EXPORT_STEP[plan.kind], 'Export', 'failure', `${label(object)}: ${error.message}`);
+        } else {
+          const action = outcome.action === 'skip' || outcome.action === 'error' ? 'update' : outcome.action;
+          step(EXPORT_STEP[action], 'Export', 'success', `${label(object)}: ${action} in the target${outcome.targetId ? ` (id ${outcome.targetId})` : ''}.`, {
+            ...(outcome.targetId ? { TargetId: outcome.targetId } : {}),
+            ...(outcome.membersAdded ? { MembersAdded: String(outcome.membersAdded) } : {}),
+          });
         }
       }
-      if (linksToPut.length > 0) await deps.links.putMany(scope, linksToPut);
-      if (linksToForget.length > 0) await deps.links.deleteMany(scope, linksToForget);
 
       const statuses = steps.map((entry) => entry.status);
       const result = statuses.includes('failure') ? 'Failure' : statuses.some((status, i) => status === 'success' && steps[i]!.type === 'Export') ? 'Success' : 'Skipped';

@@ -1,76 +1,45 @@
 import { randomUUID } from 'node:crypto';
 import { scheduleNameFor } from '../domain/ids.ts';
-import {
-  MIN_DATE_TIME,
-  type SynchronizationError,
-  type SynchronizationQuarantine,
-  type SynchronizationStatus,
-} from '../schemas/graph.ts';
-import { isDestructive } from '../domain/accidental-deletions.ts';
+import { escrowQuarantine, ENTRA_ESCROW_THRESHOLDS, type EscrowThresholds } from '../domain/escrow-policy.ts';
+import { countApplied, countImported, newCycle, type AppliedCounts } from '../domain/run-cycle.ts';
+import { statusAfter, type RunEvent } from '../domain/run-status.ts';
+import type { SynchronizationError, SynchronizationQuarantine } from '../schemas/graph.ts';
 import type { Cycle, JobKey, StoredJob } from '../schemas/stored-job.ts';
 import type { SyncTick } from '../schemas/sync-tick.ts';
-import { linkIdsFor, memberOperations, planObject, type PlanContext, type TypeFlow } from '../domain/sync-plan.ts';
-import { countPage, execution, newCycle } from '../domain/run-cycle.ts';
-import { applyPlan, pool } from './apply-plan.ts';
 import type { Clock } from '../ports/clock.ts';
-import {
-  ResyncRequiredError,
-  SourceUnavailableError,
-  type DirectoryObject,
-  type DirectoryObjectType,
-  type DirectoryPage,
-  type DirectorySource,
-} from '../ports/directory-source.ts';
+import { ResyncRequiredError, type DirectoryPage } from '../ports/directory-source.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobRunStore, RunCommit } from '../ports/job-run-store.ts';
 import type { JobSchedules } from '../ports/job-schedules.ts';
 import type { JobStore } from '../ports/job-store.ts';
-import { linkId, type LinkScope, type LinkStore, type ObjectLink } from '../ports/link-store.ts';
-import { ScimRequestError, TargetUnavailableError, type ScimTarget } from '../ports/scim-target.ts';
+import type { LinkScope, LinkStore, MembershipStore } from '../ports/link-store.ts';
 import type { SyncTrigger } from '../ports/sync-trigger.ts';
+import { QuarantineError, type Connection } from './connection.ts';
 import { scheduleSpecOf } from './job-commands.ts';
+import { makePageApplier, type ApplyOptions, type BatchApplied, type PageApplier } from './sync/page-applier.ts';
+import { retryEscrows } from './sync/escrow-retry.ts';
+import { sweepStep } from './sync/round-sweep.ts';
+import { outcomeOf, TooManyDeletesError, EscrowThresholdError } from './sync/run-outcomes.ts';
 import { TargetMatcher } from './target-matcher.ts';
 
-/** What a connected run reads from and writes to. `close` releases connections. */
-export interface Connection {
-  source: DirectorySource;
-  target: ScimTarget;
-  /** Stable for one target (e.g. a hash of its address), so a job pointed at another target is noticed. */
-  targetIdentity: string;
-  /** Most deletes and disables one cycle may apply (accidental-deletion prevention); null = no limit. */
-  deleteThreshold: number | null;
-  /** Objects leaving scope are left as they are in the target (the `SkipOutOfScopeDeletions` secret). */
-  skipOutOfScopeDeletions: boolean;
-  flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
-  close(): Promise<void>;
-}
+export { QuarantineError, type Connection };
 
-/** A cycle would delete or disable more than the accidental-deletion threshold allows. */
-class TooManyDeletesError extends Error {
-  constructor(count: number, threshold: number) {
-    super(
-      `This cycle would delete or disable ${count} objects, more than the accidental-deletion threshold of ${threshold}. ` +
-        'Nothing past the threshold was applied. If the deletions are intended, restart the job with resetScope ForceDeletes.',
-    );
-    this.name = 'TooManyDeletesError';
-  }
-}
-
-/** A job cannot run at all (missing or refused credentials, unreachable system): quarantine. */
-export class QuarantineError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-    this.name = 'QuarantineError';
-  }
+/** What a run tells the outside about itself (logs and metrics; never a secret). */
+export interface RunObserver {
+  quarantined?(job: StoredJob, error: SynchronizationError, reason: SynchronizationQuarantine['reason']): void;
+  /** The target refused objects in a cycle that just ended (count and the first refusal). */
+  refused?(job: StoredJob, count: number, sample: string): void;
+  /** The run stopped early (throttled, an outage, a fault of ours); the next run carries on. */
+  interrupted?(job: StoredJob, error: SynchronizationError): void;
+  /** A continuation could not be triggered (the run itself is saved; the next tick picks it up). */
+  triggerFailed?(key: JobKey, error: unknown): void;
 }
 
 export interface SyncRunDeps {
   jobs: JobStore;
   runs: JobRunStore;
   links: LinkStore;
+  memberships: MembershipStore;
   escrows: EscrowStore;
   schedules: JobSchedules;
   trigger: SyncTrigger;
@@ -79,17 +48,17 @@ export interface SyncRunDeps {
   clock: Clock;
   /** Concurrent target requests per job. */
   concurrency: number;
-  /** Stop taking new pages when less than this is left of the invocation. */
+  /** Stop taking new work when less than this is left of the invocation. */
   safetyMarginMs?: number;
-  onQuarantine?(job: StoredJob, error: SynchronizationError): void;
-  /** A continuation could not be triggered (the run itself is saved; the next tick picks it up). */
-  onTriggerFailure?(key: JobKey, error: unknown): void;
+  escrowThresholds?: EscrowThresholds;
+  observer?: RunObserver;
 }
 
 export type RunOutcome =
   | 'unknownJob'
   | 'inactive'
   | 'quarantineBackoff'
+  | 'throttled'
   | 'busy'
   | 'quarantined'
   | 'failed'
@@ -98,262 +67,50 @@ export type RunOutcome =
   | 'outOfTime'
   | 'leaseLost';
 
-const ESCROW_BATCH = 100;
 /** A lease outlives its last renewal by at most this (plus a margin for clock skew). */
 const LEASE_MS = 3 * 60_000;
-/** Quarantined jobs retry less and less often, at most once a day (as Entra does). */
-const MAX_QUARANTINE_BACKOFF_MINUTES = 24 * 60;
 
-interface PageResult {
-  linksToPut: ObjectLink[];
-  linksToForget: { type: DirectoryObjectType; sourceId: string }[];
-  escrowed: { object: DirectoryObject; error: string }[];
-  succeeded: DirectoryObject[];
-  exports: number;
-  exported: number;
-  /** Deletes and disables the page planned. */
-  deletes: number;
+export function keyOf(job: StoredJob): JobKey {
+  return { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id };
+}
+
+function linkScopeOf(job: StoredJob): LinkScope {
+  return { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration };
+}
+
+function escrowScopeOf(job: StoredJob): LinkScope {
+  return { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration };
+}
+
+function earliest(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a < b ? a : b;
 }
 
 /**
- * One run of one job: take the lease, then page by page read changes at the watermark, plan them against the
- * links, apply the plan to the target, and only then save links, watermark, counters and the lease heartbeat.
- * A crash anywhere redoes at most the unfinished page, and the links make that redo idempotent.
+ * One run of one job: read the job, admit the tick, record an idle round cheaply when there is nothing to do, else
+ * take the lease and, page by page, read changes at the watermark, apply them (plan, target, links) and commit.
+ * A full round ends with a sweep of what it did not see. A crash anywhere redoes at most the unfinished page.
  */
 export function makeSyncRun(deps: SyncRunDeps) {
-  const { jobs, runs, links, escrows, schedules, clock } = deps;
+  const { jobs, runs, schedules, clock } = deps;
   const safetyMarginMs = deps.safetyMarginMs ?? 30_000;
+  const thresholds = deps.escrowThresholds ?? ENTRA_ESCROW_THRESHOLDS;
+  const applier = makePageApplier({ links: deps.links, memberships: deps.memberships, escrows: deps.escrows, concurrency: deps.concurrency });
   const now = () => clock.now().toISOString();
 
-  async function applyObjects(
-    objects: DirectoryObject[],
-    scope: LinkScope,
-    connection: Connection,
-    matcher: TargetMatcher,
-    options: { fullRoundId?: string | null; allowDeletes?: (count: number) => void } = {},
-  ): Promise<PageResult> {
-    const known = await links.getMany(scope, linkIdsFor(objects));
-    const loaded = new Map(known);
-    const planning = { flows: connection.flows, skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions };
-    // Counted before anything is applied (a page over the threshold changes nothing in the target), and only when
-    // a threshold is in force: it plans the page a second time.
-    const deletes = options.allowDeletes
-      ? objects.map((object) => planObject(object, { ...planning, links: loaded })).filter(isDestructive).length
-      : 0;
-    options.allowDeletes?.(deletes);
-    const result: PageResult = { linksToPut: [], linksToForget: [], escrowed: [], succeeded: [], exports: 0, exported: 0, deletes };
-    for (const type of ['User', 'Group'] as const) {
-      const phase = objects.filter((object) => object.type === type);
-      const context: PlanContext = { ...planning, links: known };
-      const plans = phase.map((object) => planObject(object, context));
-      const creates = plans.filter((plan) => plan.kind === 'create' && plan.match);
-      const first = creates[0];
-      if (first?.kind === 'create' && first.match) {
-        await matcher.prepare(first.resourceType, first.match.attribute, creates.length);
-      }
-      await pool(plans, deps.concurrency, async (plan) => {
-        if (plan.kind === 'skip') {
-          result.succeeded.push(plan.object);
-          return;
-        }
-        if (plan.kind === 'error') {
-          result.escrowed.push({ object: plan.object, error: plan.message });
-          return;
-        }
-        result.exports += 1;
-        try {
-          const link = await applyPlan(plan, connection.target, matcher);
-          if (link) {
-            result.linksToPut.push(link);
-            known.set(linkId(link.type, link.sourceId), link);
-          } else {
-            result.linksToForget.push({ type: plan.object.type, sourceId: plan.object.id });
-            known.delete(linkId(plan.object.type, plan.object.id));
-          }
-          result.exported += 1;
-          result.succeeded.push(plan.object);
-        } catch (error) {
-          if (!(error instanceof ScimRequestError)) throw error;
-          result.escrowed.push({ object: plan.object, error: `${error.status}: ${error.message}` });
-        }
-      });
-    }
-    if (options.fullRoundId) recordRoundMembers(objects, loaded, known, options.fullRoundId, result);
-    return result;
-  }
-
-  /**
-   * A full round reports only the members groups have now, never the ones removed while no delta was read. Each
-   * group link gathers the members this round reads (a large group comes in pieces over several pages), so the
-   * round's end can remove the rest.
-   */
-  function recordRoundMembers(
-    objects: DirectoryObject[],
-    loaded: ReadonlyMap<string, ObjectLink>,
-    known: ReadonlyMap<string, ObjectLink>,
-    roundId: string,
-    result: PageResult,
-  ): void {
-    for (const object of objects) {
-      if (object.type !== 'Group' || object.removed) continue;
-      const id = linkId('Group', object.id);
-      const link = known.get(id);
-      if (!link) continue;
-      const before = loaded.get(id);
-      const seen = new Set(before?.roundId === roundId ? (before.roundMembers ?? []) : []);
-      for (const member of object.membersAdded) seen.add(member);
-      const updated = { ...link, roundId, roundMembers: [...seen] };
-      const index = result.linksToPut.findIndex((put) => put.type === 'Group' && put.sourceId === object.id);
-      if (index >= 0) result.linksToPut[index] = updated;
-      else result.linksToPut.push(updated);
-    }
-  }
-
-  /** At the end of a full round: members still in a target group that the round did not read are removed. */
-  async function removeMembersNotInRound(scope: LinkScope, connection: Connection, roundId: string): Promise<number> {
-    let patched = 0;
-    const updated: ObjectLink[] = [];
-    for (const group of await links.listGroups(scope)) {
-      if (group.roundId !== roundId) continue;
-      const seen = new Set(group.roundMembers ?? []);
-      const stale = (group.members ?? []).filter((member) => !seen.has(member));
-      if (stale.length === 0) continue;
-      const users = await links.getMany(scope, stale.map((sourceId) => ({ type: 'User' as const, sourceId })));
-      const remove = stale.flatMap((sourceId) => {
-        const targetId = users.get(linkId('User', sourceId))?.targetId;
-        return targetId ? [{ targetId }] : [];
-      });
-      try {
-        for (const operations of memberOperations({ add: [], remove })) await connection.target.patch('Groups', group.targetId, operations);
-      } catch (error) {
-        if (!(error instanceof ScimRequestError)) throw error;
-        continue; // the next full round tries again
-      }
-      patched += 1;
-      updated.push({ ...group, members: (group.members ?? []).filter((member) => seen.has(member)) });
-    }
-    if (updated.length > 0) await links.putMany(scope, updated);
-    return patched;
-  }
-
-  async function saveLinks(scope: LinkScope, page: PageResult): Promise<void> {
-    if (page.linksToPut.length > 0) await links.putMany(scope, page.linksToPut);
-    if (page.linksToForget.length > 0) await links.deleteMany(scope, page.linksToForget);
-  }
-
-  async function quarantine(
-    job: StoredJob,
-    owner: string,
-    cycle: Cycle,
-    error: SynchronizationError,
-    reason: SynchronizationQuarantine['reason'] = 'EncounteredQuarantineException',
-  ) {
-    const at = clock.now();
-    const previous = job.status.quarantine;
-    const seriesCount = previous ? previous.seriesCount + 1 : 0;
-    const backoff = Math.min(job.intervalMinutes * 2 ** seriesCount, MAX_QUARANTINE_BACKOFF_MINUTES);
-    const key = keyOf(job);
-    await runs.commit(key, owner, job.run.epoch, {
-      run: { cycle: null },
-      status: {
-        quarantine: {
-          currentBegan: at.toISOString(),
-          nextAttempt: new Date(at.getTime() + backoff * 60_000).toISOString(),
-          reason,
-          seriesBegan: previous?.seriesBegan ?? at.toISOString(),
-          seriesCount,
-          error,
-        },
-        countSuccessiveCompleteFailures: job.status.countSuccessiveCompleteFailures + 1,
-        lastExecution: execution(cycle, at.toISOString(), error),
-        troubleshootingUrl: null,
-      },
-      release: true,
-    });
-    deps.onQuarantine?.(job, error);
-  }
-
-  async function retryEscrows(job: StoredJob, connection: Connection, matcher: TargetMatcher, cycle: Cycle): Promise<{ cycle: Cycle; pending: boolean }> {
-    const scope = { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration };
-    const entries = await escrows.listEscrows(scope, ESCROW_BATCH);
-    if (entries.length === 0) return { cycle, pending: false };
-    const objects = entries.map((entry) => entry.object);
-    const page = await applyObjects(objects, linkScopeOf(job), connection, matcher);
-    await saveLinks(linkScopeOf(job), page);
-    if (page.escrowed.length > 0) await escrows.putEscrows(scope, page.escrowed);
-    await escrows.deleteEscrows(scope, page.succeeded);
-    return {
-      cycle: { ...cycle, countExports: cycle.countExports + page.exports, countExported: cycle.countExported + page.exported },
-      pending: page.escrowed.length > 0 || entries.length === ESCROW_BATCH,
-    };
-  }
-
-  /** Hands the job to a fresh invocation; if that cannot be asked for, the schedule's next tick carries on. */
-  async function continueLater(key: JobKey): Promise<void> {
-    try {
-      await deps.trigger.trigger({ ...key, trigger: 'start' });
-    } catch (error) {
-      deps.onTriggerFailure?.(key, error);
-    }
-  }
-
-  /**
-   * Most ticks find nothing new. For a job at rest (no cycle, escrow, rerun or quarantine pending, no live lease)
-   * the first page is read without the lease; if it is an empty end of round, the round is recorded with one
-   * conditional write instead of lease, commit and release. Otherwise the page and connection go on to the leased run.
-   */
-  async function peekIdleRound(job: StoredJob): Promise<'recorded' | 'busy' | { connection: Connection; page: DirectoryPage } | null> {
-    const atRest =
-      job.run.watermark !== null &&
-      job.run.cycle === null &&
-      !job.run.escrowsPending &&
-      !job.run.rerunRequested &&
-      !job.run.forceDeletes &&
-      job.status.quarantine === null &&
-      (job.run.leaseOwner === null || (job.run.leaseUntil ?? '') < now());
-    if (!atRest) return null;
-    let connection: Connection;
-    try {
-      connection = await deps.connect(job);
-    } catch (error) {
-      if (error instanceof QuarantineError) return null; // the leased run quarantines
-      throw error;
-    }
-    let page: DirectoryPage;
-    try {
-      if (connection.targetIdentity !== job.run.targetIdentity) throw new Error('target changed');
-      page = await connection.source.readPage(job.run.watermark);
-    } catch {
-      // Whatever went wrong is handled, and reported, by the leased run.
-      await connection.close();
-      return null;
-    }
-    if (page.objects.length > 0 || !page.roundComplete) return { connection, page };
-    await connection.close();
-    const at = now();
-    const idle = execution(newCycle(randomUUID(), at, false), at, null);
-    const recorded = await runs.recordIdleRound(
-      job,
-      page.watermark,
-      {
-        lastExecution: idle,
-        lastSuccessfulExecution: idle,
-        steadyStateLastAchievedTime: at,
-        ...(job.status.steadyStateFirstAchievedTime === MIN_DATE_TIME ? { steadyStateFirstAchievedTime: at } : {}),
-        countSuccessiveCompleteFailures: 0,
-        progress: [],
-      },
-      at,
-    );
-    return recorded ? 'recorded' : 'busy';
-  }
-
-  return async function run(tick: SyncTick, remainingMs: () => number): Promise<RunOutcome> {
+  /** Strongly consistent unless a plain tick (a stale read of a tick is harmless: the next one catches up). */
+  async function readJob(tick: SyncTick): Promise<StoredJob | null> {
     const key: JobKey = { tenantId: tick.tenantId, servicePrincipalId: tick.servicePrincipalId, jobId: tick.jobId };
-    // Eventually consistent: every write below is conditional on the version read here.
-    const job = await jobs.get(key, { consistent: false });
+    const job = await jobs.get(key, { consistent: tick.trigger !== 'schedule' });
+    // Before a destructive repair, make sure: a job created a moment ago may not be visible to a stale read yet.
+    return job ?? (tick.trigger === 'schedule' ? jobs.get(key, { consistent: true }) : null);
+  }
+
+  /** Whether the tick should do anything; repairs a stray schedule on the way. */
+  async function admit(job: StoredJob | null, tick: SyncTick): Promise<RunOutcome | null> {
     if (!job) {
-      // A stray schedule of a deleted job: remove it so it stops firing.
       await schedules.remove(scheduleNameFor(tick.tenantId, tick.jobId));
       return 'unknownJob';
     }
@@ -364,202 +121,395 @@ export function makeSyncRun(deps: SyncRunDeps) {
       }
       return 'inactive';
     }
-    const quarantined = job.status.quarantine;
-    if (quarantined && tick.trigger === 'schedule' && clock.now().toISOString() < quarantined.nextAttempt) {
-      return 'quarantineBackoff';
-    }
+    const at = now();
+    if (tick.trigger !== 'start' && job.status.quarantine && at < job.status.quarantine.nextAttempt) return 'quarantineBackoff';
+    if (tick.trigger !== 'start' && job.run.notBefore && at < job.run.notBefore) return 'throttled';
+    return null;
+  }
 
-    const peeked = await peekIdleRound(job);
-    if (peeked === 'recorded') return 'steadyState';
-    if (peeked === 'busy') return 'busy';
-
-    const owner = randomUUID();
-    // Renewed by every page commit; short, so a run that died (a crash, a killed process) blocks its job briefly.
-    const leaseUntil = () => new Date(clock.now().getTime() + Math.min(remainingMs(), LEASE_MS) + 30_000).toISOString();
-    let current = await runs.acquireLease(job, owner, leaseUntil(), now());
-    if (!current) {
-      await peeked?.connection.close();
-      return 'busy';
-    }
-
-    let cycle = current.run.cycle ?? newCycle(randomUUID(), now(), current.run.watermark === null);
+  /**
+   * Most ticks find nothing new. For a job at rest (no cycle, rerun or quarantine pending, no escrow due, no live
+   * lease) the first page is read without the lease; if it is an empty end of round, the round is recorded with one
+   * conditional write. Otherwise the page and connection go on to the leased run.
+   */
+  async function peekIdleRound(job: StoredJob, tick: SyncTick): Promise<'recorded' | 'busy' | { connection: Connection; page: DirectoryPage } | null> {
+    const at = now();
+    // A user's start retries every escrow at once; otherwise an escrow not yet due leaves the job at rest.
+    const escrowsAtRest = !job.run.escrowsPending || (tick.trigger !== 'start' && job.run.escrowsDueAt !== null && job.run.escrowsDueAt > at);
+    const atRest =
+      job.run.watermark !== null &&
+      job.run.cycle === null &&
+      escrowsAtRest &&
+      !job.run.rerunRequested &&
+      !job.run.forceDeletes &&
+      job.status.quarantine === null &&
+      (job.run.leaseOwner === null || (job.run.leaseUntil ?? '') < at);
+    if (!atRest) return null;
     let connection: Connection;
     try {
-      connection = peeked?.connection ?? (await deps.connect(current));
-    } catch (error) {
-      if (!(error instanceof QuarantineError)) throw error;
-      await quarantine(current, owner, cycle, { code: error.code, message: error.message, tenantActionable: true });
-      return 'quarantined';
+      connection = await deps.connect(job);
+    } catch {
+      return null; // the leased run reports (or quarantines) whatever went wrong
     }
-
-    const matcher = new TargetMatcher(connection.target);
+    let page: DirectoryPage;
     try {
-      if (current.run.targetIdentity !== connection.targetIdentity) {
-        // A new target (or the first run): links and escrows of another target mean nothing here.
-        const moved = current.run.targetIdentity !== null;
-        const saved = await runs.commit(key, owner, current.run.epoch, {
-          run: {
-            targetIdentity: connection.targetIdentity,
-            ...(moved
-              ? { linkGeneration: current.run.linkGeneration + 1, escrowGeneration: current.run.escrowGeneration + 1, watermark: null, cycle: null, escrowsPending: false }
-              : {}),
-          },
-          ...(moved ? { status: { synchronizedEntryCountByType: [] } } : {}),
-          release: false,
-        });
-        if (!saved) return 'leaseLost';
-        current = saved;
-        if (moved) cycle = newCycle(randomUUID(), now(), true);
+      if (connection.targetIdentity !== job.run.targetIdentity) throw new Error('target changed');
+      page = await connection.source.readPage(job.run.watermark);
+    } catch {
+      await connection.close();
+      return null;
+    }
+    if (page.objects.length > 0 || !page.roundComplete) return { connection, page };
+    await connection.close();
+    const status = statusAfter(job.status, { kind: 'idleRound', activityIdentifier: randomUUID() }, at);
+    return (await runs.recordIdleRound(job, page.watermark, status, at)) ? 'recorded' : 'busy';
+  }
+
+  return async function run(tick: SyncTick, remainingMs: () => number): Promise<RunOutcome> {
+    let job = await readJob(tick);
+    const refused = await admit(job, tick);
+    if (refused || !job) return refused ?? 'unknownJob';
+
+    let peeked = await peekIdleRound(job, tick);
+    if (peeked === 'recorded') return 'steadyState';
+    const owner = randomUUID();
+    const leaseUntil = () => new Date(clock.now().getTime() + Math.min(remainingMs(), LEASE_MS) + 30_000).toISOString();
+    let leased = peeked === 'busy' ? null : await runs.acquireLease(job, owner, leaseUntil(), now());
+    if (!leased && tick.trigger === 'schedule') {
+      // The read may have been stale: look again before giving the tick up.
+      const fresh = await jobs.get(keyOf(job), { consistent: true });
+      if (fresh && fresh.version !== job.version && (await admit(fresh, tick)) === null) {
+        if (peeked !== null && peeked !== 'busy') await peeked.connection.close();
+        peeked = null;
+        job = fresh;
+        leased = await runs.acquireLease(job, owner, leaseUntil(), now());
       }
-      let escrowsPending = current.run.escrowsPending;
-      if (escrowsPending) ({ cycle, pending: escrowsPending } = await retryEscrows(current, connection, matcher, cycle));
-      let watermark = current.run.watermark;
-      // The page read before the lease is valid: the lease was granted on the very version it was read from.
-      let unread: DirectoryPage | null = peeked?.page ?? null;
+    }
+    if (!leased) {
+      if (peeked !== null && peeked !== 'busy') await peeked.connection.close();
+      return 'busy';
+    }
+    const session = new LeasedRun(deps, applier, thresholds, leased, owner, tick, remainingMs, safetyMarginMs, leaseUntil);
+    return session.execute(peeked !== null && peeked !== 'busy' ? peeked : null);
+  };
+}
+
+/** A run holding the job's lease: every write is conditional on it and on the epoch the run began with. */
+class LeasedRun {
+  private cycle: Cycle;
+  private connection!: Connection;
+  private matcher!: TargetMatcher;
+  private unread: DirectoryPage | null = null;
+  /** Run fields the next commit carries whatever it writes (a throttling wait that this run has outlived). */
+  private carried: RunCommit['run'] = {};
+
+  constructor(
+    private readonly deps: SyncRunDeps,
+    private readonly applier: PageApplier,
+    private readonly thresholds: EscrowThresholds,
+    private job: StoredJob,
+    private readonly owner: string,
+    private readonly tick: SyncTick,
+    private readonly remainingMs: () => number,
+    private readonly safetyMarginMs: number,
+    private readonly leaseUntil: () => string,
+  ) {
+    this.cycle = job.run.cycle ?? newCycle(randomUUID(), this.now(), job.run.watermark === null);
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+
+  private hasTime = (): boolean => this.remainingMs() >= this.safetyMarginMs;
+
+  async execute(peeked: { connection: Connection; page: DirectoryPage } | null): Promise<RunOutcome> {
+    try {
+      this.connection = peeked?.connection ?? (await this.deps.connect(this.job));
+    } catch (error) {
+      if (!(error instanceof QuarantineError)) return this.fail(error);
+      return this.quarantine({ code: error.code, message: error.message, tenantActionable: true }, 'EncounteredQuarantineException');
+    }
+    this.matcher = new TargetMatcher(this.connection.target);
+    if (this.job.run.notBefore !== null) this.carried = { notBefore: null };
+    // The page read before the lease is valid: the lease was granted on the very version it was read from.
+    this.unread = peeked?.page ?? null;
+    try {
+      if ((await this.followTarget()) === 'leaseLost') return 'leaseLost';
+      if ((await this.retryEscrows()) === 'leaseLost') return 'leaseLost';
       for (;;) {
-        if (remainingMs() < safetyMarginMs) {
-          const saved = await runs.commit(key, owner, current.run.epoch, { run: { cycle, escrowsPending }, release: true });
-          // More pages wait: continue in a fresh invocation instead of waiting for the next tick.
-          if (saved) await continueLater(key);
-          return 'outOfTime';
+        if (!this.hasTime()) return await this.stopForTime();
+        const step = this.cycle.sweep ? await this.sweep() : await this.readAndApplyPage();
+        if (step === 'leaseLost') return 'leaseLost';
+        if (step === 'roundComplete') {
+          const next = await this.finishRound();
+          if (next !== 'nextRound') return next;
         }
-        let page;
-        try {
-          page = unread ?? (await connection.source.readPage(watermark));
-          unread = null;
-        } catch (error) {
-          if (!(error instanceof ResyncRequiredError)) throw error;
-          // The directory no longer knows our position: read everything again (never a mass delete).
-          watermark = null;
-          cycle = newCycle(randomUUID(), now(), true);
-          continue;
-        }
-        const scope = linkScopeOf(current);
-        const deletedSoFar = cycle.countDeletes;
-        const threshold = current.run.forceDeletes ? null : connection.deleteThreshold;
-        const result = await applyObjects(page.objects, scope, connection, matcher, {
-          fullRoundId: cycle.full ? cycle.activityIdentifier : null,
-          ...(threshold === null
-            ? {}
-            : {
-                allowDeletes: (count: number) => {
-                  if (deletedSoFar + count > threshold) throw new TooManyDeletesError(deletedSoFar + count, threshold);
-                },
-              }),
-        });
-        await saveLinks(scope, result);
-        if (result.escrowed.length > 0) {
-          await escrows.putEscrows({ tenantId: current.tenantId, jobId: current.id, generation: current.run.escrowGeneration }, result.escrowed);
-          escrowsPending = true;
-        }
-        cycle = countPage(cycle, page.objects, {
-          exports: result.exports,
-          exported: result.exported,
-          escrowed: result.escrowed.length,
-          deletes: result.deletes,
-        });
-        const at = now();
-        let commit: RunCommit;
-        const rerun = current.run.rerunRequested;
-        if (page.roundComplete) {
-          if (cycle.full) {
-            const patched = await removeMembersNotInRound(scope, connection, cycle.activityIdentifier);
-            cycle = { ...cycle, countExports: cycle.countExports + patched, countExported: cycle.countExported + patched };
-          }
-          const finished = execution(cycle, at, null);
-          const counts = cycle.countExported > 0 || current.status.synchronizedEntryCountByType.length === 0 ? await links.count(scope) : null;
-          const status: Partial<SynchronizationStatus> = {
-            lastExecution: finished,
-            countSuccessiveCompleteFailures: 0,
-            quarantine: null,
-            progress: [],
-            steadyStateLastAchievedTime: at,
-            ...(current.status.steadyStateFirstAchievedTime === MIN_DATE_TIME ? { steadyStateFirstAchievedTime: at } : {}),
-            ...(finished.state === 'Succeeded' ? { lastSuccessfulExecution: finished } : {}),
-            ...(finished.state === 'Succeeded' && finished.countExported > 0 ? { lastSuccessfulExecutionWithExports: finished } : {}),
-            ...(counts ? { synchronizedEntryCountByType: [{ key: 'User', value: counts.User }, { key: 'Group', value: counts.Group }] } : {}),
-          };
-          commit = {
-            run: {
-              watermark: page.watermark,
-              cycle: null,
-              escrowsPending,
-              leaseUntil: leaseUntil(),
-              ...(rerun ? { rerunRequested: false } : {}),
-              ...(current.run.forceDeletes ? { forceDeletes: false } : {}),
-            },
-            status,
-            release: !rerun,
-          };
-        } else {
-          commit = {
-            run: { watermark: page.watermark, cycle, escrowsPending, leaseUntil: leaseUntil() },
-            status: { progress: [{ completedUnits: cycle.pages, totalUnits: cycle.pages + 1, units: 'pages', progressObservationDateTime: at }] },
-            release: false,
-          };
-        }
-        const saved = await runs.commit(key, owner, current.run.epoch, commit);
-        if (!saved) {
-          const latest = await jobs.get(key);
-          if (!latest || latest.run.leaseOwner !== owner) return 'leaseLost';
-          // Restarted meanwhile: continue from the reset position under the new epoch.
-          current = latest;
-          watermark = latest.run.watermark;
-          cycle = latest.run.cycle ?? newCycle(randomUUID(), now(), watermark === null);
-          continue;
-        }
-        current = saved;
-        watermark = page.watermark;
-        if (page.roundComplete) {
-          if (!rerun) {
-            // A start that arrived while this round was finishing: run again rather than lose it.
-            if (saved.run.rerunRequested) await continueLater(key);
-            return 'steadyState';
-          }
-          cycle = newCycle(randomUUID(), now(), false);
-        }
-        if (current.schedule.state !== 'Active') {
-          await runs.commit(key, owner, current.run.epoch, { run: {}, release: true });
+        if (this.job.schedule.state !== 'Active') {
+          await this.commit({ run: {}, release: true });
           return 'paused';
         }
       }
     } catch (error) {
-      if (error instanceof SourceUnavailableError && !error.tenantActionable) {
-        // Throttled or briefly down: a failed run, retried next tick from the same watermark, not a quarantine.
-        await runs.commit(key, owner, current.run.epoch, {
-          run: { cycle },
-          status: {
-            countSuccessiveCompleteFailures: current.status.countSuccessiveCompleteFailures + 1,
-            lastExecution: execution(cycle, now(), { code: 'SourceUnavailable', message: error.message, tenantActionable: false }),
-          },
-          release: true,
-        });
-        return 'failed';
-      }
-      if (error instanceof TooManyDeletesError) {
-        await quarantine(current, owner, cycle, { code: 'TooManyDeletes', message: error.message, tenantActionable: true }, 'TooManyDeletes');
-        return 'quarantined';
-      }
-      if (error instanceof TargetUnavailableError || error instanceof SourceUnavailableError) {
-        const code = error instanceof TargetUnavailableError ? 'TargetUnavailable' : 'SourceUnavailable';
-        await quarantine(current, owner, cycle, { code, message: error.message, tenantActionable: true });
-        return 'quarantined';
-      }
-      // Unexpected: release the lease so the next tick retries at once; the page is redone.
-      await runs.commit(key, owner, current.run.epoch, { run: {}, release: true }).catch(() => null);
-      throw error;
+      // Awaited here, so a rejection is not left unhandled while the connection closes.
+      return await this.fail(error);
     } finally {
-      await connection.close();
+      await this.connection.close();
     }
-  };
-}
+  }
 
-function keyOf(job: StoredJob): JobKey {
-  return { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id };
-}
+  private applyOptions(overrides: Partial<ApplyOptions> = {}): ApplyOptions {
+    return {
+      scope: { links: linkScopeOf(this.job), escrows: escrowScopeOf(this.job) },
+      connection: this.connection,
+      matcher: this.matcher,
+      now: () => this.now(),
+      stampAll: this.cycle.full,
+      readMembersOnCreate: !this.cycle.full,
+      reconcilePending: false,
+      pendingMembers: this.job.run.pendingMembers,
+      escrowsPending: this.job.run.escrowsPending,
+      intervalMinutes: this.job.intervalMinutes,
+      hasTime: this.hasTime,
+      ...this.deleteGuard(),
+      ...overrides,
+    };
+  }
 
-function linkScopeOf(job: StoredJob): LinkScope {
-  return { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration };
+  /** Accidental-deletion prevention: the cycle's deletes and disables may not pass the threshold. */
+  private deleteGuard(): Pick<ApplyOptions, 'allowDeletes'> {
+    const threshold = this.job.run.forceDeletes ? null : this.connection.deleteThreshold;
+    if (threshold === null) return {};
+    const deletedSoFar = this.cycle.countDeletes;
+    return {
+      allowDeletes: (count) => {
+        if (deletedSoFar + count > threshold) throw new TooManyDeletesError(deletedSoFar + count, threshold);
+      },
+    };
+  }
+
+  /** What a batch changed in the run's state, folded into the next commit. */
+  private absorb(applied: BatchApplied & AppliedCounts): RunCommit['run'] {
+    this.cycle = countApplied(this.cycle, applied);
+    const escrowed = applied.escrowed > 0;
+    return {
+      ...(applied.recordedPending && !this.job.run.pendingMembers ? { pendingMembers: true } : {}),
+      ...(escrowed ? { escrowsPending: true, escrowsDueAt: earliest(this.job.run.escrowsPending ? this.job.run.escrowsDueAt : null, applied.escrowedUntil) } : {}),
+    };
+  }
+
+  /** A new target (or the first run): links and escrows of another target mean nothing there. */
+  private async followTarget(): Promise<'continue' | 'leaseLost'> {
+    if (this.job.run.targetIdentity === this.connection.targetIdentity) return 'continue';
+    const moved = this.job.run.targetIdentity !== null;
+    const saved = await this.commit({
+      run: {
+        targetIdentity: this.connection.targetIdentity,
+        ...(moved
+          ? {
+              linkGeneration: this.job.run.linkGeneration + 1,
+              escrowGeneration: this.job.run.escrowGeneration + 1,
+              watermark: null,
+              cycle: null,
+              escrowsPending: false,
+              escrowsDueAt: null,
+              escrowCursor: null,
+              pendingMembers: false,
+            }
+          : {}),
+      },
+      ...(moved ? { status: { synchronizedEntryCountByType: [] } } : {}),
+      release: false,
+    });
+    if (saved === 'saved' && moved) {
+      this.cycle = newCycle(randomUUID(), this.now(), true);
+      this.unread = null;
+    }
+    return saved === 'lost' ? 'leaseLost' : 'continue';
+  }
+
+  /** Escrows whose retry is due are read again from the directory and applied as they are now. */
+  private async retryEscrows(): Promise<'continue' | 'leaseLost'> {
+    const { run } = this.job;
+    const userStart = this.tick.trigger === 'start';
+    if (!run.escrowsPending || (!userStart && run.escrowsDueAt !== null && run.escrowsDueAt > this.now())) return 'continue';
+    const pass = await retryEscrows({
+      escrows: this.deps.escrows,
+      source: this.connection.source,
+      apply: (objects) => this.applier(objects, this.applyOptions({ reconcilePending: true, readMembersOnCreate: true, stampAll: false, escrowsPending: true })),
+      scope: escrowScopeOf(this.job),
+      cursor: run.escrowCursor,
+      now: () => this.now(),
+      userStart,
+      hasTime: this.hasTime,
+    });
+    let changes: RunCommit['run'] = {};
+    for (const applied of pass.batches) changes = { ...changes, ...this.absorb(applied) };
+    return this.commitStep({
+      run: { ...changes, escrowsPending: pass.remaining, escrowsDueAt: pass.remaining ? pass.dueAt : null, escrowCursor: pass.cursor, cycle: this.cycle },
+      release: false,
+    });
+  }
+
+  private async readAndApplyPage(): Promise<'continue' | 'roundComplete' | 'leaseLost'> {
+    let page: DirectoryPage;
+    try {
+      page = this.unread ?? (await this.connection.source.readPage(this.job.run.watermark));
+      this.unread = null;
+    } catch (error) {
+      if (!(error instanceof ResyncRequiredError)) throw error;
+      // The directory no longer knows our position: a full round, whose sweep then removes what is gone.
+      this.cycle = newCycle(randomUUID(), this.now(), true);
+      return this.commitStep({ run: { watermark: null, cycle: this.cycle }, release: false });
+    }
+    if (this.cycle.full && this.cycle.pages === 0 && this.cycle.estimatedTotal === null) {
+      this.cycle = { ...this.cycle, estimatedTotal: await this.connection.source.countObjects() };
+    }
+    const applied = await this.applier(page.objects, this.applyOptions());
+    const changes = this.absorb(applied);
+    if (!applied.complete) {
+      // Out of time inside the page: what was applied is saved, and the page is read again by the next run.
+      return this.commitStep({ run: { ...changes, cycle: this.cycle }, release: false });
+    }
+    this.cycle = countImported(this.cycle, page.objects);
+    const reason = escrowQuarantine(this.cycle, this.thresholds);
+    if (reason) throw new EscrowThresholdError(this.cycle, reason);
+    if (page.roundComplete && !this.cycle.full) {
+      this.pendingWatermark = page.watermark;
+      this.pendingChanges = changes;
+      return 'roundComplete';
+    }
+    if (page.roundComplete) this.cycle = { ...this.cycle, sweep: { stage: 'memberships', cursor: null } };
+    return this.commitStep({
+      run: { ...changes, watermark: page.watermark, cycle: this.cycle },
+      status: statusAfter(this.job.status, { kind: 'page', cycle: this.cycle }, this.now()),
+      release: false,
+    });
+  }
+
+  private pendingWatermark: string | null = null;
+  private pendingChanges: RunCommit['run'] = {};
+
+  /** One step of a full round's sweep: what the round did not see is gone from the directory, or out of it. */
+  private async sweep(): Promise<'continue' | 'roundComplete' | 'leaseLost'> {
+    const step = await sweepStep({
+      links: this.deps.links,
+      memberships: this.deps.memberships,
+      source: this.connection.source,
+      apply: (objects) => this.applier(objects, this.applyOptions({ stampAll: true, readMembersOnCreate: true })),
+      scope: linkScopeOf(this.job),
+      cycle: this.cycle,
+    });
+    const changes = step.applied ? this.absorb(step.applied) : {};
+    if (step.next === null) {
+      this.cycle = { ...this.cycle, sweep: null };
+      this.pendingChanges = changes;
+      return 'roundComplete';
+    }
+    this.cycle = { ...this.cycle, sweep: step.next };
+    return this.commitStep({ run: { ...changes, cycle: this.cycle }, release: false });
+  }
+
+  /** The round is done: report its cycle, and carry on with the next round when a start asked for one. */
+  private async finishRound(): Promise<RunOutcome | 'nextRound'> {
+    const { job } = this;
+    const counts = this.cycle.countExported > 0 || job.status.synchronizedEntryCountByType.length === 0 ? await this.deps.links.count(linkScopeOf(job)) : null;
+    const rerun = job.run.rerunRequested;
+    const cycle = this.cycle;
+    const saved = await this.commit({
+      run: {
+        ...this.pendingChanges,
+        ...(this.pendingWatermark !== null ? { watermark: this.pendingWatermark } : {}),
+        cycle: null,
+        ...(rerun ? { rerunRequested: false } : {}),
+        ...(job.run.forceDeletes ? { forceDeletes: false } : {}),
+      },
+      status: statusAfter(job.status, { kind: 'roundComplete', cycle, counts }, this.now()),
+      release: !rerun,
+    });
+    this.pendingWatermark = null;
+    this.pendingChanges = {};
+    if (saved === 'lost') return 'leaseLost';
+    if (saved === 'reset') return 'nextRound'; // restarted meanwhile: go on from the reset position
+    if (cycle.countEscrowed > 0 && cycle.escrowSample) this.deps.observer?.refused?.(this.job, cycle.countEscrowed, cycle.escrowSample);
+    this.cycle = newCycle(randomUUID(), this.now(), this.job.run.watermark === null);
+    if (rerun) return 'nextRound';
+    // A start that arrived while this round was finishing: run again rather than lose it.
+    if (this.job.run.rerunRequested) await this.continueLater();
+    return 'steadyState';
+  }
+
+  private async stopForTime(): Promise<RunOutcome> {
+    const saved = await this.commit({ run: { cycle: this.cycle }, release: true });
+    // More work waits: continue in a fresh invocation instead of waiting for the next tick.
+    if (saved === 'saved') await this.continueLater();
+    return 'outOfTime';
+  }
+
+  private async quarantine(error: SynchronizationError, reason: SynchronizationQuarantine['reason']): Promise<RunOutcome> {
+    const event: RunEvent = { kind: 'quarantined', cycle: this.cycle, error, reason, intervalMinutes: this.job.intervalMinutes };
+    // What the stopped batch wrote (escrows, waiting memberships) is looked at again when the job runs next.
+    await this.commit({ run: { cycle: null, ...this.mayHaveWritten() }, status: statusAfter(this.job.status, event, this.now()), release: true });
+    this.deps.observer?.quarantined?.(this.job, error, reason);
+    return 'quarantined';
+  }
+
+  /** Maps what stopped the run to its outcome (run-outcomes.ts has the table). */
+  private async fail(error: unknown): Promise<RunOutcome> {
+    const outcome = outcomeOf(error, this.deps.clock.now());
+    if (outcome.kind === 'quarantine') return this.quarantine(outcome.error, outcome.reason);
+    await this.commit({
+      run: { cycle: this.cycle, ...this.mayHaveWritten(), ...(outcome.kind === 'throttled' ? { notBefore: outcome.retryAt } : {}) },
+      status: statusAfter(this.job.status, { kind: 'interrupted', cycle: this.cycle, error: outcome.error }, this.now()),
+      release: true,
+    }).catch(() => false);
+    this.deps.observer?.interrupted?.(this.job, outcome.error);
+    if (outcome.kind === 'internal') throw error; // a fault of ours: the invocation fails and the alarm sees it
+    return outcome.kind === 'throttled' ? 'throttled' : 'failed';
+  }
+
+  /** A batch that stopped part-way may have escrowed objects or recorded waiting memberships. */
+  private mayHaveWritten(): RunCommit['run'] {
+    return { escrowsPending: true, escrowsDueAt: null, pendingMembers: true };
+  }
+
+  /** Hands the job to a fresh invocation; if that cannot be asked for, the schedule's next tick carries on. */
+  private async continueLater(): Promise<void> {
+    try {
+      await this.deps.trigger.trigger({ ...keyOf(this.job), trigger: 'continue' });
+    } catch (error) {
+      this.deps.observer?.triggerFailed?.(keyOf(this.job), error);
+    }
+  }
+
+  /**
+   * Writes run and status fields with the lease heartbeat. `reset` when the job was reset meanwhile (a restart: a
+   * new epoch) and the lease is still ours: the run then goes on from the reset position.
+   */
+  private async commit(commit: RunCommit): Promise<'saved' | 'reset' | 'lost'> {
+    const key = keyOf(this.job);
+    const merged = { ...this.carried, ...commit.run };
+    const run = commit.release ? merged : { ...merged, leaseUntil: this.leaseUntil() };
+    const saved = await this.deps.runs.commit(key, this.owner, this.job.run.epoch, { ...commit, run });
+    if (saved) {
+      this.job = saved;
+      this.carried = {};
+      return 'saved';
+    }
+    const latest = await this.deps.jobs.get(key);
+    if (!latest || latest.run.leaseOwner !== this.owner || commit.release) return 'lost';
+    this.job = latest;
+    this.cycle = latest.run.cycle ?? newCycle(randomUUID(), this.now(), latest.run.watermark === null);
+    this.unread = null;
+    this.pendingWatermark = null;
+    this.pendingChanges = {};
+    return 'reset';
+  }
+
+  /** A step's commit as the loop sees it. */
+  private async commitStep(commit: RunCommit): Promise<'continue' | 'leaseLost'> {
+    return (await this.commit(commit)) === 'lost' ? 'leaseLost' : 'continue';
+  }
 }
 
 export type SyncRun = ReturnType<typeof makeSyncRun>;

@@ -3,6 +3,7 @@ import { checkTargetAddress, normaliseSecrets, secretValue } from '../domain/sec
 import type { JobStore } from '../ports/job-store.ts';
 import { ScimRequestError, TargetUnavailableError, type ScimTarget } from '../ports/scim-target.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
+import { ThrottledError } from '../ports/throttled-error.ts';
 import type { CredentialsValidation, ValidateCredentialsRequest } from '../schemas/sync-tick.ts';
 
 export interface ValidateCredentialsDeps {
@@ -33,7 +34,8 @@ export function makeValidateCredentials(deps: ValidateCredentialsDeps) {
       await target.findBy('Users', 'userName', `${randomUUID()}@validation.invalid`);
       return { valid: true };
     } catch (error) {
-      if (error instanceof TargetUnavailableError || error instanceof ScimRequestError) {
+      // A throttled or briefly failing target proves nothing either way: the check fails with the target's answer.
+      if (error instanceof TargetUnavailableError || error instanceof ScimRequestError || error instanceof ThrottledError) {
         return { valid: false, reason: 'invalid', message: error.message };
       }
       throw error;

@@ -12,7 +12,14 @@ import { ServiceFunction, type FunctionEnvironment } from './service-function.ts
 import type { SyncWorker } from './sync-worker.ts';
 
 /** What one API function may touch; each entry maps to one explicit grant. */
-type Access = 'readJobs' | 'writeJobs' | 'encryptSecrets' | 'writeSchedules' | 'deleteSchedules' | 'startSync';
+type Access =
+  | 'readJobs'
+  | 'writeJobs'
+  | 'encryptSecrets'
+  | 'writeSchedules'
+  | 'deleteSchedules'
+  | 'createPurgeSchedules'
+  | 'startSync';
 
 /**
  * The grants of every entry file under functions/api/. A handler missing here fails the synth, so a new route cannot
@@ -35,7 +42,8 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'jobs-pause': ['readJobs', 'writeJobs', 'writeSchedules'],
   'jobs-start': ['readJobs', 'writeJobs', 'writeSchedules', 'startSync'],
   'jobs-restart': ['readJobs', 'writeJobs', 'writeSchedules', 'startSync'],
-  'jobs-delete': ['readJobs', 'writeJobs', 'deleteSchedules'],
+  // The job's state is purged by the worker; the API only records that and creates the schedule that drives it.
+  'jobs-delete': ['readJobs', 'writeJobs', 'deleteSchedules', 'createPurgeSchedules'],
   // Saved credentials are checked by the worker (the only holder of kms:Decrypt), invoked synchronously.
   'jobs-validate-credentials': ['readJobs', 'startSync'],
   'jobs-provision-on-demand': ['readJobs', 'startSync'],
@@ -160,6 +168,7 @@ export class JobsApi extends Construct {
       encryptSecrets: () => props.secrets.grantEncrypt(fn.role),
       writeSchedules: () => props.sync.grantScheduleWrite(fn),
       deleteSchedules: () => props.sync.grantScheduleDelete(fn),
+      createPurgeSchedules: () => props.sync.grantPurgeScheduleCreate(fn),
       startSync: () => props.sync.grantStart(fn),
     };
     for (const grant of access) grants[grant]();

@@ -10,6 +10,15 @@ import { ServiceFunction, type FunctionEnvironment } from './service-function.ts
 /** Powertools service name of the sync worker (the `service` dimension of its metrics). */
 export const syncWorkerServiceName = 'sync-worker';
 
+/** How long one worker invocation may run; the worker saves its watermark and stops before this. */
+export const syncWorkerTimeout = Duration.minutes(5);
+
+/**
+ * How long a deleted job's purge keeps looking for late writes: a run in flight at the deletion can write one more
+ * page until its invocation times out, so a minute more than that timeout.
+ */
+export const jobPurgeSettle = syncWorkerTimeout.plus(Duration.minutes(1));
+
 /** Props of {@link SyncWorker}. */
 export interface SyncWorkerProps {
   /** What every function reads besides the names this construct adds (table, key, source app registration). */
@@ -90,6 +99,7 @@ export class SyncWorker extends Construct {
       SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
       SYNC_FUNCTION_ARN: this.workerArn,
       SCHEDULER_DLQ_ARN: this.deadLetterQueue.queueArn,
+      JOB_PURGE_SETTLE_SECONDS: String(jobPurgeSettle.toSeconds()),
     };
 
     this.worker = new ServiceFunction(this, 'Worker', {
@@ -99,7 +109,7 @@ export class SyncWorker extends Construct {
       functionName,
       environment: this.environment,
       // The run's time budget: the worker saves its watermark and stops before this, and the next tick resumes.
-      timeout: Duration.minutes(5),
+      timeout: syncWorkerTimeout,
       memorySize: 512,
     });
     // A failed run is not retried by Lambda: the job's next tick retries it with the saved watermark, and a retry
@@ -129,6 +139,15 @@ export class SyncWorker extends Construct {
    */
   grantScheduleWrite(target: ServiceFunction): void {
     this.grantSchedules(target, ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:GetSchedule']);
+    this.grantPassSchedulerRole(target);
+  }
+
+  private readonly passRoleGrants = new Set<ServiceFunction>();
+
+  /** Pass the scheduler role, to EventBridge Scheduler only (once per function). */
+  private grantPassSchedulerRole(target: ServiceFunction): void {
+    if (this.passRoleGrants.has(target)) return;
+    this.passRoleGrants.add(target);
     target.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['iam:PassRole'],
@@ -136,6 +155,26 @@ export class SyncWorker extends Construct {
         conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
       }),
     );
+  }
+
+  /**
+   * Create the purge schedule of a job being deleted (names `purge-*` only), and pass the scheduler role to it. The
+   * worker removes it once the purge is done.
+   */
+  grantPurgeScheduleCreate(target: ServiceFunction): void {
+    const purgeSchedules = Stack.of(this).formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.scheduleGroup.scheduleGroupName}/purge-*`,
+    });
+    target.role.addToPolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule'], resources: [purgeSchedules] }));
+    this.grantPassSchedulerRole(target);
+    Validations.of(target.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.scheduleGroup.scheduleGroupName}/purge-*]`,
+      reason:
+        'A purge schedule is created at run time for each deleted job, named after the job, so no ARN is known at ' +
+        "deploy time; the wildcard is confined to the purge schedules of this stack's own schedule group.",
+    });
   }
 
   /** Delete and read schedules of this group. */

@@ -8,7 +8,7 @@ import {
   type SkipToken,
 } from './directory-schemas.ts';
 import type { DirectoryRecord, DirectoryState } from './directory-state.ts';
-import { graphType, renderProperties } from './graph-json.ts';
+import { graphType, renderChangedProperties, renderProperties } from './graph-json.ts';
 
 export interface DeltaLimits {
   /** Objects per page. */
@@ -37,7 +37,10 @@ interface RenderedObject {
  * Graph delta query over the change log. A round reports the objects whose latest change at the round's start lies
  * in (since, upTo]: walking the log, an entry counts when it was still the object's latest change at `upTo`, so an
  * object changed during the round is reported where it stood (with its current state) and again in the next round.
- * Group members report every membership change after `since`, split over pages beyond `memberLimit`.
+ * A full round (`since` 0) and an object created or restored after `since` come whole; an object updated after
+ * `since` comes with `id` and only the selected properties changed after `since` (several updates: the union),
+ * null for a cleared one. Group members report every membership change after `since`, split over pages beyond
+ * `memberLimit`; a group whose only change is membership carries no other property.
  */
 export class DeltaQuery {
   constructor(
@@ -120,7 +123,12 @@ export class DeltaQuery {
     if (record.state !== 'active') {
       return { json: { id: record.id, '@removed': { reason: record.state === 'softDeleted' ? 'changed' : 'deleted' } } };
     }
-    const json = renderProperties(record, position.select);
+    // A full round, or an object that appeared (created or restored) after the round's start, comes whole; an
+    // update only with what changed since then (Graph promises no more than that).
+    const json =
+      position.since === 0 || record.appearedSeq > position.since
+        ? renderProperties(record, position.select)
+        : renderChangedProperties(record, position.select, position.since);
     if (record.kind !== 'group' || !position.select?.includes('members')) return { json };
 
     const members: Record<string, unknown>[] = [];

@@ -86,7 +86,17 @@ export const storedObjectSchema = z.object({
   state: objectStateSchema,
   /** Sequence number of the object's latest change. */
   seq: z.number().int(),
+  /**
+   * Sequence at which the object was created or last restored: a delta round from before it carries the object
+   * whole. Absent in files written before properties were tracked (read as 0).
+   */
+  appearedSeq: z.number().int().optional(),
   properties: z.record(z.string(), z.unknown()),
+  /**
+   * Per property, the sequence of its last change, so a delta round reports only what changed since its start.
+   * Absent in files written before properties were tracked (read as: every property changed at `seq`).
+   */
+  changed: z.record(z.string(), z.number().int()).optional(),
   members: z.array(memberEntrySchema).optional(),
   /** Groups a soft-deleted user belonged to, re-joined on restore. */
   restoreGroups: z.array(z.string()).optional(),
@@ -99,7 +109,8 @@ export const logEntryTupleSchema = z.union([
 ]);
 
 export const persistedDirectorySchema = z.object({
-  version: z.literal(1),
+  /** 1: without per-property change sequences (still read); 2: with them. */
+  version: z.union([z.literal(1), z.literal(2)]),
   sequence: z.number().int(),
   tokenEpoch: z.number().int(),
   objects: z.array(storedObjectSchema),

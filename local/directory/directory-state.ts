@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../../functions/ports/clock.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../../functions/errors/service-errors.ts';
 import type {
@@ -21,19 +21,28 @@ export interface LogEntry {
 }
 
 /** An object in memory: members keyed by id, in the order of their latest change (ascending sequence). */
-export type DirectoryRecord = Omit<StoredObject, 'members'> & {
+export type DirectoryRecord = Omit<StoredObject, 'members' | 'appearedSeq' | 'changed'> & {
   members: Map<string, MemberEntry>;
   entry: LogEntry;
+  /** Sequence at which the object was created or last restored. */
+  appearedSeq: number;
+  /** Per property, the sequence of its last change (properties unchanged since creation are absent). */
+  changed: Record<string, number>;
 };
 
 /**
  * The local directory's users and groups with a monotonically increasing change sequence. Every change gives the
  * object a new sequence and appends it to its kind's log; the entry it replaces is marked superseded, so a delta
- * round can still tell which objects it owed from the state at the round's start.
+ * round can still tell which objects it owed from the state at the round's start. Each object also remembers when
+ * it appeared and, per property, when that property last changed, so a round can report only what changed.
  */
 export class DirectoryState {
   private sequence = 0;
-  private epoch = 0;
+  /**
+   * Carried in every token. A new directory starts at a random epoch, so tokens of a directory that was deleted
+   * and seeded again (same ids, same sequences) answer 410 instead of meaning something else.
+   */
+  private epoch = randomInt(1, 2 ** 31);
   private readonly records = new Map<string, DirectoryRecord>();
   private readonly logs: Record<ObjectKind, LogEntry[]> = { user: [], group: [] };
   private readonly userByPrincipalName = new Map<string, string>();
@@ -43,23 +52,47 @@ export class DirectoryState {
     private readonly onChange: () => void = () => {},
   ) {}
 
+  /**
+   * The directory as saved. Sequences, log and epoch come back exactly as they were, so every token issued before
+   * still means the same; data that contradicts itself fails loudly rather than answering delta wrongly.
+   */
   static restore(data: PersistedDirectory, clock: Clock, onChange?: () => void): DirectoryState {
     const state = new DirectoryState(clock, onChange);
+    const inconsistent = (why: string) => new Error(`Directory data is inconsistent: ${why}`);
     state.sequence = data.sequence;
     state.epoch = data.tokenEpoch;
+    const kinds = new Map(data.objects.map((stored) => [stored.id, stored.kind] as const));
     const live = new Map<string, LogEntry>();
     for (const kind of ['user', 'group'] as const) {
+      let previous = 0;
       state.logs[kind] = data.log[kind].map(([seq, id, supersededBy, supersededAt]) => {
+        if (seq <= previous || seq > data.sequence) throw inconsistent(`${kind} log entry ${seq} is out of order`);
+        if (kinds.get(id) !== kind) throw inconsistent(`${kind} log entry ${seq} names unknown object ${id}`);
+        if (supersededBy !== undefined && (supersededBy <= seq || supersededBy > data.sequence)) {
+          throw inconsistent(`${kind} log entry ${seq} is superseded by ${supersededBy}`);
+        }
+        previous = seq;
         const entry: LogEntry = supersededBy === undefined ? { seq, id } : { seq, id, supersededBy, supersededAt };
-        if (supersededBy === undefined) live.set(id, entry);
+        if (supersededBy === undefined) {
+          if (live.has(id)) throw inconsistent(`object ${id} has two live log entries`);
+          live.set(id, entry);
+        }
         return entry;
       });
     }
-    for (const stored of data.objects) {
+    for (const { appearedSeq, changed, ...stored } of data.objects) {
       const entry = live.get(stored.id);
-      if (!entry) throw new Error(`Directory data is inconsistent: object ${stored.id} has no live log entry`);
+      if (!entry || entry.seq !== stored.seq) throw inconsistent(`object ${stored.id} has no live log entry at its sequence`);
       const members = new Map((stored.members ?? []).map((member) => [member.id, member] as const));
-      state.records.set(stored.id, { ...stored, members, entry });
+      if ([...members.values()].some((member) => member.seq > stored.seq)) throw inconsistent(`group ${stored.id} has members from its future`);
+      state.records.set(stored.id, {
+        ...stored,
+        members,
+        entry,
+        // Files without change tracking: the object counts as always there, each property as changed at its last change.
+        appearedSeq: appearedSeq ?? 0,
+        changed: changed ?? Object.fromEntries(Object.keys(stored.properties).map((name) => [name, stored.seq])),
+      });
       if (stored.kind === 'user' && stored.state === 'active') state.indexPrincipalName(stored.id, stored.properties);
     }
     return state;
@@ -75,7 +108,7 @@ export class DirectoryState {
         e.supersededBy === undefined ? [e.seq, e.id] : [e.seq, e.id, e.supersededBy, e.supersededAt ?? 0],
       );
     return {
-      version: 1,
+      version: 2,
       sequence: this.sequence,
       tokenEpoch: this.epoch,
       objects,
@@ -161,9 +194,8 @@ export class DirectoryState {
     const { passwordProfile: _password, ...properties } = patch;
     if (properties.userPrincipalName !== undefined) this.assertPrincipalNameFree(properties.userPrincipalName, id);
     this.unindexPrincipalName(record.properties);
-    record.properties = { ...record.properties, ...properties };
+    this.update(record, properties);
     this.indexPrincipalName(id, record.properties);
-    this.touch(record);
   }
 
   createGroup(body: GroupCreate, id: string = randomUUID()): DirectoryRecord {
@@ -180,9 +212,7 @@ export class DirectoryState {
   }
 
   updateGroup(id: string, patch: GroupPatch): void {
-    const record = this.get('group', id);
-    record.properties = { ...record.properties, ...patch };
-    this.touch(record);
+    this.update(this.get('group', id), patch);
   }
 
   /**
@@ -201,7 +231,7 @@ export class DirectoryState {
     if (!restorable) record.members.clear();
     record.state = restorable ? 'softDeleted' : 'hardDeleted';
     record.properties = { ...record.properties, deletedDateTime: this.clock.now().toISOString() };
-    this.touch(record);
+    record.changed.deletedDateTime = this.touch(record);
   }
 
   /** `DELETE /directory/deletedItems/{id}`: gone for good, reported by delta as `deleted`. */
@@ -222,7 +252,9 @@ export class DirectoryState {
     }
     record.state = 'active';
     record.properties = { ...record.properties, deletedDateTime: null };
-    this.touch(record);
+    // A delta round from before the restore carries the object whole, as the holder saw it removed.
+    record.appearedSeq = this.touch(record);
+    record.changed.deletedDateTime = record.appearedSeq;
     if (record.kind === 'user') {
       this.indexPrincipalName(id, record.properties);
       for (const groupId of record.restoreGroups ?? []) {
@@ -281,11 +313,30 @@ export class DirectoryState {
   private insert(kind: ObjectKind, id: string, properties: Record<string, unknown>): DirectoryRecord {
     if (this.records.has(id)) throw new ConflictError(`An object with id '${id}' already exists.`);
     const entry: LogEntry = { seq: ++this.sequence, id };
-    const record: DirectoryRecord = { kind, id, state: 'active', seq: entry.seq, properties, members: new Map(), entry };
+    const record: DirectoryRecord = {
+      kind,
+      id,
+      state: 'active',
+      seq: entry.seq,
+      appearedSeq: entry.seq,
+      properties,
+      changed: {},
+      members: new Map(),
+      entry,
+    };
     this.records.set(id, record);
     this.logs[kind].push(entry);
     this.onChange();
     return record;
+  }
+
+  /** Sets the properties that differ; a patch that changes no value is no change (no sequence, no delta entry). */
+  private update(record: DirectoryRecord, patch: Record<string, unknown>): void {
+    const names = Object.keys(patch).filter((name) => !sameValue(record.properties[name], patch[name]));
+    if (names.length === 0) return;
+    record.properties = { ...record.properties, ...patch };
+    const seq = this.touch(record);
+    for (const name of names) record.changed[name] = seq;
   }
 
   private touch(record: DirectoryRecord): number {
@@ -332,4 +383,9 @@ export class DirectoryState {
   private unindexPrincipalName(properties: Record<string, unknown>): void {
     this.userByPrincipalName.delete(String(properties.userPrincipalName).toLowerCase());
   }
+}
+
+/** Property values are JSON (strings, booleans, null, string lists); unset and null are the same to Graph. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }

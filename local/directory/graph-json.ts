@@ -42,3 +42,20 @@ export function renderProperties(
   }
   return json;
 }
+
+/**
+ * An updated object's delta entry: `id` and the selected (or default) properties that changed after `since`, with
+ * their current values (null when cleared), as Graph answers with `Prefer: return=minimal`.
+ */
+export function renderChangedProperties(
+  record: DirectoryRecord,
+  select: readonly string[] | null,
+  since: number,
+): Record<string, unknown> {
+  const json: Record<string, unknown> = { id: record.id };
+  for (const name of select ?? defaultSelect[record.kind]) {
+    if (name === 'id' || name === 'members' || (record.changed[name] ?? 0) <= since) continue;
+    json[name] = record.properties[name] ?? null;
+  }
+  return json;
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../../functions/ports/clock.ts';
@@ -29,7 +29,10 @@ export interface LocalDirectoryOptions {
   host?: string;
   /** Default 0 (an ephemeral port). */
   port?: number;
-  /** JSON file the directory lives in; it survives restarts. Without one the directory is in memory only. */
+  /**
+   * JSON file the directory lives in; it survives restarts and crashes (every change is on disk before it is
+   * answered). Without one the directory is in memory only.
+   */
   dataFile?: string;
   /** Demo users seeded into a new (empty) directory; default 25, 0 = none. */
   seedUsers?: number;
@@ -41,31 +44,33 @@ export interface LocalDirectoryOptions {
   memberLimit?: number;
   /** Age after which delta tokens answer 410 Gone; default 7 days, as Graph. */
   tokenRetentionMs?: number;
-  /** Delay of the write-behind save; default 250 ms. */
-  saveDelayMs?: number;
   clock?: Clock;
 }
 
 export interface LocalDirectory {
   /** Graph base URL, e.g. `http://127.0.0.1:41234/v1.0`. */
   url: string;
-  /** Stops serving and writes pending changes to the data file. */
+  /** Stops serving (after the data file holds every change). */
   close(): Promise<void>;
   /** Expires every delta/skip token issued so far: their next use answers 410 Gone (`resyncRequired`). */
   expireDeltaTokens(): void;
-  /** Writes pending changes to the data file now. */
+  /** Resolves once the data file holds every change made so far. */
   flush(): Promise<void>;
 }
 
 interface Reply {
   status: number;
+  /** JSON body. */
   body?: unknown;
+  /** Plain-text body (`$count`). */
+  text?: string;
   headers?: Record<string, string>;
 }
 
 interface RouteContext {
   params: Record<string, string>;
   query: URLSearchParams;
+  headers: IncomingHttpHeaders;
   body: unknown;
 }
 
@@ -75,6 +80,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_TOP = 999;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8';
+const TEXT_TYPE = 'text/plain;charset=utf-8';
 
 /**
  * Starts a Microsoft Graph–compatible directory (users, groups, memberships, deleted items and delta query under
@@ -83,16 +89,22 @@ const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;
 export async function startLocalDirectory(options: LocalDirectoryOptions = {}): Promise<LocalDirectory> {
   const clock = options.clock ?? systemClock;
   const tokenRetentionMs = options.tokenRetentionMs ?? 7 * DAY_MS;
-  const file = options.dataFile ? new DirectoryFile(options.dataFile, options.saveDelayMs ?? 250) : null;
+  const file = options.dataFile
+    ? new DirectoryFile(options.dataFile, () => {
+        state.compactLog(clock.now().getTime() - tokenRetentionMs);
+        return state.toJSON();
+      })
+    : null;
   const saved = file ? await file.load() : null;
-
-  const snapshot = () => {
-    state.compactLog(clock.now().getTime() - tokenRetentionMs);
-    return state.toJSON();
-  };
-  const onChange = () => file?.scheduleSave(snapshot);
+  const onChange = () => file?.changed();
   const state: DirectoryState = saved ? DirectoryState.restore(saved, clock, onChange) : new DirectoryState(clock, onChange);
-  if (!saved) seedDemoDirectory(state, { users: options.seedUsers ?? 25, groups: options.seedGroups ?? 3 });
+  if (!saved) {
+    seedDemoDirectory(state, { users: options.seedUsers ?? 25, groups: options.seedGroups ?? 3 });
+    await file?.persist();
+  }
+  const persist = async () => {
+    await file?.persist();
+  };
 
   let baseUrl = '';
   const delta = new DeltaQuery(
@@ -104,7 +116,7 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
   const routes = buildRoutes(state, delta, () => baseUrl);
 
   const server = createServer((request, response) => {
-    void serve(routes, request, response);
+    void serve(routes, persist, request, response);
   });
   server.keepAliveTimeout = 5_000;
   const host = options.host ?? '127.0.0.1';
@@ -123,12 +135,13 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
-      await file?.flush();
+      await persist();
     },
-    expireDeltaTokens: () => state.expireTokens(),
-    flush: async () => {
-      await file?.flush();
+    expireDeltaTokens: () => {
+      state.expireTokens();
+      persist().catch((error: unknown) => console.error('Saving the local directory failed:', error));
     },
+    flush: persist,
   };
 }
 
@@ -161,10 +174,21 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
   });
 
   /** A directory object whose kind the path does not tell: typed with `@odata.type`. */
-  const typedObject = (record: DirectoryRecord, contextPath: string): Reply => ({
+  const typedObject = (record: DirectoryRecord, contextPath: string, select: string[] | null = null): Reply => ({
     status: 200,
-    body: { '@odata.context': context(contextPath), '@odata.type': graphType[record.kind], ...renderProperties(record, null, true) },
+    body: { '@odata.context': context(contextPath), '@odata.type': graphType[record.kind], ...renderProperties(record, select, true) },
   });
+
+  /**
+   * `GET /users/$count`: the number as text/plain. Graph counts directory objects only in advanced queries, i.e.
+   * with `ConsistencyLevel: eventual`; without it the answer is 400.
+   */
+  const count = (records: DirectoryRecord[], query: URLSearchParams, headers: IncomingHttpHeaders): Reply => {
+    if (String(headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
+      throw new BadRequestError('$count is not currently supported.', 'Request_BadRequest');
+    }
+    return { status: 200, text: String(applyFilter(records, query.get('$filter')).length) };
+  };
 
   const list = (
     records: DirectoryRecord[],
@@ -229,6 +253,7 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     const typeName = `microsoft.graph.${kind}`;
     return [
       ['GET', plural, ({ query }) => list(state.list(kind, 'active'), query, plural, kind, false)],
+      ['GET', `${plural}/$count`, ({ query, headers }) => count(state.list(kind, 'active'), query, headers)],
       [
         'POST',
         plural,
@@ -317,7 +342,10 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     [
       'GET',
       'directory/deletedItems/:id',
-      ({ params }) => typedObject(state.getDeleted(params.id!), 'directory/deletedItems/$entity'),
+      ({ params, query }) => {
+        const record = state.getDeleted(params.id!);
+        return typedObject(record, 'directoryObjects/$entity', parseSelect(record.kind, query.get('$select')));
+      },
     ],
     [
       'DELETE',
@@ -386,7 +414,12 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function serve(routes: Route[], request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(
+  routes: Route[],
+  persist: () => Promise<void>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const requestId = randomUUID();
   const clientRequestId = request.headers['client-request-id']?.toString() || randomUUID();
   const ids = { 'request-id': requestId, 'client-request-id': clientRequestId };
@@ -398,11 +431,25 @@ async function serve(routes: Route[], request: IncomingMessage, response: Server
     const method = request.method ?? 'GET';
     const { route, params } = match(routes, method, segments);
     const body = method === 'POST' || method === 'PATCH' ? await readJson(request) : undefined;
-    reply = route.handler({ params, query: url.searchParams, body });
+    reply = route.handler({ params, query: url.searchParams, headers: request.headers, body });
   } catch (error) {
     reply = renderError(error, ids);
   }
+  try {
+    // Nothing is answered before the state it shows is on disk: neither a change nor a read (a delta token) that
+    // saw it. Otherwise a crash could take back what a client was told.
+    await persist();
+  } catch (error) {
+    console.error('Saving the local directory failed:', error);
+    reply = renderError(new ServiceError(500, 'generalException', 'The change could not be saved.'), ids);
+  }
   const headers: Record<string, string> = { ...ids, ...reply.headers };
+  if (reply.text !== undefined) {
+    response
+      .writeHead(reply.status, { ...headers, 'content-type': TEXT_TYPE, 'content-length': Buffer.byteLength(reply.text) })
+      .end(reply.text);
+    return;
+  }
   if (reply.body === undefined) {
     response.writeHead(reply.status, headers).end();
     return;

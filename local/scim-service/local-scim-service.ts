@@ -34,6 +34,18 @@ export interface LocalScimServiceOptions {
   maxPageSize?: number;
   /** Keep a log of every request (for tests that assert what was sent, and in which order). */
   recordRequests?: boolean;
+  /** List answers as some targets in the field give them; a spec-compliant listing when absent. */
+  listing?: ScimListingQuirks;
+}
+
+/** How list requests (`GET /Users`, `GET /Groups`) are answered, to reproduce targets seen in the field. */
+export interface ScimListingQuirks {
+  /** `totalResults` is the number of resources on the page, not of all matches (as scim2-server answers). */
+  totalResultsIsPageSize?: boolean;
+  /** A list request with `startIndex` is refused with 400, as AWS IAM Identity Center (which pages by cursor) does. */
+  refuseStartIndex?: boolean;
+  /** `startIndex` is ignored: every page starts at the first resource. */
+  ignoreStartIndex?: boolean;
 }
 
 /** A request as the log records it. */
@@ -142,6 +154,7 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     if (fault.times <= 0) faults.splice(index, 1);
     return fault;
   }
+  const quirks = options.listing ?? {};
 
   let file: JsonFileStore | null = null;
   const resources = new ScimResources(clock, maxPageSize, () => file?.markDirty());
@@ -163,7 +176,13 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
       if (method === 'GET') {
         const listQuery = listQuerySchema.safeParse(query);
         if (!listQuery.success) throw badRequest('invalidValue', listQuery.error.message);
-        return { status: 200, body: resources.list(endpoint, listQuery.data, render) };
+        if (quirks.refuseStartIndex && listQuery.data.startIndex !== undefined) {
+          throw badRequest('invalidValue', 'startIndex is not supported; page with cursor.');
+        }
+        const request = quirks.ignoreStartIndex ? { ...listQuery.data, startIndex: 1 } : listQuery.data;
+        const list = resources.list(endpoint, request, render);
+        if (quirks.totalResultsIsPageSize) list.totalResults = (list.Resources as unknown[]).length;
+        return { status: 200, body: list };
       }
       if (method !== 'POST') throw methodNotAllowed(method, ['GET', 'POST']);
       const created = render(resources.create(endpoint, body));
@@ -245,7 +264,9 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
   const server = createServer((request, response) => {
     void handle(request)
       .catch(errorAnswer)
-      .then(({ status, body, headers }) => send(response, status, body, headers));
+      .then(({ status, body, headers }) => send(response, status, body, headers))
+      // An answer that cannot be written (a body that does not serialise, a closed socket) drops the connection.
+      .catch(() => response.destroy());
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {

@@ -117,6 +117,13 @@ describe('sync worker', () => {
     expect(timeout).toBeLessThan(900);
   });
 
+  it("lets a deleted job's purge look for late writes longer than a run may last", () => {
+    // A run in flight when its job is deleted may write one more page until it times out; a purge that completed
+    // before then would leave those links behind for good.
+    const worker = byType('AWS::Lambda::Function')[workerId]!.Properties;
+    expect(Number(worker.Environment.Variables.JOB_PURGE_SETTLE_SECONDS)).toBeGreaterThan(worker.Timeout as number);
+  });
+
   it('learns its own ARN, the schedule group, the scheduler role and the dead-letter queue from its environment', () => {
     // The worker repairs stray schedules, and needs exactly the values the API uses to create them.
     const env = byType('AWS::Lambda::Function')[workerId]!.Properties.Environment.Variables;
@@ -212,7 +219,7 @@ describe('least privilege', () => {
       expect(statement.Resource).toEqual(schedulerRoleArn);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
-    expect(holders('iam:PassRole')).toEqual(['jobs-pause', 'jobs-restart', 'jobs-start', 'jobs-update', 'sync-worker']);
+    expect(holders('iam:PassRole')).toEqual(['jobs-delete', 'jobs-pause', 'jobs-restart', 'jobs-start', 'jobs-update', 'sync-worker']);
   });
 
   it('confines schedule rights to the stack\'s own schedule group', () => {
@@ -221,11 +228,21 @@ describe('least privilege', () => {
     for (const service of services) {
       for (const statement of statementsOf(template, service)) {
         if (![statement.Action].flat().some((action: string) => action.startsWith('scheduler:'))) continue;
-        expect(JSON.stringify(statement.Resource), service).toMatch(new RegExp(`:schedule/${group}/\\*"\\]\\]\\}$`));
+        expect(JSON.stringify(statement.Resource), service).toMatch(new RegExp(`:schedule/${group}/(purge-)?\\*"\\]\\]\\}$`));
       }
     }
     expect(holders('scheduler:DeleteSchedule')).toEqual(['jobs-delete', 'sync-worker']);
-    expect(holders('scheduler:CreateSchedule')).toEqual(['jobs-pause', 'jobs-restart', 'jobs-start', 'jobs-update', 'sync-worker']);
+    expect(holders('scheduler:CreateSchedule')).toEqual(['jobs-delete', 'jobs-pause', 'jobs-restart', 'jobs-start', 'jobs-update', 'sync-worker']);
+  });
+
+  it('lets DELETE create purge schedules only, never change or create a job schedule', async () => {
+    // DELETE sets up the background purge of the job's state; a right to create or update `job-*` schedules
+    // would let it restart the very job it deletes.
+    const creates = statementsOf(template, 'jobs-delete').filter((statement) => [statement.Action].flat().includes('scheduler:CreateSchedule'));
+    expect(creates).toHaveLength(1);
+    expect(creates[0]!.Action).toBe('scheduler:CreateSchedule');
+    expect(JSON.stringify(creates[0]!.Resource)).toMatch(/:schedule\/[^"]*\/purge-\*"\]\]\}$/);
+    expect(actionsOf(template, 'jobs-delete')).not.toContain('scheduler:UpdateSchedule');
   });
 
   it('gives read-only routes no write to the table', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SourceUnavailableError, type DirectorySource } from '../../functions/ports/directory-source.ts';
+import type { DirectorySource } from '../../functions/ports/directory-source.ts';
+import { ThrottledError } from '../../functions/ports/throttled-error.ts';
 import { systemClock } from '../../functions/ports/clock.ts';
 import { startLocalScimService } from '../../local/scim-service/local-scim-service.ts';
 import { startSyncHarness, wrappedSyncRun, workerContext, type SyncHarness } from '../support/sync-harness.ts';
@@ -58,20 +59,24 @@ describe('sync runs against an idle, refusing or failing target', () => {
     expect(account(user.userPrincipalName)?.title).toBe('Quarantine Survivor');
   });
 
-  it('objects the target fails on are escrowed and a later run retries them', async () => {
+  it('objects the target refuses are escrowed, reported with the reason, and retried later', async () => {
     const users = (await h.listAll('users', 'id,userPrincipalName')).slice(1, 3);
     for (const user of users) await h.graph('PATCH', `users/${user.id}`, { department: 'Escrowed' });
-    // A Retry-After beyond the adapter's longest wait ends its retries at once.
-    h.scim.failNext({ status: 500, retryAfter: '3600', times: 2 });
+    h.scim.failNext({ status: 400, scimType: 'invalidValue', detail: 'department is locked', times: 2 });
 
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     const failed = (await h.getJob(jobId)).status.lastExecution;
-    expect(failed).toMatchObject({ state: 'EntryLevelErrors', countEscrowed: 2 });
+    expect(failed).toMatchObject({ state: 'EntryLevelErrors', countEscrowed: 2, error: { code: 'EntryLevelErrors', tenantActionable: true } });
+    expect(failed.error.message).toMatch(/2 objects were not provisioned.*department is locked/);
     for (const user of users) {
       expect(account(user.userPrincipalName)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']?.department).not.toBe('Escrowed');
     }
-
+    // Before the retry is due, a tick sends nothing; a user's start retries at once.
+    h.scim.clearRequests();
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    expect(h.scim.requests()).toEqual([]);
+
+    expect((await h.runJob(jobId, 'start')).outcome).toBe('steadyState');
     for (const user of users) {
       expect(account(user.userPrincipalName)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']?.department).toBe('Escrowed');
     }
@@ -82,27 +87,26 @@ describe('sync runs against an idle, refusing or failing target', () => {
     expect(h.scim.requests()).toEqual([]);
   });
 
-  it('a directory that stays throttled fails the run without quarantine; the next run picks the change up', async () => {
+  it('a directory that stays throttled pauses the run without quarantine; the next run picks the change up', async () => {
     const [user] = await h.listAll('users', 'id,userPrincipalName');
     await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'After The Throttle' });
     const throttled = wrappedSyncRun(systemClock, (port) => {
       if (!('readPage' in port)) return port;
-      const source: DirectorySource = {
-        readObjects: (refs) => (port as unknown as DirectorySource).readObjects(refs),
+      const source: DirectorySource = Object.assign(Object.create(port) as DirectorySource, {
         readPage: async () => {
-          throw new SourceUnavailableError('GET /users/delta answered 429 after 4 attempts', false);
+          throw new ThrottledError('GET /users/delta answered 429 (after 5 attempts)', 'source', new Date(Date.now() - 1));
         },
-      };
+      });
       return source as unknown as typeof port;
     });
     const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };
 
-    expect(await throttled(tick, () => workerContext().getRemainingTimeInMillis())).toBe('failed');
+    expect(await throttled(tick, () => workerContext().getRemainingTimeInMillis())).toBe('throttled');
     const failed = (await h.getJob(jobId)).status;
     expect(failed.code).toBe('Active');
     expect(failed.quarantine).toBeNull();
     expect(failed.countSuccessiveCompleteFailures).toBe(1);
-    expect(failed.lastExecution).toMatchObject({ state: 'Failed', error: { code: 'SourceUnavailable', tenantActionable: false } });
+    expect(failed.lastExecution).toMatchObject({ state: 'Failed', error: { code: 'SourceThrottled', tenantActionable: false } });
 
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     expect(account(user.userPrincipalName)?.title).toBe('After The Throttle');

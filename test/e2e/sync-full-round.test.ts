@@ -4,7 +4,7 @@ import { startSyncHarness, type SyncHarness } from '../support/sync-harness.ts';
 let h: SyncHarness;
 
 beforeAll(async () => {
-  h = await startSyncHarness({ seedUsers: 10, seedGroups: 2 });
+  h = await startSyncHarness({ seedUsers: 18, seedGroups: 2 });
 });
 afterAll(async () => h?.close());
 
@@ -45,5 +45,28 @@ describe('a full round (restart Watermark)', () => {
     expect(await h.drainTriggered()).toEqual(['steadyState']);
     expect(h.scim.requests().filter((request) => request.method !== 'GET')).toEqual([]);
     expect(await targetMembersOf(group.displayName)).toEqual(after);
+  });
+
+  it('after an expired delta token, deprovisions what was deleted while no delta could be read', async () => {
+    const jobId = await h.startedJob();
+    const [, group] = await h.listAll('groups', 'id,displayName');
+    const [hard, soft, kept] = await h.listAll(`groups/${group.id}/members` as 'users', 'id,userPrincipalName');
+    await h.expectOk('POST', `/jobs/${jobId}/pause`);
+    await h.graph('DELETE', `users/${hard.id}`);
+    await h.graph('DELETE', `directory/deletedItems/${hard.id}`);
+    await h.graph('DELETE', `users/${soft.id}`);
+    // A week passes: the delta token is gone, and Graph answers 410.
+    h.stack.directory.expireDeltaTokens();
+
+    await h.expectOk('POST', `/jobs/${jobId}/start`);
+    expect(await h.drainTriggered()).toEqual(['steadyState']);
+    const users = h.scim.resources('Users') as Resource[];
+    expect(users.find((user) => user.userName === hard.userPrincipalName)).toBeUndefined();
+    expect(users.find((user) => user.userName === soft.userPrincipalName)?.active).toBe(false);
+    expect(users.find((user) => user.userName === kept.userPrincipalName)?.active).toBe(true);
+    expect(await targetMembersOf(group.displayName)).toEqual(await sourceMembersOf(group.id));
+    const status = (await h.getJob(jobId)).status;
+    expect(status.lastExecution).toMatchObject({ state: 'Succeeded' });
+    expect(status.synchronizedEntryCountByType).toContainEqual({ key: 'User', value: users.filter((user) => user.userName !== hard.userPrincipalName).length });
   });
 });

@@ -163,6 +163,7 @@ describe('deleting a synchronized job', () => {
     expect(await stateItems()).toBeGreaterThan(accounts); // two generations of links
 
     await h.expectOk('DELETE', `/jobs/${jobId}`);
+    expect(await h.purgeDeleted(jobId)).toEqual(['purged']);
 
     expect(await stateItems()).toBe(0);
     expect((await h.api('GET', `/jobs/${jobId}`)).status).toBe(404);

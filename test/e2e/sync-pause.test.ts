@@ -23,14 +23,13 @@ describe('pause during a run', () => {
     const pausingAfterFirstPage = wrappedSyncRun(systemClock, (port) => {
       if (!('readPage' in port)) return port;
       const source = port as unknown as DirectorySource;
-      const wrapped: DirectorySource = {
-        readObjects: (refs) => source.readObjects(refs),
-        readPage: async (watermark) => {
+      const wrapped: DirectorySource = Object.assign(Object.create(source) as DirectorySource, {
+        readPage: async (watermark: string | null) => {
           pages += 1;
           if (pages === 2) await h.expectOk('POST', `/jobs/${jobId}/pause`);
           return source.readPage(watermark);
         },
-      };
+      });
       return wrapped as unknown as typeof port;
     });
     const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'start' as const };
@@ -39,7 +38,8 @@ describe('pause during a run', () => {
     expect(pages).toBe(2);
     const paused = await h.getJob(jobId);
     expect(paused.status.code).toBe('Paused');
-    expect(paused.status.progress).toEqual([expect.objectContaining({ completedUnits: 2, units: 'pages' })]);
+    // Two pages of users read, out of every user and group the directory held when the round began.
+    expect(paused.status.progress).toEqual([expect.objectContaining({ completedUnits: 200, totalUnits: USERS + 1, units: 'objects' })]);
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('inactive');
 
     await h.expectOk('POST', `/jobs/${jobId}/start`);

@@ -46,6 +46,14 @@ describe('POST /jobs/{id}/validateCredentials', () => {
     expect(response.json.error.message).toMatch(message);
   });
 
+  it('fails the check, not the request, when the target asks to slow down', async () => {
+    t.stack.scim.failNext({ status: 429, retryAfter: '3600' });
+    const response = await validate({ credentials: pairs(t.stack.scimUrl, t.stack.scimToken) });
+    expect(response.status).toBe(400);
+    expect(response.json.error.code).toBe('CredentialValidationFailed');
+    expect(response.json.error.message).toMatch(/429/);
+  });
+
   it('needs credentials or useSavedCredentials, a known job, and write permission', async () => {
     expect((await validate({})).json.error.code).toBe('invalidRequest');
     const unknown = await validate({ useSavedCredentials: true }, { job: `scim.${'0'.repeat(32)}.${LOCAL_TENANT_ID}` });

@@ -9,6 +9,7 @@ import {
   type DirectoryObject,
   type DirectoryPage,
 } from '../../functions/ports/directory-source.ts';
+import { ThrottledError } from '../../functions/ports/throttled-error.ts';
 import { startLocalDirectory, type LocalDirectory } from '../../local/directory/local-directory.ts';
 
 const closers: (() => Promise<void>)[] = [];
@@ -172,7 +173,14 @@ async function fakeGraph(handlers: Handler[]) {
     else handler(request, response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Requests a test left unanswered would otherwise keep the server open until their keep-alive ends.
+        server.closeAllConnections();
+      }),
+  );
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url: `${base}/v1.0`, base, seen };
 }
@@ -182,6 +190,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 };
 
 const graphError = (code: string) => ({ error: { code, message: `${code} happened`, innerError: {} } });
+const now = new Date('2026-03-01T10:00:00.000Z');
 
 describe('GraphDirectorySource against a misbehaving Graph', () => {
   it('retries 429 and 503 honouring Retry-After, then returns the page', async () => {
@@ -193,26 +202,66 @@ describe('GraphDirectorySource against a misbehaving Graph', () => {
     ]);
     deltaLink = `${fake.url}/users/delta?$deltatoken=abc`;
     const sleeps: number[] = [];
+    let time = now.getTime();
     const { graph } = source(fake.url, {
       getAccessToken: async () => 'token-1',
+      clock: { now: () => new Date(time) },
       sleep: async (ms) => {
         sleeps.push(ms);
+        time += ms;
       },
+      random: () => 0.5,
     });
     const page = await graph.readPage(null);
-    expect(sleeps).toEqual([7000, 1000]);
+    // Retry-After 7 s, then full jitter: 0.5 × 500 ms × 2^1.
+    expect(sleeps).toEqual([7000, 500]);
     expect(page.objects.map((o: DirectoryObject) => o.id)).toEqual(['u1']);
     expect(page.roundComplete).toBe(false);
     expect(fake.seen.map((r) => r.headers.authorization)).toEqual(['Bearer token-1', 'Bearer token-1', 'Bearer token-1']);
   });
 
-  it('gives up after its tries without returning a partial page', async () => {
+  it('ends a 5xx storm with ThrottledError after its tries, without returning a partial page', async () => {
     const fake = await fakeGraph(Array.from({ length: 3 }, () => json(500, graphError('generalException'))));
-    const { graph } = source(fake.url, { maxAttempts: 3 });
+    const { graph } = source(fake.url, { maxAttempts: 3, clock: { now: () => now }, random: () => 0.5 });
     const failure = graph.readPage(null);
-    await expect(failure).rejects.toBeInstanceOf(SourceUnavailableError);
-    await expect(failure).rejects.toMatchObject({ tenantActionable: false });
+    await expect(failure).rejects.toBeInstanceOf(ThrottledError);
+    // No Retry-After: retryAt is the back-off estimate, the next step's ceiling of 500 ms × 2^2.
+    await expect(failure).rejects.toMatchObject({
+      system: 'source',
+      retryAt: new Date(now.getTime() + 2000),
+      message: 'The directory answered 500 generalException: generalException happened (after 3 attempts)',
+    });
     expect(fake.seen).toHaveLength(3);
+  });
+
+  it('ends a 429 with Retry-After 3600 at once with ThrottledError, retryAt one hour on', async () => {
+    const fake = await fakeGraph([json(429, graphError('TooManyRequests'), { 'retry-after': '3600' }), json(200, { value: [] })]);
+    const sleeps: number[] = [];
+    const { graph } = source(fake.url, { clock: { now: () => now }, sleep: async (ms) => void sleeps.push(ms) });
+    const started = performance.now();
+    const failure = await graph.readPage(null).catch((error: unknown) => error);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(failure).toBeInstanceOf(ThrottledError);
+    expect(failure).toMatchObject({ system: 'source', retryAt: new Date(now.getTime() + 3_600_000) });
+    expect(sleeps).toEqual([]);
+    expect(fake.seen).toHaveLength(1);
+    // The throttle holds the whole source back: the next read is not even sent.
+    await expect(graph.readObjects([{ type: 'User', id: 'u1' }])).rejects.toBeInstanceOf(ThrottledError);
+    expect(fake.seen).toHaveLength(1);
+  });
+
+  it('retries a request that times out, then ends with ThrottledError', async () => {
+    const fake = await fakeGraph([() => undefined, () => undefined]);
+    const { graph } = source(fake.url, { timeoutMs: 50, maxAttempts: 2 });
+    await expect(graph.readPage(null)).rejects.toMatchObject({ name: 'ThrottledError', system: 'source', message: expect.stringMatching(/timed out \(after 2 attempts\)/) });
+    expect(fake.seen).toHaveLength(2);
+  });
+
+  it.each([400, 404, 501])('turns %i on a delta request into SourceUnavailableError without retrying', async (status) => {
+    const fake = await fakeGraph([json(status, graphError('badRequest'))]);
+    const { graph } = source(fake.url);
+    await expect(graph.readPage(null)).rejects.toMatchObject({ name: 'SourceUnavailableError', tenantActionable: true });
+    expect(fake.seen).toHaveLength(1);
   });
 
   it('turns 401 into SourceUnavailableError the tenant can act on, without retrying', async () => {
@@ -244,7 +293,13 @@ describe('GraphDirectorySource against a misbehaving Graph', () => {
     const closed = await fakeGraph([]);
     await closers.pop()!();
     const unreachable = source(closed.url, { maxAttempts: 2 });
-    await expect(unreachable.graph.readPage(null)).rejects.toMatchObject({ name: 'SourceUnavailableError', tenantActionable: false });
+    // A refused connection is not retried: like the target, the job goes to quarantine.
+    await expect(unreachable.graph.readPage(null)).rejects.toMatchObject({
+      name: 'SourceUnavailableError',
+      tenantActionable: true,
+      message: expect.stringMatching(/cannot be reached \(ECONNREFUSED\)/),
+    });
+    expect(unreachable.requests).toHaveLength(1);
   });
 
   it('merges duplicates within a page: later attributes win, member changes accumulate', async () => {

@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpScimTarget, quoteFilterValue, type HttpScimTargetOptions } from '../../functions/adapters/scim/http-scim-target.ts';
 import { ScimRequestError, TargetUnavailableError } from '../../functions/ports/scim-target.ts';
+import { ThrottledError } from '../../functions/ports/throttled-error.ts';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
 import { startScimmyScimServer } from '../support/scimmy-scim-server.js';
 
@@ -88,6 +89,24 @@ describe.each([
     expect(found).toMatchObject({ id: group.id, displayName: 'Engineering' });
     const page = await target.list('Groups', ['displayName', 'members'], 1, 10);
     expect(page.resources[0]?.members).toEqual([expect.objectContaining({ value: dave.id })]);
+  });
+
+  it('gets a user by id as the target holds it, and null for an id it does not have', async () => {
+    const created = await target.create('Users', newUser('gina@contoso.com', { emails: [{ type: 'work', value: 'gina@contoso.com', primary: true }] }));
+    const read = await target.get('Users', created.id);
+    expect(read).toMatchObject({ id: created.id, userName: 'gina@contoso.com', active: true, emails: [expect.objectContaining({ type: 'work', value: 'gina@contoso.com' })] });
+    await target.delete('Users', created.id);
+    expect(await target.get('Users', created.id)).toBeNull();
+    expect(await target.get('Users', 'no-such-id')).toBeNull();
+  });
+
+  it('gets a group without its members', async () => {
+    const member = await target.create('Users', newUser('hank@contoso.com'));
+    const group = await target.create('Groups', { schemas: [groupSchema], displayName: 'Support', members: [{ value: member.id }] });
+    const read = await target.get('Groups', group.id);
+    expect(read).toMatchObject({ id: group.id, displayName: 'Support' });
+    expect(read?.members ?? []).toEqual([]);
+    expect(await target.get('Groups', 'no-such-id')).toBeNull();
   });
 
   it('reports a duplicate userName as ScimRequestError 409 with scimType uniqueness', async () => {
@@ -184,30 +203,62 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
   it('backs off exponentially with jitter on 5xx', async () => {
     service.failNext({ status: 500, times: 2 });
     service.failNext({ status: 503 });
-    await expect(target({ maxRetries: 3 }).list('Users', ['userName'], 1, 10)).resolves.toMatchObject({ totalResults: expect.any(Number) });
+    await expect(target({ maxAttempts: 4 }).list('Users', ['userName'], 1, 10)).resolves.toMatchObject({ totalResults: expect.any(Number) });
     // random 0.5 × 100 ms × 2^attempt
     expect(sleeps).toEqual([50, 100, 200]);
   });
 
-  it('gives up after maxRetries with a ScimRequestError carrying the last status', async () => {
+  it('ends a 503 storm with ThrottledError after its attempts: the run pauses, the object is not escrowed', async () => {
     service.failNext({ status: 503, times: 10 });
-    const failing = target({ maxRetries: 2 }).findBy('Users', 'userName', 'x');
-    await expect(failing).rejects.toBeInstanceOf(ScimRequestError);
-    await expect(failing).rejects.toMatchObject({ status: 503 });
-    expect(sleeps).toHaveLength(2);
+    const failing = target({ maxAttempts: 3 }).findBy('Users', 'userName', 'x');
+    await expect(failing).rejects.toBeInstanceOf(ThrottledError);
+    // random 0.5: the waits were 50 and 100 ms; the estimate is the next step's ceiling, 100 ms × 2^2.
+    await expect(failing).rejects.toMatchObject({
+      system: 'target',
+      retryAt: new Date(now.getTime() + 400),
+      message: 'GET /Users answered 503: Injected fault. (after 3 attempts)',
+    });
+    expect(sleeps).toEqual([50, 100]);
     expect(service.requests()).toHaveLength(3);
   });
 
-  it('stops at once when Retry-After asks for longer than maxDelayMs, so the engine can escrow the object', async () => {
+  it('ends a 429 with Retry-After 3600 at once with ThrottledError, retryAt one hour on, and holds the job back', async () => {
     service.failNext({ status: 429, retryAfter: '3600' });
-    await expect(target({ maxDelayMs: 60_000 }).delete('Users', 'any')).rejects.toMatchObject({ status: 429 });
+    const shared = target();
+    const started = performance.now();
+    const failure = await shared.delete('Users', 'any').catch((error: unknown) => error);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(failure).toBeInstanceOf(ThrottledError);
+    expect(failure).toMatchObject({ system: 'target', retryAt: new Date(now.getTime() + 3_600_000) });
+    expect(sleeps).toEqual([]);
+    expect(service.requests()).toHaveLength(1);
+    // Every later request of the same target is held back, and fails unsent rather than wait an hour in-process.
+    await expect(shared.findBy('Users', 'userName', 'x')).rejects.toMatchObject({ name: 'ThrottledError', retryAt: new Date(now.getTime() + 3_600_000) });
+    expect(service.requests()).toHaveLength(1);
+  });
+
+  it('ends a 503 whose Retry-After is beyond what a request may wait with ThrottledError at that time', async () => {
+    service.failNext({ status: 503, retryAfter: new Date(now.getTime() + 120_000).toUTCString() });
+    await expect(target({ maxWaitMs: 60_000 }).list('Users', ['userName'], 1, 10)).rejects.toMatchObject({
+      name: 'ThrottledError',
+      retryAt: new Date(now.getTime() + 120_000),
+    });
+    expect(sleeps).toEqual([]);
+  });
+
+  it.each([400, 404, 409, 412, 501])('refuses the object with ScimRequestError on %i, without retrying', async (status) => {
+    service.failNext({ status, scimType: status === 409 ? 'uniqueness' : 'invalidValue', detail: 'No.' });
+    const failure = target().patch('Users', 'any', [{ op: 'replace', path: 'title', value: 'x' }]);
+    await expect(failure).rejects.toBeInstanceOf(ScimRequestError);
+    await expect(failure).rejects.toMatchObject({ status, message: `PATCH /Users/any answered ${status}: No.` });
+    expect(service.requests()).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
 
   it('never turns a failed list or find into an empty answer', async () => {
     service.failNext({ status: 500, times: 2 });
-    await expect(target({ maxRetries: 0 }).list('Users', ['userName'], 1, 10)).rejects.toBeInstanceOf(ScimRequestError);
-    await expect(target({ maxRetries: 0 }).findBy('Users', 'userName', 'x')).rejects.toBeInstanceOf(ScimRequestError);
+    await expect(target({ maxAttempts: 1 }).list('Users', ['userName'], 1, 10)).rejects.toBeInstanceOf(ThrottledError);
+    await expect(target({ maxAttempts: 1 }).findBy('Users', 'userName', 'x')).rejects.toBeInstanceOf(ThrottledError);
   });
 
   it('reports 403 as TargetUnavailableError without retrying', async () => {
@@ -243,6 +294,22 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     expect(findQuery.get('excludedAttributes')).toBe('members');
   });
 
+  it('gets a group asking for excludedAttributes=members, and an id that needs encoding as one path segment', async () => {
+    await target().get('Groups', 'g/1 2');
+    await target().get('Users', 'u-1');
+    const [group, user] = service.requests();
+    expect(group).toMatchObject({ method: 'GET', path: '/Groups/g%2F1%202?excludedAttributes=members' });
+    expect(user).toMatchObject({ method: 'GET', path: '/Users/u-1' });
+  });
+
+  it('retries a get through the same policy as every other request', async () => {
+    service.failNext({ status: 503 });
+    expect(await target().get('Users', 'missing')).toBeNull();
+    expect(sleeps).toEqual([50]);
+    service.failNext({ status: 429, retryAfter: '3600' });
+    await expect(target().get('Users', 'missing')).rejects.toBeInstanceOf(ThrottledError);
+  });
+
   it('reports a refused connection as TargetUnavailableError', async () => {
     const closed = await listenThenClose();
     const unreachable = new HttpScimTarget({ baseUrl: `http://127.0.0.1:${closed}/scim/v2`, token, sleep: async (ms) => void sleeps.push(ms) });
@@ -258,9 +325,17 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     let rogue: Server;
     let rogueUrl: string;
     let answer: (response: import('node:http').ServerResponse) => void;
+    let received = 0;
+
+    beforeEach(() => {
+      received = 0;
+    });
 
     beforeAll(async () => {
-      rogue = createServer((_request, response) => answer(response));
+      rogue = createServer((_request, response) => {
+        received += 1;
+        answer(response);
+      });
       await new Promise<void>((resolve) => rogue.listen(0, '127.0.0.1', resolve));
       rogueUrl = `http://127.0.0.1:${(rogue.address() as AddressInfo).port}/scim/v2`;
     });
@@ -277,15 +352,49 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
       await expect(rogueTarget.list('Users', ['userName'], 1, 10)).rejects.toBeInstanceOf(ScimRequestError);
     });
 
+    it('refuses a get answered 200 without a resource instead of returning it', async () => {
+      answer = (response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>');
+      await expect(target({ baseUrl: rogueUrl }).get('Users', 'u-1')).rejects.toMatchObject({ name: 'ScimRequestError', status: 200 });
+    });
+
     it('throws when a ListResponse claims matches but carries none', async () => {
       answer = (response) => response.writeHead(200, { 'content-type': 'application/scim+json' }).end('{"totalResults":1,"Resources":[]}');
       await expect(target({ baseUrl: rogueUrl }).findBy('Users', 'userName', 'x')).rejects.toBeInstanceOf(ScimRequestError);
     });
 
-    it('times out a request that gets no answer, retries it, then fails with status 0', async () => {
+    it('times out a request that gets no answer, retries it, then ends with ThrottledError', async () => {
       answer = () => undefined;
-      const slow = target({ baseUrl: rogueUrl, timeoutMs: 50, maxRetries: 1 });
-      await expect(slow.findBy('Users', 'userName', 'x')).rejects.toMatchObject({ name: 'ScimRequestError', status: 0 });
+      const slow = target({ baseUrl: rogueUrl, timeoutMs: 50, maxAttempts: 2 });
+      await expect(slow.findBy('Users', 'userName', 'x')).rejects.toMatchObject({
+        name: 'ThrottledError',
+        system: 'target',
+        message: 'GET /Users: the request timed out (after 2 attempts)',
+      });
+      expect(sleeps).toEqual([50]);
+      expect(received).toBe(2);
+    });
+
+    it('does not send a POST again whose answer was lost: the target may have created the account', async () => {
+      answer = () => undefined;
+      const slow = target({ baseUrl: rogueUrl, timeoutMs: 50 });
+      const failure = slow.create('Users', newUser('lost@contoso.com'));
+      await expect(failure).rejects.toBeInstanceOf(ThrottledError);
+      await expect(failure).rejects.toThrow(/POST \/Users: the request timed out; not sent again/);
+      expect(received).toBe(1);
+      expect(sleeps).toEqual([]);
+    });
+
+    it('retries a GET whose connection was reset, then returns the answer', async () => {
+      let resets = 1;
+      answer = (response) => {
+        if (resets-- > 0) {
+          response.socket?.destroy();
+          return;
+        }
+        response.writeHead(200, { 'content-type': 'application/scim+json' }).end('{"totalResults":0,"Resources":[]}');
+      };
+      await expect(target({ baseUrl: rogueUrl }).findBy('Users', 'userName', 'x')).resolves.toBeNull();
+      expect(received).toBe(2);
       expect(sleeps).toEqual([50]);
     });
   });

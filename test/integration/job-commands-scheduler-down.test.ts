@@ -1,10 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbJobStatePurge } from '../../functions/adapters/dynamodb/dynamodb-job-state-purge.ts';
 import { DynamoDbJobStore } from '../../functions/adapters/dynamodb/dynamodb-job-store.ts';
 import { graphHandler, type ApiEvent } from '../../functions/http/graph-handler.ts';
 import { systemClock } from '../../functions/ports/clock.ts';
 import { SchedulesUnavailableError, type JobScheduleSpec, type JobSchedules } from '../../functions/ports/job-schedules.ts';
+import type { PurgeSchedules } from '../../functions/ports/purge-schedules.ts';
 import type { SecretsVault } from '../../functions/ports/secrets-vault.ts';
 import { makeJobCommands } from '../../functions/use-cases/job-commands.ts';
 import { startLocalDynamoDb } from '../../local/local-dynamodb.ts';
@@ -12,7 +14,7 @@ import { startLocalDynamoDb } from '../../local/local-dynamodb.ts';
 const TENANT = '00000000-0000-4000-8000-000000000001';
 
 /** A Scheduler that is throttling: every call fails the way the adapter reports it. */
-class DownScheduler implements JobSchedules {
+class DownScheduler implements JobSchedules, PurgeSchedules {
   calls = 0;
   down = true;
   readonly specs: JobScheduleSpec[] = [];
@@ -23,6 +25,9 @@ class DownScheduler implements JobSchedules {
   async put(spec: JobScheduleSpec) {
     this.fail();
     this.specs.push(spec);
+  }
+  async ensurePurge() {
+    this.fail();
   }
   async remove() {
     this.fail();
@@ -43,20 +48,24 @@ const secrets: SecretsVault = {
 
 let dynamo: Awaited<ReturnType<typeof startLocalDynamoDb>>;
 let jobs: DynamoDbJobStore;
+let purges: DynamoDbJobStatePurge;
 
 beforeAll(async () => {
   dynamo = await startLocalDynamoDb({ host: '127.0.0.1', port: 0, tableName: 'jobs-test' });
-  jobs = new DynamoDbJobStore(DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint })), 'jobs-test');
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint }));
+  jobs = new DynamoDbJobStore(client, 'jobs-test');
+  purges = new DynamoDbJobStatePurge(client, 'jobs-test');
 });
 afterAll(async () => dynamo?.close());
 
-function commands(schedules: JobSchedules) {
+function commands(schedules: DownScheduler) {
   return makeJobCommands({
     jobs,
     schedules,
     secrets,
     trigger: { trigger: async () => undefined },
-    jobState: { purge: async () => undefined },
+    purges,
+    purgeSchedules: schedules,
     schemas: { get: async () => null, put: async () => undefined, removeOthers: async () => undefined },
     clock: systemClock,
   });
@@ -90,11 +99,16 @@ describe('job commands while EventBridge Scheduler is unavailable', () => {
 
     await expect(run()).rejects.toBeInstanceOf(SchedulesUnavailableError);
     expect(await jobs.get(key)).toEqual(before);
+    expect(await purges.pending(key)).toBeNull();
 
     scheduler.down = false;
     await run();
     const after = await jobs.get(key);
-    if (command === 'delete') expect(after).toBeNull();
+    if (command === 'delete') {
+      expect(after).toBeNull();
+      // Its state is left to the worker's purge, recorded before the job went.
+      expect(await purges.pending(key)).toMatchObject({ key });
+    }
     else expect(after?.version).toBeGreaterThan(before!.version);
   });
 

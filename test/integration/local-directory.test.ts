@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { startLocalDirectory, type LocalDirectory, type LocalDirectoryOptions } 
 
 interface Reply {
   status: number;
+  text: string;
   json: any;
   headers: Headers;
 }
@@ -29,15 +30,18 @@ afterEach(async () => {
 async function start(options: LocalDirectoryOptions = {}) {
   const directory = await startLocalDirectory({ seedUsers: 0, seedGroups: 0, ...options });
   open.push(directory);
-  const call = async (method: string, url: string, body?: unknown): Promise<Reply> => {
+  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
     const response = await fetch(url.startsWith('http') ? url : `${directory.url}${url}`, {
       method,
-      headers: { authorization: 'Bearer anything', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: 'Bearer anything', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, json: text ? JSON.parse(text) : undefined, headers: response.headers };
+    const json = response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : undefined;
+    return { status: response.status, text, json, headers: response.headers };
   };
+  /** A link of another directory instance on this one's port (the same directory after a restart). */
+  const moved = (link: string) => link.replace(/^http:\/\/[^/]+\//, `${new URL(directory.url).origin}/`);
   /** Follows nextLinks to the deltaLink; returns every page's value and the deltaLink. */
   const readDelta = async (url: string) => {
     const pages: any[][] = [];
@@ -64,7 +68,7 @@ async function start(options: LocalDirectoryOptions = {}) {
   };
   const addMember = (groupId: string, userId: string) =>
     call('POST', `/groups/${groupId}/members/$ref`, { '@odata.id': `${directory.url}/directoryObjects/${userId}` });
-  return { directory, call, readDelta, createUser, addMember };
+  return { directory, call, readDelta, createUser, addMember, moved };
 }
 
 describe('local directory: users and groups', () => {
@@ -198,7 +202,8 @@ describe('local directory: delta query', () => {
     await call('DELETE', `/users/${second}`);
     const round1 = await readDelta(start1);
     expect(round1.objects).toHaveLength(3);
-    expect(round1.objects).toContainEqual({ id: first, displayName: seeded[0].displayName, jobTitle: 'Captain' });
+    // Two updates of one object: one entry with what changed (jobTitle), not the unchanged displayName.
+    expect(round1.objects).toContainEqual({ id: first, jobTitle: 'Captain' });
     expect(round1.objects).toContainEqual({ id: created, displayName: 'Emily', jobTitle: null });
     expect(round1.objects).toContainEqual({ id: second, '@removed': { reason: 'changed' } });
 
@@ -248,11 +253,10 @@ describe('local directory: delta query', () => {
     const added = await createUser('Fay');
     await addMember(group, added);
     const round = await readDelta(full.deltaLink);
+    // Only the membership changed: the group's entry carries no other property.
     expect(round.objects).toEqual([
       {
         id: group,
-        displayName: 'Crew',
-        description: 'All crew',
         'members@delta': [
           { '@odata.type': '#microsoft.graph.user', id: users[0], '@removed': { reason: 'deleted' } },
           { '@odata.type': '#microsoft.graph.user', id: added },
@@ -313,11 +317,180 @@ describe('local directory: delta query', () => {
   });
 });
 
+describe('local directory: delta entries of updated objects', () => {
+  it('carries only the selected properties changed since the deltaLink, null for a cleared one; new objects whole', async () => {
+    const { call, readDelta, createUser } = await start({ seedUsers: 3 });
+    const select = '/users/delta?$select=displayName,jobTitle,department,mobilePhone';
+    const full = await readDelta(select);
+    for (const user of full.objects) expect(Object.keys(user).sort()).toEqual(['department', 'displayName', 'id', 'jobTitle', 'mobilePhone']);
+    const plain = await readDelta('/users/delta');
+    const [a, b, c] = full.objects.map((u) => u.id as string);
+
+    await call('PATCH', `/users/${a}`, { jobTitle: 'Pilot' });
+    await call('PATCH', `/users/${a}`, { department: null, mobilePhone: full.objects[0].mobilePhone });
+    await call('PATCH', `/users/${b}`, { city: 'Oslo' });
+    await call('PATCH', `/users/${c}`, { jobTitle: full.objects[2].jobTitle });
+    const created = await createUser('Nora', { jobTitle: 'Analyst' });
+    await call('PATCH', `/users/${created}`, { department: 'Sales' });
+
+    const round = await readDelta(full.deltaLink);
+    expect(round.objects).toHaveLength(3);
+    // Two updates: the union of what changed, with current values; mobilePhone was set to what it was.
+    expect(round.objects).toContainEqual({ id: a, jobTitle: 'Pilot', department: null });
+    // Only a property outside $select changed: the entry is the id alone. A PATCH that changed nothing is no change.
+    expect(round.objects).toContainEqual({ id: b });
+    expect(round.objects).toContainEqual({ id: created, displayName: 'Nora', jobTitle: 'Analyst', department: 'Sales', mobilePhone: null });
+    // Without $select, Graph's default property set is what changes are reported from.
+    expect((await readDelta(plain.deltaLink)).objects).toContainEqual({ id: a, jobTitle: 'Pilot' });
+
+    await call('PATCH', `/users/${a}`, { displayName: 'Renamed' });
+    expect((await readDelta(round.deltaLink)).objects).toEqual([{ id: a, displayName: 'Renamed' }]);
+  });
+
+  it('reports an object changed during a round where it stood, with all its changes, and again in the next round', async () => {
+    const { call, readDelta } = await start({ seedUsers: 6, pageSize: 2 });
+    const full = await readDelta('/users/delta?$select=displayName,jobTitle');
+    const ids = full.objects.map((u) => u.id as string);
+    for (const id of ids) await call('PATCH', `/users/${id}`, { jobTitle: `Title ${id.slice(0, 4)}` });
+
+    const page1 = await call('GET', full.deltaLink);
+    expect(page1.json.value).toEqual(ids.slice(0, 2).map((id) => ({ id, jobTitle: `Title ${id.slice(0, 4)}` })));
+    const [passed, ahead] = [ids[0]!, ids[5]!];
+    await call('PATCH', `/users/${passed}`, { displayName: 'Passed, renamed' });
+    await call('PATCH', `/users/${ahead}`, { displayName: 'Ahead, renamed' });
+    const rest = await readDelta(page1.json['@odata.nextLink']);
+    expect(rest.objects.map((u) => u.id)).toEqual(ids.slice(2));
+    expect(rest.objects.at(-1)).toEqual({ id: ahead, displayName: 'Ahead, renamed', jobTitle: `Title ${ahead.slice(0, 4)}` });
+
+    const next = await readDelta(rest.deltaLink);
+    expect(next.objects).toEqual([
+      { id: passed, displayName: 'Passed, renamed' },
+      { id: ahead, displayName: 'Ahead, renamed' },
+    ]);
+  });
+
+  it('gives a group update its changed properties next to members@delta, and a restored group whole', async () => {
+    const { call, readDelta, createUser, addMember } = await start();
+    const ann = await createUser('Ann');
+    const ben = await createUser('Ben');
+    const team = (await call('POST', '/groups', { displayName: 'Team', description: 'Old', groupTypes: ['Unified'], securityEnabled: false }))
+      .json.id as string;
+    await addMember(team, ann);
+    await addMember(team, ben);
+    const full = await readDelta('/groups/delta?$select=displayName,description,members');
+
+    await call('PATCH', `/groups/${team}`, { description: 'New' });
+    await call('DELETE', `/groups/${team}/members/${ann}/$ref`);
+    const round = await readDelta(full.deltaLink);
+    expect(round.objects).toEqual([
+      { id: team, description: 'New', 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: ann, '@removed': { reason: 'deleted' } }] },
+    ]);
+
+    expect((await call('DELETE', `/groups/${team}`)).status).toBe(204);
+    expect((await call('POST', `/directory/deletedItems/${team}/restore`)).status).toBe(200);
+    const afterRestore = await readDelta(round.deltaLink);
+    expect(afterRestore.objects).toEqual([
+      { id: team, displayName: 'Team', description: 'New', 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: ben }] },
+    ]);
+  });
+});
+
+describe('local directory: reads besides delta', () => {
+  it('answers 404 for soft- and hard-deleted users and groups, with or without $select', async () => {
+    const { call, createUser } = await start();
+    const active = await createUser('Ada');
+    const soft = await createUser('Sam');
+    const hard = await createUser('Hal');
+    await call('DELETE', `/users/${soft}`);
+    await call('DELETE', `/users/${hard}`);
+    await call('DELETE', `/directory/deletedItems/${hard}`);
+    const unified = (await call('POST', '/groups', { displayName: 'Unified', groupTypes: ['Unified'] })).json.id as string;
+    const security = (await call('POST', '/groups', { displayName: 'Security' })).json.id as string;
+    await call('DELETE', `/groups/${unified}`);
+    await call('DELETE', `/groups/${security}`);
+
+    expect((await call('GET', `/users/${active}?$select=displayName`)).json).toEqual({
+      '@odata.context': expect.stringContaining('$metadata#users/$entity'),
+      id: active,
+      displayName: 'Ada',
+    });
+    for (const path of [`/users/${soft}`, `/users/${hard}`, `/groups/${unified}`, `/groups/${security}`]) {
+      for (const query of ['', '?$select=displayName', '?$select=id,displayName']) {
+        const gone = await call('GET', `${path}${query}`);
+        expect(gone.status, `${path}${query}`).toBe(404);
+        expect(gone.json.error.code).toBe('Request_ResourceNotFound');
+      }
+    }
+  });
+
+  it('reads a soft-deleted object from deleted items, and answers 404 for any other', async () => {
+    const { call, createUser } = await start();
+    const active = await createUser('Ada');
+    const soft = await createUser('Sam', { jobTitle: 'Pilot' });
+    const hard = await createUser('Hal');
+    await call('DELETE', `/users/${soft}`);
+    await call('DELETE', `/users/${hard}`);
+    await call('DELETE', `/directory/deletedItems/${hard}`);
+    const unified = (await call('POST', '/groups', { displayName: 'Unified', groupTypes: ['Unified'] })).json.id as string;
+    const security = (await call('POST', '/groups', { displayName: 'Security' })).json.id as string;
+    await call('DELETE', `/groups/${unified}`);
+    await call('DELETE', `/groups/${security}`);
+
+    const user = await call('GET', `/directory/deletedItems/${soft}`);
+    expect(user.status).toBe(200);
+    expect(user.json).toMatchObject({
+      '@odata.context': expect.stringContaining('$metadata#directoryObjects/$entity'),
+      '@odata.type': '#microsoft.graph.user',
+      id: soft,
+      displayName: 'Sam',
+      jobTitle: 'Pilot',
+      deletedDateTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect((await call('GET', `/directory/deletedItems/${soft}?$select=id`)).json).toEqual({
+      '@odata.context': expect.stringContaining('$metadata#directoryObjects/$entity'),
+      '@odata.type': '#microsoft.graph.user',
+      id: soft,
+    });
+    expect((await call('GET', `/directory/deletedItems/${unified}`)).json).toMatchObject({ '@odata.type': '#microsoft.graph.group', id: unified });
+
+    for (const id of [active, hard, security, '00000000-0000-0000-0000-000000000000']) {
+      const missing = await call('GET', `/directory/deletedItems/${id}`);
+      expect(missing.status, id).toBe(404);
+      expect(missing.json.error.code).toBe('Request_ResourceNotFound');
+    }
+    await call('POST', `/directory/deletedItems/${soft}/restore`);
+    expect((await call('GET', `/directory/deletedItems/${soft}`)).status).toBe(404);
+  });
+
+  it('counts users and groups as text/plain with ConsistencyLevel eventual, and answers 400 without it', async () => {
+    const { call } = await start({ seedUsers: 7, seedGroups: 2 });
+    const someone = (await call('GET', '/users?$top=1')).json.value[0].id as string;
+    await call('DELETE', `/users/${someone}`);
+    const eventual = { ConsistencyLevel: 'eventual' };
+
+    const users = await call('GET', '/users/$count', undefined, eventual);
+    expect(users.status).toBe(200);
+    expect(users.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(users.text).toBe('6');
+    expect((await call('GET', '/groups/$count', undefined, eventual)).text).toBe('2');
+    expect((await call('GET', `/users/$count?$filter=department eq 'Sales'`, undefined, eventual)).text).toBe('1');
+
+    const without = await call('GET', '/users/$count');
+    expect(without.status).toBe(400);
+    expect(without.json.error).toMatchObject({ code: 'Request_BadRequest', message: '$count is not currently supported.' });
+    expect((await call('GET', '/groups/$count')).status).toBe(400);
+  });
+});
+
+async function dataFilePath() {
+  const folder = await mkdtemp(path.join(tmpdir(), 'local-directory-'));
+  folders.push(folder);
+  return path.join(folder, 'data', 'directory.json');
+}
+
 describe('local directory: persistence', () => {
   it('keeps objects, memberships and delta positions across a restart, seeding only once', async () => {
-    const folder = await mkdtemp(path.join(tmpdir(), 'local-directory-'));
-    folders.push(folder);
-    const dataFile = path.join(folder, 'data', 'directory.json');
+    const dataFile = await dataFilePath();
 
     const first = await start({ dataFile, seedUsers: 4, seedGroups: 2 });
     const id = await first.createUser('Hana');
@@ -331,8 +504,94 @@ describe('local directory: persistence', () => {
     const second = await start({ dataFile, seedUsers: 4, seedGroups: 2 });
     expect((await second.call('GET', '/users')).json.value).toHaveLength(5);
     expect((await second.call('GET', `/groups/${group}/members`)).json.value.map((m: any) => m.id)).toContain(id);
-    const port = new URL(second.directory.url).port;
-    const round = await second.readDelta(deltaLink.replace(/:\d+\//, `:${port}/`));
+    const round = await second.readDelta(second.moved(deltaLink));
     expect(round.objects).toEqual([{ id, displayName: 'Hana Renamed' }]);
+  });
+
+  // A crash is simulated by starting a second directory on the file while the first still runs: the first never
+  // gets to write anything on a shutdown, as with kill -9.
+  it('has every acknowledged change on disk before answering, however many come at once', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    const id = await first.createUser('Ida');
+    expect((await first.call('PATCH', `/users/${id}`, { jobTitle: 'Pilot' })).status).toBe(204);
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => first.createUser(`Burst${i}`)));
+
+    const afterCrash = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    expect((await afterCrash.call('GET', `/users/${id}?$select=jobTitle`)).json).toMatchObject({ id, jobTitle: 'Pilot' });
+    expect((await afterCrash.call('GET', '/users/$count', undefined, { ConsistencyLevel: 'eventual' })).text).toBe(String(3 + burst.length));
+  });
+
+  it('restarted from its file between two delta pages, reports a change made during the round in the next round', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 6, seedGroups: 0, pageSize: 2 });
+    const page1 = await first.call('GET', '/users/delta?$select=displayName');
+    const passed = page1.json.value[0].id as string;
+    await first.call('PATCH', `/users/${passed}`, { displayName: 'Renamed mid-round' });
+
+    const afterCrash = await start({ dataFile, seedUsers: 6, seedGroups: 0, pageSize: 2 });
+    const rest = await afterCrash.readDelta(afterCrash.moved(page1.json['@odata.nextLink']));
+    expect(new Set([...page1.json.value, ...rest.objects].map((u) => u.id)).size).toBe(6);
+    const next = await afterCrash.readDelta(afterCrash.moved(rest.deltaLink));
+    expect(next.objects).toEqual([{ id: passed, displayName: 'Renamed mid-round' }]);
+  });
+
+  it('keeps what a token means across a crash: a change after the restart is never taken for one the token saw', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    const full = await first.readDelta('/users/delta?$select=displayName');
+    const [one, two] = full.objects.map((u) => u.id as string);
+    await first.call('PATCH', `/users/${one}`, { displayName: 'One' });
+    const round = await first.readDelta(full.deltaLink);
+    expect(round.objects).toEqual([{ id: one, displayName: 'One' }]);
+
+    const afterCrash = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    await afterCrash.call('PATCH', `/users/${two}`, { displayName: 'Two' });
+    expect((await afterCrash.readDelta(afterCrash.moved(round.deltaLink))).objects).toEqual([{ id: two, displayName: 'Two' }]);
+  });
+
+  it('answers 410 to tokens of a directory whose file was deleted and seeded again', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    const { deltaLink } = await first.readDelta('/users/delta?$select=displayName');
+    await rm(dataFile);
+
+    const reseeded = await start({ dataFile, seedUsers: 3, seedGroups: 0 });
+    const old = await reseeded.call('GET', reseeded.moved(deltaLink));
+    expect(old.status).toBe(410);
+    expect(old.json.error.code).toBe('resyncRequired');
+  });
+
+  it('reads a file written before properties were tracked, reporting all selected properties of changed objects', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    const full = await first.readDelta('/users/delta?$select=displayName,jobTitle');
+    const changed = full.objects[0].id as string;
+    await first.call('PATCH', `/users/${changed}`, { jobTitle: 'Pilot' });
+    await first.directory.close();
+    open.splice(open.indexOf(first.directory), 1);
+    const saved = JSON.parse(await readFile(dataFile, 'utf8'));
+    saved.version = 1;
+    for (const object of saved.objects) {
+      delete object.changed;
+      delete object.appearedSeq;
+    }
+    await writeFile(dataFile, JSON.stringify(saved));
+
+    const second = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    expect((await second.readDelta(second.moved(full.deltaLink))).objects).toEqual([
+      { id: changed, displayName: full.objects[0].displayName, jobTitle: 'Pilot' },
+    ]);
+  });
+
+  it('refuses a data file that contradicts itself instead of answering delta wrongly', async () => {
+    const dataFile = await dataFilePath();
+    const first = await start({ dataFile, seedUsers: 2, seedGroups: 0 });
+    await first.directory.close();
+    open.splice(open.indexOf(first.directory), 1);
+    const saved = JSON.parse(await readFile(dataFile, 'utf8'));
+    saved.sequence -= 1;
+    await writeFile(dataFile, JSON.stringify(saved));
+    await expect(startLocalDirectory({ dataFile })).rejects.toThrow(/inconsistent/);
   });
 });

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { Clock } from '../../functions/ports/clock.ts';
 import { issueLocalToken, LOCAL_TENANT_ID, type TokenOptions } from '../../local/local-auth.ts';
 import { localEnvSchema, type LocalEnv } from '../../local/local-config.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
@@ -28,6 +29,10 @@ export interface TestStackOptions {
   dataDir?: string;
   /** Keep DynamoDB on disk in the data directory (restart tests). */
   onDisk?: boolean;
+  /** The Scheduler emulator's (and the local directory's and SCIM service's) clock; the wall clock by default. */
+  clock?: Clock;
+  /** JOB_PURGE_SETTLE_SECONDS of the stack's functions (see LocalStackOptions). */
+  purgeSettleSeconds?: number;
   /** Fixed ports (a restart reuses the previous ones, since API containers keep their SDK endpoints). */
   ports?: Partial<Pick<LocalEnv, 'PORT' | 'DYNAMODB_PORT' | 'SOURCE_PORT' | 'SCIM_PORT' | 'SCHEDULER_PORT' | 'LAMBDA_PORT'>>;
 }
@@ -81,6 +86,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     dataDir,
     schedulerTimer: false,
     inMemoryDynamoDb: !options.onDisk,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.purgeSettleSeconds === undefined ? {} : { purgeSettleSeconds: options.purgeSettleSeconds }),
   });
   const token = await issueLocalToken(dataDir, { tenantId: LOCAL_TENANT_ID });
   const scheduler = new SchedulerClient({

@@ -2,18 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Context } from 'aws-lambda';
 import { LOCAL_TENANT_ID, issueLocalToken } from '../../local/local-auth.ts';
 import { startLambdaEndpoint } from '../../local/lambda-endpoint.ts';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import type { SyncTick } from '../../functions/schemas/sync-tick.ts';
-import { DynamoDbJobRunStore } from '../../functions/adapters/dynamodb/dynamodb-job-run-store.ts';
-import { makeConnectJob } from '../../functions/config/connect-job.ts';
 import { getServices } from '../../functions/config/services.ts';
+import { syncRunDeps } from '../../functions/config/worker-services.ts';
 import type { Clock } from '../../functions/ports/clock.ts';
-import { makeSyncRun, type Connection } from '../../functions/use-cases/sync-run.ts';
+import type { Connection } from '../../functions/use-cases/connection.ts';
+import { makeSyncRun, type SyncRunDeps } from '../../functions/use-cases/sync-run.ts';
 import { findTemplate } from '../../functions/domain/templates.ts';
+import { purgeScheduleNameFor, scheduleNameFor } from '../../functions/domain/ids.ts';
 import {
   SOFT_DELETED_ATTRIBUTE,
   findObjectMapping,
@@ -69,6 +71,8 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
       SCHEDULER_POLL_MS: 60_000,
       inMemoryDynamoDb: true,
       schedulerTimer: false,
+      // Runs happen only when a test runs the worker, so none can be in flight when a job is deleted.
+      purgeSettleSeconds: 0,
     });
     scim = await startLocalScimService({ host: '127.0.0.1', port: 0, token: scimToken, recordRequests: true });
     capture = await startLambdaEndpoint({
@@ -163,6 +167,30 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
       while (triggered.length > 0) outcomes.push(((await handler(triggered.shift(), workerContext())) as { outcome: string }).outcome);
       return outcomes;
     },
+    /**
+     * Runs a deleted job's purge as its schedule does, one invocation after the other with the schedule's own
+     * input, until it reports `purged`; returns the outcomes.
+     */
+    purgeDeleted: async (jobId: string, budgetMs?: number): Promise<string[]> => {
+      const scheduler = new SchedulerClient({
+        endpoint: stack.schedulerUrl,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      try {
+        const schedule = await scheduler.send(
+          new GetScheduleCommand({ Name: purgeScheduleNameFor(scheduleNameFor(LOCAL_TENANT_ID, jobId)), GroupName: stack.scheduleGroup }),
+        );
+        const outcomes: string[] = [];
+        while (outcomes.at(-1) !== 'purged') {
+          if (outcomes.length >= 100) throw new Error(`the purge of ${jobId} did not complete: ${outcomes.join()}`);
+          outcomes.push(((await handler(JSON.parse(schedule.Target!.Input!), workerContext(budgetMs))) as { outcome: string }).outcome);
+        }
+        return outcomes;
+      } finally {
+        scheduler.destroy();
+      }
+    },
     triggered: () => triggered as readonly unknown[],
     /** Drops the invocations asked for so far, for tests that run the worker their own way. */
     discardTriggered: () => {
@@ -226,21 +254,23 @@ export async function mappedSourceUsers(harness: SyncHarness): Promise<Map<strin
  * A sync run built from the same adapters as the deployed worker (functions/config/worker-services.ts), with
  * every port passed through `wrap` (to count, observe or break calls) and its own clock. Continuations are dropped.
  */
-export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) => T, concurrency = 4) {
-  const services = getServices();
-  const connect = makeConnectJob(services.env, services.secrets, services.schemas, services.mode);
+export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) => T, concurrency = 4, overrides: Partial<SyncRunDeps> = {}) {
+  const deps = syncRunDeps(getServices());
   return makeSyncRun({
-    jobs: wrap(services.jobs),
-    runs: wrap(new DynamoDbJobRunStore(services.dynamo, services.env.TABLE_NAME)),
-    links: wrap(services.links),
-    escrows: wrap(services.links),
-    schedules: wrap(services.schedules),
+    ...deps,
+    jobs: wrap(deps.jobs),
+    runs: wrap(deps.runs),
+    links: wrap(deps.links),
+    memberships: wrap(deps.memberships),
+    escrows: wrap(deps.escrows),
+    schedules: wrap(deps.schedules),
     trigger: { trigger: async () => undefined },
     connect: async (job): Promise<Connection> => {
-      const connection = await connect(job);
+      const connection = await deps.connect(job);
       return { ...connection, source: wrap(connection.source), target: wrap(connection.target) };
     },
     clock,
     concurrency,
+    ...overrides,
   });
 }

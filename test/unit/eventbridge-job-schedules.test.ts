@@ -16,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBridgeJobSchedules } from '../../functions/adapters/scheduler/eventbridge-job-schedules.ts';
 import { SchedulesUnavailableError, type JobScheduleSpec } from '../../functions/ports/job-schedules.ts';
+import { workerEventSchema } from '../../functions/schemas/sync-tick.ts';
 
 const scheduler = mockClient(SchedulerClient);
 const schedules = new EventBridgeJobSchedules({
@@ -104,6 +105,40 @@ describe('EventBridgeJobSchedules.put', () => {
     scheduler.on(CreateScheduleCommand).rejects(denied);
 
     await expect(schedules.put(spec)).rejects.toBe(denied);
+  });
+});
+
+describe('EventBridgeJobSchedules.ensurePurge', () => {
+  const event = { action: 'purgeJob' as const, tenantId: 't', servicePrincipalId: 'sp', jobId: spec.tick.jobId, scheduleName: 'purge-abc' };
+
+  it('creates an enabled schedule whose input the worker reads as a purge of that job', async () => {
+    scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn' });
+
+    await schedules.ensurePurge({ name: 'purge-abc', rateMinutes: 1, event });
+
+    const input = scheduler.commandCalls(CreateScheduleCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({
+      Name: 'purge-abc',
+      GroupName: 'sync-jobs',
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: 'arn:aws:lambda:us-east-1:123456789012:function:sync', RetryPolicy: { MaximumEventAgeInSeconds: 60 } },
+    });
+    expect(workerEventSchema.parse(JSON.parse(input.Target!.Input!))).toEqual(event);
+  });
+
+  it('keeps a purge schedule that exists already, without replacing it', async () => {
+    scheduler.on(CreateScheduleCommand).rejects(new ConflictException(failure('Schedule purge-abc already exists.')));
+
+    await expect(schedules.ensurePurge({ name: 'purge-abc', rateMinutes: 1, event })).resolves.toBeUndefined();
+    expect(scheduler.commandCalls(UpdateScheduleCommand)).toEqual([]);
+  });
+
+  it('turns throttling into SchedulesUnavailableError', async () => {
+    scheduler.on(CreateScheduleCommand).rejects(new ThrottlingException(failure('Rate exceeded')));
+
+    await expect(schedules.ensurePurge({ name: 'purge-abc', rateMinutes: 1, event })).rejects.toBeInstanceOf(SchedulesUnavailableError);
   });
 });
 

@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { findObjectMapping } from '../../functions/domain/mapping/attribute-mapping.ts';
+import { findObjectMapping, selectedSourceAttributes } from '../../functions/domain/mapping/attribute-mapping.ts';
 import { scimDefaultSchema } from '../../functions/domain/mapping/scim-default-schema.ts';
-import { linkIdsFor, planObject, planPage, type PlanContext, type TypeFlow } from '../../functions/domain/sync-plan.ts';
+import {
+  linkIdsFor,
+  memberRequests,
+  missingAttributes,
+  planMembers,
+  planObject,
+  type PlanContext,
+  type TypeFlow,
+} from '../../functions/domain/sync-plan.ts';
 import type { DirectoryObject } from '../../functions/ports/directory-source.ts';
-import { linkId, type ObjectLink } from '../../functions/ports/link-store.ts';
+import { linkId, type Membership, type ObjectLink } from '../../functions/ports/link-store.ts';
 
 const users = findObjectMapping(scimDefaultSchema, 'User')!;
 const groups = findObjectMapping(scimDefaultSchema, 'Group')!;
@@ -11,6 +19,12 @@ const flows: Partial<Record<'User' | 'Group', TypeFlow>> = {
   User: { mapping: users.objectMapping, targetObject: users.targetObject, resourceType: 'Users' },
   Group: { mapping: groups.objectMapping, targetObject: groups.targetObject, resourceType: 'Groups' },
 };
+const T = '2026-03-02T10:00:00.000Z';
+
+// Fixtures have exactly the shape the Graph adapter produces: `id` beside the attributes, never inside them, and a
+// whole entry carries every selected property (null when unset).
+const unset = (mapping: TypeFlow['mapping']) =>
+  Object.fromEntries(selectedSourceAttributes(mapping).filter((name) => name !== 'id' && name !== 'members').map((name) => [name, null]));
 
 function user(id: string, attributes: Record<string, unknown> = {}, removed: DirectoryObject['removed'] = null): DirectoryObject {
   return {
@@ -18,7 +32,7 @@ function user(id: string, attributes: Record<string, unknown> = {}, removed: Dir
     id,
     attributes: removed
       ? {}
-      : { id, userPrincipalName: `${id}@contoso.example`, displayName: `User ${id}`, mailNickname: id, accountEnabled: true, ...attributes },
+      : { ...unset(users.objectMapping), userPrincipalName: `${id}@contoso.example`, displayName: `User ${id}`, mailNickname: id, accountEnabled: true, ...attributes },
     membersAdded: [],
     membersRemoved: [],
     removed,
@@ -26,17 +40,18 @@ function user(id: string, attributes: Record<string, unknown> = {}, removed: Dir
 }
 
 function group(id: string, added: string[] = [], removed: string[] = [], attributes: Record<string, unknown> = { displayName: `Group ${id}` }): DirectoryObject {
-  return { type: 'Group', id, attributes: { id, ...attributes }, membersAdded: added, membersRemoved: removed, removed: null };
+  return { type: 'Group', id, attributes, membersAdded: added, membersRemoved: removed, removed: null };
 }
 
 function context(links: ObjectLink[] = []): PlanContext {
   return { flows, links: new Map(links.map((link) => [linkId(link.type, link.sourceId), link])) };
 }
 
-function linkFor(object: DirectoryObject, targetId = `t-${object.id}`, members?: string[]): ObjectLink {
+/** The link a create of `object` leaves behind, as the applier records it. */
+function linkFor(object: DirectoryObject, targetId = `t-${object.id}`): ObjectLink {
   const plan = planObject(object, context());
   if (plan.kind !== 'create') throw new Error(`expected a create plan, got ${plan.kind}`);
-  return { type: object.type, sourceId: object.id, targetId, exported: plan.mapped, ...(members ? { members } : {}) };
+  return { type: object.type, sourceId: object.id, targetId, exported: plan.mapped, source: plan.source, seenAt: T };
 }
 
 describe('planObject', () => {
@@ -83,26 +98,33 @@ describe('planObject', () => {
     expect(planObject(gone, context()).kind).toBe('skip');
   });
 
-  it('adds and removes group members by their target ids, skipping members already in step', () => {
-    const u1 = linkFor(user('u1'), 'T1');
-    const u2 = linkFor(user('u2'), 'T2');
-    const u3 = linkFor(user('u3'), 'T3');
-    const g = linkFor(group('g1'), 'G1', ['u1', 'u3']);
-    const plan = planObject(group('g1', ['u1', 'u2'], ['u3']), context([u1, u2, u3, g]));
-    expect(plan.kind).toBe('update');
-    if (plan.kind !== 'update') return;
-    expect(plan.operations).toEqual([]);
-    expect(plan.members).toEqual({ add: [{ sourceId: 'u2', targetId: 'T2' }], remove: [{ sourceId: 'u3', targetId: 'T3' }] });
+  it('renames a group whose entry carries only the new name, and keeps its externalId', () => {
+    const link = linkFor(group('g1'));
+    expect(link.exported).toMatchObject({ displayName: 'Group g1', externalId: 'g1' });
+    const plan = planObject(group('g1', [], [], { displayName: 'Renamed' }), context([link]));
+    expect(plan.kind === 'update' && plan.operations).toEqual([{ op: 'replace', path: 'displayName', value: 'Renamed' }]);
   });
 
-  it('keeps a group whose delta carries only membership as it was exported', () => {
-    const g = linkFor(group('g1'), 'G1', []);
-    const u1 = linkFor(user('u1'), 'T1');
-    const plan = planObject({ ...group('g1', ['u1']), attributes: { id: 'g1' } }, context([g, u1]));
-    expect(plan.kind).toBe('update');
-    if (plan.kind !== 'update') return;
-    expect(plan.operations).toEqual([]);
-    expect(plan.members.add).toEqual([{ sourceId: 'u1', targetId: 'T1' }]);
+  it('plans nothing of its own for a group whose entry carries only membership', () => {
+    const link = linkFor(group('g1'));
+    expect(planObject(group('g1', ['u1'], [], {}), context([link]))).toMatchObject({ kind: 'skip', reason: 'inStep' });
+  });
+
+  it('reads an update carrying only what changed over what the link recorded', () => {
+    const link = linkFor(user('u1', { jobTitle: 'Engineer', department: 'Sales' }));
+    const partial: DirectoryObject = { ...user('u1'), attributes: { jobTitle: 'CTO' } };
+    const plan = planObject(partial, context([link]));
+    expect(plan.kind === 'update' && plan.operations).toEqual([{ op: 'replace', path: 'title', value: 'CTO' }]);
+    expect(plan.kind === 'update' && plan.source).toMatchObject({ jobTitle: 'CTO', department: 'Sales', userPrincipalName: 'u1@contoso.example' });
+    expect(missingAttributes(partial, link, flows.User)).toEqual([]);
+    // Without a link there is nothing to read it over: the run reads such an object whole first.
+    expect(missingAttributes(partial, undefined, flows.User)).toContain('userPrincipalName');
+  });
+
+  it('clears a value the directory cleared (null)', () => {
+    const link = linkFor(user('u1', { jobTitle: 'Engineer' }));
+    const plan = planObject({ ...user('u1'), attributes: { jobTitle: null } }, context([link]));
+    expect(plan.kind === 'update' && plan.operations).toEqual([{ op: 'remove', path: 'title' }]);
   });
 
   it('escrows an object whose mapping cannot be evaluated', () => {
@@ -140,6 +162,12 @@ describe('planObject with a scoping filter', () => {
     expect(planObject(user('u1', { department: 'Legal' }), { ...context, skipOutOfScopeDeletions: true }).kind).toBe('skip');
   });
 
+  it('does not create a group out of scope (its entry as the adapter gives it: displayName only)', () => {
+    const context = { flows: scopedFlows(sales), links: new Map() };
+    expect(planObject(group('g1', [], [], { displayName: 'Other' }), context)).toMatchObject({ kind: 'skip', reason: 'outOfScope' });
+    expect(planObject(group('g2', [], [], { displayName: 'Kept' }), context).kind).toBe('create');
+  });
+
   it('deletes a provisioned group that left scope', () => {
     const link = linkFor(group('g1', [], [], { displayName: 'Kept' }));
     const context = { flows: scopedFlows(sales), links: new Map([[linkId('Group', 'g1'), link]]) };
@@ -153,17 +181,52 @@ describe('planObject with a scoping filter', () => {
   });
 });
 
-describe('planPage and linkIdsFor', () => {
-  it('plans users before groups', () => {
-    const plans = planPage([group('g1'), user('u1')], context());
-    expect(plans.map((plan) => plan.object.type)).toEqual(['User', 'Group']);
-  });
-
+describe('linkIdsFor', () => {
   it('asks for the links of the objects and of the members they add or remove', () => {
     expect(linkIdsFor([group('g1', ['u1'], ['u2'])])).toEqual([
       { type: 'Group', sourceId: 'g1' },
       { type: 'User', sourceId: 'u1' },
       { type: 'User', sourceId: 'u2' },
     ]);
+  });
+});
+
+describe('planMembers', () => {
+  const record = (userId: string, state: Membership['state'] = 'present'): [string, Membership] => [userId, { groupId: 'g1', userId, state, seenAt: T }];
+  const targets: Record<string, string> = { u1: 'T1', u2: 'T2', u3: 'T3' };
+  const plan = (added: string[], removed: string[], recorded: [string, Membership][], stampAll = false) =>
+    planMembers({ groupId: 'g1', added, removed, recorded: new Map(recorded), userTarget: (id) => targets[id], at: 'now', stampAll });
+
+  it('adds members by their target ids and removes only what the target has', () => {
+    expect(plan(['u1', 'u2'], ['u3', 'u9'], [record('u1'), record('u3')])).toEqual({
+      add: [{ sourceId: 'u2', targetId: 'T2' }],
+      remove: [{ sourceId: 'u3', targetId: 'T3' }],
+      put: [{ groupId: 'g1', userId: 'u2', state: 'present', seenAt: 'now' }],
+      drop: ['u3'],
+    });
+  });
+
+  it('records a member whose user is not linked yet as waiting, and drops it unsent when it leaves', () => {
+    expect(plan(['u7'], [], [])).toMatchObject({ add: [], put: [{ userId: 'u7', state: 'add' }] });
+    expect(plan([], ['u7'], [record('u7', 'add')])).toMatchObject({ remove: [], drop: ['u7'] });
+  });
+
+  it('stamps members already present when a full round reads them', () => {
+    expect(plan(['u1'], [], [record('u1')], true)).toMatchObject({ add: [], put: [{ userId: 'u1', state: 'present', seenAt: 'now' }] });
+    expect(plan(['u1'], [], [record('u1')], false).put).toEqual([]);
+  });
+});
+
+describe('memberRequests', () => {
+  it('sends additions as one add of values and removals as escaped filtered paths, 50 members per request', () => {
+    const add = Array.from({ length: 51 }, (_, i) => ({ sourceId: `s${i}`, targetId: `a${i}` }));
+    const requests = memberRequests({ add, remove: [{ sourceId: 'r', targetId: 'r"1' }] });
+    expect(requests.map((request) => [request.kind, request.members.length])).toEqual([['add', 50], ['add', 1], ['remove', 1]]);
+    expect(requests[0]!.operations).toEqual([{ op: 'add', path: 'members', value: add.slice(0, 50).map((m) => ({ value: m.targetId })) }]);
+    expect(requests[2]!.operations).toEqual([{ op: 'remove', path: 'members[value eq "r\\"1"]' }]);
+  });
+
+  it('sends nothing when nothing changes', () => {
+    expect(memberRequests({ add: [], remove: [] })).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import type { SchemaStore } from '../../ports/schema-store.ts';
 import type { JobKey } from '../../schemas/stored-job.ts';
 import { keys } from './table-keys.ts';
 
-const prefix = (jobId: string) => `SCHEMA#${jobId}#`;
+const prefix = keys.schemaPrefix;
 const sk = (jobId: string, version: number) => `${prefix(jobId)}${String(version).padStart(10, '0')}`;
 
 /** Schemas as JSON text (tens of KB) in the service principal's partition, beside the job. */

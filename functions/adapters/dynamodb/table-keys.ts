@@ -3,6 +3,10 @@ export const keys = {
   servicePrincipal: (tenantId: string, servicePrincipalId: string) => `T#${tenantId}#SP#${servicePrincipalId}`,
   job: (jobId: string) => `JOB#${jobId}`,
   secrets: 'SECRETS',
+  /** Every version of a job's customised schema starts with this sort key. */
+  schemaPrefix: (jobId: string) => `SCHEMA#${jobId}#`,
+  /** The record that a deleted job's state is still to be removed. */
+  pendingPurge: (jobId: string) => `PURGE#${jobId}`,
   jobObjects: (tenantId: string, jobId: string) => `T#${tenantId}#JOB#${jobId}`,
 };
 

@@ -7,8 +7,11 @@ import {
   type DirectoryPage,
   type DirectorySource,
 } from '../../ports/directory-source.ts';
+import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
+import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
 
-export interface GraphDirectorySourceOptions {
+/** Options of {@link GraphDirectorySource}; the retry tuning is {@link RetryPolicyOptions}. */
+export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
   /** Graph base URL, e.g. `https://graph.microsoft.com/v1.0` (or the local directory's URL). */
   baseUrl: string;
   /** Bearer token for each request; null sends none (the local directory accepts that). */
@@ -20,12 +23,6 @@ export interface GraphDirectorySourceOptions {
   fetch?: typeof fetch;
   /** Per request, including reading the body; default 30 s. */
   timeoutMs?: number;
-  /** Tries per request on 429, 5xx, timeouts and network errors; default 4. */
-  maxAttempts?: number;
-  /** Upper bound of one wait between tries, also for a longer Retry-After; default 60 s. */
-  maxRetryDelayMs?: number;
-  /** Waits between tries; injected by tests. */
-  sleep?: (ms: number) => Promise<void>;
   /** Graph pages one readPage may read while they carry no objects; default 10. */
   maxRequestsPerPage?: number;
 }
@@ -61,6 +58,11 @@ const graphDeltaPageSchema = z.object({
   '@odata.deltaLink': z.string().optional(),
 });
 
+const memberPageSchema = z.object({
+  value: z.array(z.looseObject({ id: z.string().min(1), '@odata.type': z.string().optional() })),
+  '@odata.nextLink': z.string().optional(),
+});
+
 const graphErrorSchema = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
 
 type GraphObject = z.infer<typeof graphObjectSchema>;
@@ -82,9 +84,8 @@ export class GraphDirectorySource implements DirectorySource {
   private readonly fetch: typeof fetch;
   private readonly select: Record<Stream, string>;
   private readonly timeoutMs: number;
-  private readonly maxAttempts: number;
-  private readonly maxRetryDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  /** One policy per source: a 429 from Graph (throttled per app and tenant) holds back every request of the job. */
+  private readonly retries: RetryPolicy;
   private readonly maxRequestsPerPage: number;
 
   constructor(private readonly options: GraphDirectorySourceOptions) {
@@ -96,9 +97,7 @@ export class GraphDirectorySource implements DirectorySource {
       groups: [...new Set([...options.groupAttributes, 'members'])].join(','),
     };
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.maxAttempts = options.maxAttempts ?? 4;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.retries = new RetryPolicy('source', options);
     this.maxRequestsPerPage = options.maxRequestsPerPage ?? 10;
   }
 
@@ -179,17 +178,20 @@ export class GraphDirectorySource implements DirectorySource {
   }
 
   /**
-   * One object by id (`GET /users/{id}`, `/groups/{id}`) with the selected attributes, for provisioning on demand;
-   * null when the directory has no such object (deleted ones included). Members are not read.
+   * Objects by id (`GET /users/{id}`, `/groups/{id}`) with the selected attributes, no members. One the directory
+   * answers 404 for is looked up among the deleted items: there it is soft-deleted, elsewhere gone for good.
    */
-  async readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<(DirectoryObject | null)[]> {
+  async readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<DirectoryObject[]> {
     return Promise.all(
       refs.map(async (ref) => {
         const stream: Stream = ref.type === 'User' ? 'users' : 'groups';
         const select = this.select[stream].split(',').filter((name) => name !== 'members').join(',');
         const url = `${this.baseUrl}/${stream}/${encodeURIComponent(ref.id)}?$select=${encodeURIComponent(select).replaceAll('%2C', ',')}`;
         const text = await this.get(url, true);
-        if (text === null) return null;
+        if (text === null) {
+          const deleted = await this.get(`${this.baseUrl}/directory/deletedItems/${encodeURIComponent(ref.id)}?$select=id`, true);
+          return { type: ref.type, id: ref.id, attributes: {}, membersAdded: [], membersRemoved: [], removed: deleted === null ? 'deleted' : 'changed' };
+        }
         const parsed = graphObjectSchema.safeParse(safeJson(text));
         if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than an object.`, false);
         return toDirectoryObject(ref.type, parsed.data);
@@ -197,27 +199,55 @@ export class GraphDirectorySource implements DirectorySource {
     );
   }
 
-  /** A GET with the token, retries on 429/5xx and typed failures; null for a 404 when `notFoundIsNull`. */
-  private async get(url: string, notFoundIsNull: boolean): Promise<string | null> {
+  /** `GET /groups/{id}/members?$select=id`, every page: the direct members that are users. */
+  async readMembers(groupId: string): Promise<string[]> {
+    const members: string[] = [];
+    let url: string | undefined = `${this.baseUrl}/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`;
+    while (url) {
+      const parsed = memberPageSchema.safeParse(safeJson((await this.get(url, false)) as string));
+      if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than a member list.`, false);
+      for (const member of parsed.data.value) if (member['@odata.type'] === '#microsoft.graph.user') members.push(member.id);
+      const next: string | undefined = parsed.data['@odata.nextLink'];
+      url = next === undefined ? undefined : this.ownLink(next);
+    }
+    return members;
+  }
+
+  /** `GET /users/$count` plus `/groups/$count` (advanced query: `ConsistencyLevel: eventual`); null if unanswered. */
+  async countObjects(): Promise<number | null> {
+    try {
+      let total = 0;
+      for (const stream of ['users', 'groups'] as const) {
+        const count = Number(await this.get(`${this.baseUrl}/${stream}/$count`, false, { consistencylevel: 'eventual', accept: 'text/plain' }));
+        if (!Number.isInteger(count)) return null;
+        total += count;
+      }
+      return total;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * A GET with the token through the retry policy; null for a 404 when `notFoundIsNull`. Throttled or failing
+   * briefly beyond the policy → ThrottledError('source'); credentials refused, unreachable or a refused request →
+   * SourceUnavailableError (quarantine); 410 / `syncStateNotFound` → ResyncRequiredError.
+   */
+  private async get(url: string, notFoundIsNull: boolean, headers: Record<string, string> = {}): Promise<string | null> {
     const token = await this.accessToken();
-    for (let attempt = 1; ; attempt++) {
+    return this.retries.run(`GET ${safeUrl(url)}`, async () => {
       let response: Response;
       let text: string;
       try {
         response = await this.fetch(url, {
-          headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: { accept: 'application/json', ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
           signal: AbortSignal.timeout(this.timeoutMs),
         });
         text = await response.text();
       } catch (error) {
-        if (refusedAddress(error)) {
-          throw new SourceUnavailableError(`The directory address is not allowed: ${describe(refusedAddress(error))}.`, true);
-        }
-        if (attempt < this.maxAttempts) {
-          await this.sleep(this.backoff(attempt));
-          continue;
-        }
-        throw new SourceUnavailableError(`The directory is unreachable (${describe(error)}).`, false);
+        const unreachable = unreachableReason(error);
+        if (unreachable !== null) throw new SourceUnavailableError(`The directory ${unreachable}.`, true);
+        throw new TransientFailure(`The directory request to ${safeUrl(url)} failed: ${describeFailure(error)}`);
       }
 
       if (response.ok) return text;
@@ -231,15 +261,14 @@ export class GraphDirectorySource implements DirectorySource {
       if (response.status === 401 || response.status === 403) {
         throw new SourceUnavailableError(`The directory refused the credentials (${detail}).`, true);
       }
-      if (response.status === 429 || response.status >= 500) {
-        if (attempt < this.maxAttempts) {
-          await this.sleep(this.retryDelay(response.headers.get('retry-after'), attempt));
-          continue;
-        }
-        throw new SourceUnavailableError(`The directory kept failing after ${attempt} tries (${detail}).`, false);
+      if (isTransientStatus(response.status)) {
+        throw new TransientFailure(`The directory answered ${detail}`, {
+          retryAfter: meaningfulRetryAfter(response.status, response.headers.get('retry-after')),
+          throttled: response.status === 429,
+        });
       }
       throw new SourceUnavailableError(`The directory rejected the delta request (${detail}).`, true);
-    }
+    });
   }
 
   private parsePage(text: string, url: string): z.infer<typeof graphDeltaPageSchema> {
@@ -261,22 +290,8 @@ export class GraphDirectorySource implements DirectorySource {
     try {
       return await this.options.getAccessToken();
     } catch (error) {
-      throw new SourceUnavailableError(`No access token for the directory (${describe(error)}).`, true);
+      throw new SourceUnavailableError(`No access token for the directory (${error instanceof Error ? error.message : String(error)}).`, true);
     }
-  }
-
-  private backoff(attempt: number): number {
-    return Math.min(500 * 2 ** (attempt - 1), this.maxRetryDelayMs);
-  }
-
-  /** Retry-After in seconds or as an HTTP date; without one, exponential back-off. */
-  private retryDelay(retryAfter: string | null, attempt: number): number {
-    if (retryAfter !== null) {
-      const seconds = Number(retryAfter);
-      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
-      if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), this.maxRetryDelayMs);
-    }
-    return this.backoff(attempt);
   }
 }
 
@@ -342,18 +357,6 @@ function safeUrl(url: string): string {
   } catch {
     return '(invalid URL)';
   }
-}
-
-/** The connect-time refusal of a non-public address (see publicOnlyLookup), wherever fetch wrapped it. */
-function refusedAddress(error: unknown, depth = 0): Error | null {
-  if (!(error instanceof Error) || depth > 4) return null;
-  if ((error as NodeJS.ErrnoException).code === 'ENOTALLOWED') return error;
-  return refusedAddress(error.cause, depth + 1);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.name === 'TimeoutError' ? 'request timed out' : error.message;
-  return String(error);
 }
 
 function safeJson(text: string): unknown {

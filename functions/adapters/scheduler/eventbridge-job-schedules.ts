@@ -19,6 +19,7 @@ import {
   type JobSchedules,
   type ScheduleView,
 } from '../../ports/job-schedules.ts';
+import type { PurgeScheduleSpec, PurgeSchedules } from '../../ports/purge-schedules.ts';
 import type { SyncTick } from '../../schemas/sync-tick.ts';
 import { formatRateExpression, parseRateExpression } from './rate-expression.ts';
 
@@ -57,8 +58,11 @@ const NETWORK_ERROR_CODES = new Set([
   'ENETUNREACH',
 ]);
 
-/** One EventBridge Scheduler schedule per job, in the service's own schedule group, invoking the sync worker. */
-export class EventBridgeJobSchedules implements JobSchedules {
+/**
+ * One EventBridge Scheduler schedule per job, and one per deleted job whose purge is under way, in the service's
+ * own schedule group, invoking the sync worker.
+ */
+export class EventBridgeJobSchedules implements JobSchedules, PurgeSchedules {
   constructor(private readonly options: EventBridgeJobSchedulesOptions) {}
 
   async put(spec: JobScheduleSpec): Promise<void> {
@@ -72,6 +76,30 @@ export class EventBridgeJobSchedules implements JobSchedules {
       // Removed between our create and update: the schedule we want still has to exist.
       await this.create(definition);
     }
+  }
+
+  async ensurePurge(spec: PurgeScheduleSpec): Promise<void> {
+    const { groupName, targetArn, roleArn, deadLetterArn, maximumRetryAttempts } = this.options;
+    // 'exists' is fine: the name derives from the job, and so does the event it carries.
+    await this.create({
+      Name: spec.name,
+      GroupName: groupName,
+      ScheduleExpression: formatRateExpression(spec.rateMinutes),
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Description: `Purges the state of deleted job ${spec.event.jobId.slice(0, 400)}; removed by the worker when done`,
+      Target: {
+        Arn: targetArn,
+        RoleArn: roleArn,
+        Input: JSON.stringify(spec.event),
+        RetryPolicy: {
+          MaximumRetryAttempts: maximumRetryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+          // The next tick comes a period later and carries the same event.
+          MaximumEventAgeInSeconds: clamp(spec.rateMinutes * 60, 60, 86_400),
+        },
+        ...(deadLetterArn ? { DeadLetterConfig: { Arn: deadLetterArn } } : {}),
+      },
+    });
   }
 
   async remove(name: string): Promise<void> {

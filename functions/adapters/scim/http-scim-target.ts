@@ -1,7 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../../ports/clock.ts';
+import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
 import {
   ScimRequestError,
   TargetUnavailableError,
@@ -11,33 +11,25 @@ import {
   type ScimResourceType,
   type ScimTarget,
 } from '../../ports/scim-target.ts';
+import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
+import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
 
-/** Options of {@link HttpScimTarget}. */
-export interface HttpScimTargetOptions {
+export { quoteFilterValue };
+
+/** Options of {@link HttpScimTarget}; the retry tuning is {@link RetryPolicyOptions}. */
+export interface HttpScimTargetOptions extends RetryPolicyOptions {
   /** The tenant URL (BaseAddress), e.g. `https://app.example.com/scim/v2`. */
   baseUrl: string;
   /** The SecretToken, sent as `Authorization: Bearer`. */
   token: string;
   /** Per-request timeout; default 30 s. */
   timeoutMs?: number;
-  /** Retries of a 429, 5xx, timeout or dropped connection before giving up; default 4. */
-  maxRetries?: number;
   /** Connection pool; default a keep-alive Agent owned (and closed) by this target. */
   dispatcher?: Dispatcher;
   /** Connections of the default Agent; default 16. */
   connections?: number;
   /** Resolves host names for the default Agent (e.g. refusing non-public addresses); default DNS. */
   lookup?: LookupFunction;
-  /** Waits between retries; injectable so that tests never wait. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Reads "now" for Retry-After given as an HTTP date. */
-  clock?: Clock;
-  /** Uniform [0, 1) source for back-off jitter. */
-  random?: () => number;
-  /** First back-off step; doubles per retry. Default 500 ms. */
-  baseDelayMs?: number;
-  /** Longest wait between two attempts; a longer Retry-After ends the retries at once. Default 30 s. */
-  maxDelayMs?: number;
 }
 
 const patchOpSchemaUrn = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -58,20 +50,19 @@ const errorBodySchema = z.looseObject({
 /** Attribute paths as SCIM writes them (RFC 7644 §3.10), with an optional schema URN prefix. */
 const attributePathPattern = /^[A-Za-z0-9:._$-]+$/;
 
-/** Error codes of a target that cannot be reached at all, or whose certificate we refuse. */
-const unreachableCodes = new Set(['ENOTALLOWED', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_NONAME']);
-const tlsCodePattern = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_)/;
-
 interface ScimResponse {
   status: number;
   body: unknown;
+  /** The Retry-After header, if the answer had one. */
+  retryAfter: string | null;
 }
 
 /**
  * {@link ScimTarget} over HTTP with undici: keep-alive connections, `application/scim+json`, RFC 7644 request forms,
- * back-off with jitter for 429/5xx honouring Retry-After, and a timeout per request. Failures are typed:
- * credentials refused or target unreachable → {@link TargetUnavailableError}; anything else the target refuses or
- * cannot serve after retries → {@link ScimRequestError}.
+ * a timeout per request and the adapters' one {@link RetryPolicy} for 429, 5xx, timeouts and dropped connections.
+ * Failures are typed: credentials refused or target unreachable → {@link TargetUnavailableError}; throttled or
+ * failing briefly beyond what one request may retry and wait → `ThrottledError`; this object's request refused
+ * (another 4xx) → {@link ScimRequestError}.
  */
 export class HttpScimTarget implements ScimTarget {
   private readonly origin: string;
@@ -79,14 +70,8 @@ export class HttpScimTarget implements ScimTarget {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly timeoutMs: number;
-  private readonly maxRetries: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly clock: Clock;
-  private readonly random: () => number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  /** Until when the target asked everyone to hold off (epoch ms): one 429 pauses every request, not just its own. */
-  private holdUntil = 0;
+  /** One policy per target: one 429 holds back every request of the job, not just its own. */
+  private readonly retries: RetryPolicy;
 
   constructor(private readonly options: HttpScimTargetOptions) {
     const base = new URL(options.baseUrl);
@@ -101,12 +86,7 @@ export class HttpScimTarget implements ScimTarget {
         ...(options.lookup ? { connect: { lookup: options.lookup } } : {}),
       });
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.maxRetries = options.maxRetries ?? 4;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
-    this.baseDelayMs = options.baseDelayMs ?? 500;
-    this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.retries = new RetryPolicy('target', options);
   }
 
   async list(type: ScimResourceType, attributes: string[], startIndex: number, count: number): Promise<ScimListPage> {
@@ -169,41 +149,28 @@ export class HttpScimTarget implements ScimTarget {
     { notFoundIsDone = false } = {},
   ): Promise<ScimResponse> {
     const what = `${method} ${path.split('?')[0]}`;
-    for (let attempt = 0; ; attempt += 1) {
-      const wait = this.holdUntil - this.clock.now().getTime();
-      if (wait > 0) await this.sleep(wait);
-      const outcome = await this.attempt(method, path, body, what);
-      if ('response' in outcome) {
-        const { status } = outcome.response;
-        if (status >= 200 && status < 300) return outcome.response;
-        if (status === 404 && notFoundIsDone) return outcome.response;
-        if (status === 401 || status === 403) {
-          throw new TargetUnavailableError(`${what}: the target refused the credentials (${status})`);
-        }
-        if (status !== 429 && status < 500) throw requestError(what, outcome.response);
+    return this.retries.run(what, async () => {
+      const response = await this.attempt(method, path, body, what);
+      const { status } = response;
+      if (status >= 200 && status < 300) return response;
+      if (status === 404 && notFoundIsDone) return response;
+      if (status === 401 || status === 403) {
+        throw new TargetUnavailableError(`${what}: the target refused the credentials (${status})`);
       }
-      const delay = outcome.retryAfterMs ?? this.backoff(attempt);
-
-      if (attempt >= this.maxRetries || delay > this.maxDelayMs) {
-        if ('response' in outcome) throw requestError(what, outcome.response, attempt);
-        throw new ScimRequestError(`${what}: ${outcome.failure} (after ${attempt + 1} attempts)`, 0);
+      const refused = requestError(what, response);
+      if (isTransientStatus(status)) {
+        throw new TransientFailure(refused.message, { retryAfter: meaningfulRetryAfter(status, response.retryAfter), throttled: status === 429 });
       }
-      if ('response' in outcome && outcome.response.status === 429) {
-        // A throttled target is throttled for every request of this job: the others hold off too instead of
-        // piling on (the wait happens at the top of the loop, shared through holdUntil).
-        this.holdUntil = Math.max(this.holdUntil, this.clock.now().getTime() + delay);
-      } else {
-        await this.sleep(delay);
-      }
-    }
+      throw refused;
+    });
   }
 
-  private async attempt(
-    method: string,
-    path: string,
-    body: unknown,
-    what: string,
-  ): Promise<{ response: ScimResponse; retryAfterMs: number | null } | { failure: string; retryAfterMs: null }> {
+  /** One request; a transport failure is thrown typed: unreachable → TargetUnavailableError, else TransientFailure. */
+  private async attempt(method: string, path: string, body: unknown, what: string): Promise<ScimResponse> {
+    // A POST whose answer was lost may have created the account: it is not sent again in-process, so that the
+    // engine's next attempt looks the account up before it creates one (targets without uniqueness would duplicate).
+    const lost = (error: unknown): TransientFailure =>
+      new TransientFailure(`${what}: ${describeFailure(error)}`, { resendable: method !== 'POST' });
     let response: Dispatcher.ResponseData;
     try {
       // dispatcher.request follows no redirect (one could carry the bearer token elsewhere) and skips fetch's
@@ -222,41 +189,23 @@ export class HttpScimTarget implements ScimTarget {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      const unavailable = unavailableReason(error);
-      if (unavailable !== null) throw new TargetUnavailableError(`${what}: ${unavailable}`);
-      return { failure: describe(error), retryAfterMs: null };
+      const unreachable = unreachableReason(error);
+      if (unreachable !== null) throw new TargetUnavailableError(`${what}: the target ${unreachable}`);
+      throw lost(error);
     }
     let text: string;
     try {
       text = await response.body.text();
     } catch (error) {
-      return { failure: describe(error), retryAfterMs: null };
+      throw lost(error);
     }
     const retryAfter = response.headers['retry-after'];
     return {
-      response: { status: response.statusCode, body: parseBody(text) },
-      retryAfterMs: this.retryAfterMs(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
+      status: response.statusCode,
+      body: parseBody(text),
+      retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
     };
   }
-
-  /** Exponential back-off with full jitter: uniform in [0, base·2^attempt], capped at maxDelayMs. */
-  private backoff(attempt: number): number {
-    return Math.round(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
-  }
-
-  /** Retry-After in delta-seconds or as an HTTP date (RFC 9110 §10.2.3); null when absent or unreadable. */
-  private retryAfterMs(header: string | null): number | null {
-    if (header === null || header.trim() === '') return null;
-    if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-    const date = Date.parse(header);
-    if (Number.isNaN(date)) return null;
-    return Math.max(0, date - this.clock.now().getTime());
-  }
-}
-
-/** A filter string literal (RFC 7644 §3.4.2.2 compValue is a JSON string): `"` and `\` escaped. */
-export function quoteFilterValue(value: string): string {
-  return JSON.stringify(value);
 }
 
 function assertAttributePath(attribute: string): void {
@@ -279,37 +228,11 @@ function parseList(body: unknown, what: string): z.infer<typeof listResponseSche
   return parsed.data;
 }
 
-function requestError(what: string, response: ScimResponse, retries = 0): ScimRequestError {
+function requestError(what: string, response: ScimResponse): ScimRequestError {
   const parsed = errorBodySchema.safeParse(response.body);
   const scimType = parsed.success ? (parsed.data.scimType ?? null) : null;
   const detail = parsed.success && parsed.data.detail !== undefined ? `: ${parsed.data.detail}` : '';
-  const after = retries > 0 ? ` after ${retries + 1} attempts` : '';
-  return new ScimRequestError(`${what} answered ${response.status}${after}${detail}`, response.status, scimType);
-}
-
-/** The reason a target is unreachable (DNS, refused connection, TLS), or null for transient failures. */
-function unavailableReason(error: unknown): string | null {
-  for (const code of errorCodes(error)) {
-    if (unreachableCodes.has(code)) return `the target cannot be reached (${code})`;
-    if (tlsCodePattern.test(code)) return `the target's TLS certificate was refused (${code})`;
-  }
-  return null;
-}
-
-function errorCodes(error: unknown, depth = 0): string[] {
-  if (typeof error !== 'object' || error === null || depth > 5) return [];
-  const codes: string[] = [];
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === 'string') codes.push(code);
-  codes.push(...errorCodes(cause, depth + 1));
-  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
-  return codes;
-}
-
-function describe(error: unknown): string {
-  const codes = errorCodes(error);
-  if (codes.some((code) => code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')) return 'the request timed out';
-  return codes.length > 0 ? `the connection failed (${codes.join(', ')})` : `the request failed (${String(error)})`;
+  return new ScimRequestError(`${what} answered ${response.status}${detail}`, response.status, scimType);
 }
 
 function isActivePath(path: string): boolean {

@@ -7,6 +7,14 @@ export const SCIM_ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extensi
 
 const coreSchemas: Record<ScimResourceType, string> = { Users: SCIM_USER_SCHEMA, Groups: SCIM_GROUP_SCHEMA };
 
+/**
+ * A SCIM filter string literal (RFC 7644 §3.4.2.2: a compValue string is a JSON string), `"` and `\` escaped: for
+ * every value put into a filter or a value-filtered path, e.g. `members[value eq ${quoteFilterValue(id)}]`.
+ */
+export function quoteFilterValue(value: string): string {
+  return JSON.stringify(value);
+}
+
 /** A target attribute path split into its parts: `[schema:]attribute[[filterAttribute eq "filterValue"]][.subAttribute]`. */
 interface TargetPath {
   /** Extension schema URN, e.g. the enterprise user; null for core attributes. */
@@ -93,6 +101,9 @@ function sameValue(a: MappedValue | undefined, b: MappedValue | undefined): bool
  * on changed paths as the mapped keys spell them, `add` of a whole entry when a multi-valued entry appears
  * (a filtered replace would have no target), `remove` of a path whose value became null and of a whole entry
  * or complex attribute when nothing of it is left. Order: `next`'s keys, then the removed ones.
+ *
+ * An entry marker in `previous` (see {@link fromScimResource}) says the entry exists although none of its mapped
+ * sub-attributes do: its values are then replaced into it rather than added as a second entry of that type.
  */
 export function patchOperations(previous: MappedObject, next: MappedObject): ScimPatchOperation[] {
   const groups = new Map<string, { kind: 'entry' | 'complex' | 'single'; keys: string[] }>();
@@ -105,9 +116,9 @@ export function patchOperations(previous: MappedObject, next: MappedObject): Sci
   const operations: ScimPatchOperation[] = [];
   for (const [groupKey, { kind, keys }] of groups) {
     const before = keys.filter((key) => previous[key] !== undefined);
-    const after = keys.filter((key) => next[key] !== undefined);
+    const after = keys.filter((key) => next[key] !== undefined && !isEntryMarker(key));
     if (after.length === 0) {
-      operations.push({ op: 'remove', path: groupKey });
+      if (before.length > 0) operations.push({ op: 'remove', path: groupKey });
       continue;
     }
     if (kind === 'entry' && before.length === 0) {
@@ -119,6 +130,7 @@ export function patchOperations(previous: MappedObject, next: MappedObject): Sci
       continue;
     }
     for (const key of keys) {
+      if (isEntryMarker(key)) continue;
       if (next[key] === undefined) operations.push({ op: 'remove', path: key });
       else if (!sameValue(previous[key], next[key])) operations.push({ op: 'replace', path: key, value: next[key] });
     }
@@ -133,4 +145,93 @@ export function patchOperations(previous: MappedObject, next: MappedObject): Sci
  */
 export function fingerprint(mapped: MappedObject): string {
   return JSON.stringify(Object.fromEntries(Object.entries(mapped).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/**
+ * `emails[type eq "work"].type`: a key whose sub-attribute is the filter's own attribute carries nothing the
+ * filter does not already say. {@link fromScimResource} uses it to say "this entry exists"; it never becomes an op.
+ */
+function isEntryMarker(key: string): boolean {
+  const path = parsePath(key);
+  return path.filter !== null && path.subAttribute === path.filter.attribute;
+}
+
+/** A member of a SCIM object by attribute name: exact first, else case-insensitively (RFC 7643 §2.1). */
+function member(object: unknown, name: string): unknown {
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) return undefined;
+  const record = object as JsonObject;
+  if (name in record) return record[name];
+  const lower = name.toLowerCase();
+  const found = Object.keys(record).find((key) => key.toLowerCase() === lower);
+  return found === undefined ? undefined : record[found];
+}
+
+/** Where a path's attribute lives: the resource, or its extension object; core schema URNs address the resource. */
+function containerOf(resource: Readonly<JsonObject>, path: TargetPath): unknown {
+  if (path.schema === null) return resource;
+  const nested = member(resource, path.schema);
+  if (nested !== undefined) return nested;
+  return Object.values(coreSchemas).some((core) => core.toLowerCase() === path.schema?.toLowerCase()) ? resource : undefined;
+}
+
+/** The first entry of a multi-valued attribute that the filter selects; `type` values compare case-insensitively. */
+function entryOf(entries: unknown, filter: { attribute: string; value: string }): unknown {
+  if (!Array.isArray(entries)) return undefined;
+  return entries.find((entry) => {
+    const value = member(entry, filter.attribute);
+    return typeof value === 'string' && value.toLowerCase() === filter.value.toLowerCase();
+  });
+}
+
+/**
+ * A value the target holds as a mapped value: scalars as they are, a reference object (`manager: {value, $ref}`)
+ * as its `value`, a multi-valued attribute as the list of its values. Anything else has no mapped form.
+ */
+function mappedValueOf(held: unknown): MappedValue | undefined {
+  if (typeof held === 'string' || typeof held === 'boolean' || typeof held === 'number') return held;
+  if (Array.isArray(held)) {
+    const values = held.map((item) => mappedValueOf(item));
+    return values.every((value) => typeof value === 'string') ? (values as string[]) : undefined;
+  }
+  const value = member(held, 'value');
+  return typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * The mapped object a SCIM resource holds at the mapped `keys` (the key grammar of {@link toScimResource}): for
+ * each key, the value of the resource as a target returned it, keys it holds nothing at (or null) left out.
+ * `name.givenName` reads the complex attribute, `emails[type eq "work"].value` the first entry of that type,
+ * `urn:…:enterprise:2.0:User:manager` the extension's object (a reference as its `value`). Values come as the
+ * target holds them: `active` is a boolean even where the mapping yields `"True"`.
+ *
+ * It is the `previous` with which {@link patchOperations} brings an account the engine adopts to the mapped state:
+ * entries are replaced in place, never appended a second time. A typed entry the resource holds with none of the
+ * keys' sub-attributes is reported by its marker, `emails[type eq "work"].type`, so that it is filled, not doubled.
+ */
+export function fromScimResource(resource: Readonly<Record<string, unknown>>, keys: Iterable<string>): MappedObject {
+  const mapped: MappedObject = {};
+  /** Per typed entry the resource holds: its marker, and whether one of the keys found a value in it. */
+  const entries = new Map<string, { marker: string; value: string; filled: boolean }>();
+  for (const key of new Set(keys)) {
+    const path = parsePath(key);
+    const container = containerOf(resource, path);
+    let held: unknown;
+    if (path.filter !== null) {
+      const entry = entryOf(member(container, path.attribute), path.filter);
+      if (entry === undefined) continue;
+      const group = groupOf(key, path).key;
+      const known = entries.get(group) ?? { marker: `${group}.${path.filter.attribute}`, value: path.filter.value, filled: false };
+      entries.set(group, known);
+      held = path.subAttribute === path.filter.attribute ? undefined : member(entry, path.subAttribute ?? 'value');
+      known.filled ||= mappedValueOf(held) !== undefined;
+    } else if (path.subAttribute !== null) {
+      held = member(member(container, path.attribute), path.subAttribute);
+    } else {
+      held = member(container, path.attribute);
+    }
+    const value = mappedValueOf(held);
+    if (value !== undefined) mapped[key] = value;
+  }
+  for (const { marker, value, filled } of entries.values()) if (!filled) mapped[marker] = value;
+  return mapped;
 }

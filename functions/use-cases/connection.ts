@@ -1,0 +1,28 @@
+import type { DirectoryObjectType, DirectorySource } from '../ports/directory-source.ts';
+import type { ScimTarget } from '../ports/scim-target.ts';
+import type { TypeFlow } from '../domain/sync-plan.ts';
+
+/** A job connected for a run: where it reads, where it writes, and the policy its secrets and schema set. */
+export interface Connection {
+  source: DirectorySource;
+  target: ScimTarget;
+  /** Stable for one target (e.g. a hash of its address), so a job pointed at another target is noticed. */
+  targetIdentity: string;
+  /** Most deletes and disables one cycle may apply (accidental-deletion prevention); null = no limit. */
+  deleteThreshold: number | null;
+  /** Objects leaving scope are left as they are in the target (the `SkipOutOfScopeDeletions` secret). */
+  skipOutOfScopeDeletions: boolean;
+  flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
+  close(): Promise<void>;
+}
+
+/** A job cannot run at all (missing or refused credentials, unreachable system): quarantine. */
+export class QuarantineError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'QuarantineError';
+  }
+}

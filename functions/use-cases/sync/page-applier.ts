@@ -1,0 +1,454 @@
+import { isDestructive } from '../../domain/accidental-deletions.ts';
+import { escrowAfterRefusal } from '../../domain/escrow-policy.ts';
+import type { AppliedCounts } from '../../domain/run-cycle.ts';
+import {
+  linkIdsFor,
+  matchOf,
+  memberRequests,
+  missingAttributes,
+  planMembers,
+  planObject,
+  type ObjectPlan,
+  type PlanContext,
+  type SkipReason,
+} from '../../domain/sync-plan.ts';
+import type { DirectoryObject } from '../../ports/directory-source.ts';
+import type { EscrowStore } from '../../ports/escrow-store.ts';
+import {
+  linkId,
+  type LinkScope,
+  type LinkStore,
+  type Membership,
+  type MembershipStore,
+  type ObjectLink,
+  type ObjectRef,
+} from '../../ports/link-store.ts';
+import { ScimRequestError } from '../../ports/scim-target.ts';
+import { applyObjectPlan, createOrAdopt, pool, type CreatePlan } from '../apply-plan.ts';
+import type { Connection } from '../connection.ts';
+import type { TargetMatcher } from '../target-matcher.ts';
+
+export interface PageApplierDeps {
+  links: LinkStore;
+  memberships: MembershipStore;
+  escrows: EscrowStore;
+  /** Concurrent target requests per job. */
+  concurrency: number;
+}
+
+/** Where and how one batch of objects is applied. */
+export interface ApplyOptions {
+  /** Links and memberships (the link generation) and escrows (the escrow generation). */
+  scope: { links: LinkScope; escrows: LinkScope };
+  connection: Connection;
+  matcher: TargetMatcher;
+  now: () => string;
+  /** A full round: every link and membership read is recorded as seen, changed or not. */
+  stampAll: boolean;
+  /** A group created here may not come with all its members (it came into scope, or from escrow): read them. */
+  readMembersOnCreate: boolean;
+  /** Groups read again for an escrow retry: also send the memberships left pending. */
+  reconcilePending: boolean;
+  /** Some memberships wait for their user: a new user link looks for its groups. */
+  pendingMembers: boolean;
+  /** Escrows exist: those of objects applied now are cleared. */
+  escrowsPending: boolean;
+  intervalMinutes: number;
+  /** Whether there is time to start on another object; when not, the batch stops (and is done again later). */
+  hasTime: () => boolean;
+  /** Called with the batch's deletes and disables before anything is applied; throws to refuse them all. */
+  allowDeletes?: (count: number) => void;
+}
+
+/** What became of one object of a batch (provisionOnDemand's steps, the provisioning logs). */
+export interface ObjectOutcome {
+  ref: ObjectRef;
+  action: ObjectPlan['kind'];
+  skipReason?: SkipReason;
+  targetId?: string;
+  /** The target's refusal (or the mapping's error), when the object was escrowed. */
+  error?: string;
+  membersAdded?: number;
+  membersRemoved?: number;
+}
+
+export interface BatchApplied extends AppliedCounts {
+  outcomes: ObjectOutcome[];
+  /** Every object was handled; false when time ran out first (what was done is saved, the rest is done again). */
+  complete: boolean;
+  /** A membership was recorded as waiting for its user or group. */
+  recordedPending: boolean;
+  /** When the earliest escrow this batch wrote is due; null when it wrote none. */
+  escrowedUntil: string | null;
+}
+
+type PairKey = string;
+const pairKey = (groupId: string, userId: string): PairKey => `${groupId}#${userId}`;
+const refOf = (object: DirectoryObject): ObjectRef => ({ type: object.type, sourceId: object.id });
+
+/** A group's membership requests failed in a way that means the group is gone from the target. */
+class GroupVanishedError extends Error {}
+
+/** What one batch changes in the job's state, written together at its end (also when it stops early). */
+class BatchWork {
+  readonly linkPuts = new Map<string, ObjectLink>();
+  readonly linkDeletes = new Map<string, ObjectRef>();
+  readonly membershipPuts = new Map<PairKey, Membership>();
+  readonly membershipDrops = new Map<PairKey, { groupId: string; userId: string }>();
+  readonly refused = new Map<string, { ref: ObjectRef; error: string }>();
+  readonly done = new Map<string, ObjectRef>();
+  readonly outcomes = new Map<string, ObjectOutcome>();
+  exports = 0;
+  exported = 0;
+  deletes = 0;
+  recordedPending = false;
+
+  putMembership(membership: Membership): void {
+    const key = pairKey(membership.groupId, membership.userId);
+    this.membershipDrops.delete(key);
+    this.membershipPuts.set(key, membership);
+    if (membership.state !== 'present') this.recordedPending = true;
+  }
+
+  dropMembership(groupId: string, userId: string): void {
+    const key = pairKey(groupId, userId);
+    this.membershipPuts.delete(key);
+    this.membershipDrops.set(key, { groupId, userId });
+  }
+
+  refuse(ref: ObjectRef, error: string): void {
+    this.refused.set(linkId(ref.type, ref.sourceId), { ref, error });
+    this.note(ref, { error });
+  }
+
+  /** Adds to what is known of one object's outcome. */
+  note(ref: ObjectRef, outcome: Partial<ObjectOutcome>): void {
+    const id = linkId(ref.type, ref.sourceId);
+    this.outcomes.set(id, { ...(this.outcomes.get(id) ?? { ref, action: 'skip' }), ...outcome });
+  }
+
+  finish(ref: ObjectRef): void {
+    this.done.set(linkId(ref.type, ref.sourceId), ref);
+  }
+}
+
+/**
+ * Applies a batch of directory objects to the target (a page of a round, an escrow retry, a sweep): plans each
+ * against its link, users before groups (a group's members are linked first), memberships against their own
+ * records, then saves links, memberships and escrows. A refused object is escrowed; throttling, an unavailable
+ * system or the end of the time budget stop the batch after what is in flight, and what was done is saved.
+ */
+export function makePageApplier(deps: PageApplierDeps) {
+  const { links, memberships, escrows } = deps;
+
+  /** Objects whose entry leaves attributes unknown (an update of an object without a link) are read whole. */
+  async function complete(objects: DirectoryObject[], known: ReadonlyMap<string, ObjectLink>, options: ApplyOptions): Promise<DirectoryObject[]> {
+    const partial = objects.filter((object) => missingAttributes(object, known.get(linkId(object.type, object.id)), options.connection.flows[object.type]).length > 0);
+    if (partial.length === 0) return objects;
+    const read = await options.connection.source.readObjects(partial.map((object) => ({ type: object.type, id: object.id })));
+    const whole = new Map(read.map((object) => [linkId(object.type, object.id), object]));
+    return objects.map((object) => {
+      const fresh = whole.get(linkId(object.type, object.id));
+      if (!fresh) return object;
+      return fresh.removed === null ? { ...object, attributes: { ...fresh.attributes, ...object.attributes } } : fresh;
+    });
+  }
+
+  return async function apply(input: DirectoryObject[], options: ApplyOptions): Promise<BatchApplied> {
+    const { scope, connection, matcher, now } = options;
+    const target = connection.target;
+    const known = new Map(await links.getMany(scope.links, linkIdsFor(input)));
+    const objects = await complete(input, known, options);
+    const context: PlanContext = { flows: connection.flows, links: known, skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions };
+    const plans = objects.map((object) => planObject(object, context));
+    const work = new BatchWork();
+    work.deletes = plans.filter(isDestructive).length;
+    // Counted before anything is applied: a batch over the threshold changes nothing in the target.
+    options.allowDeletes?.(work.deletes);
+
+    const linkFor = (ref: ObjectRef) => known.get(linkId(ref.type, ref.sourceId));
+    const recordLink = (link: ObjectLink) => {
+      known.set(linkId(link.type, link.sourceId), link);
+      work.linkPuts.set(linkId(link.type, link.sourceId), link);
+    };
+    const keepLink = (plan: Extract<ObjectPlan, { kind: 'skip' }>) => {
+      const link = linkFor(refOf(plan.object));
+      if (!link || plan.source === null) return;
+      const changed = JSON.stringify(link.source) !== JSON.stringify(plan.source);
+      if (changed || options.stampAll) recordLink({ ...link, source: plan.source, seenAt: now() });
+    };
+    const prepare = async (batch: ObjectPlan[]) => {
+      const creates = batch.filter((plan): plan is CreatePlan => plan.kind === 'create' && plan.match !== null);
+      const first = creates[0];
+      if (first?.match) await matcher.prepare(first.resourceType, first.match.attribute, creates.length);
+    };
+
+    /** A new user link, or one provisioned again: the groups that wait for it (or had it) get it now. */
+    async function joinGroups(userId: string, targetId: string, recreated: boolean): Promise<void> {
+      if (!recreated && !options.pendingMembers) return;
+      const groupIds = await memberships.groupsOf(scope.links, userId);
+      if (groupIds.length === 0) return;
+      const records = await memberships.getMany(scope.links, groupIds.map((groupId) => ({ groupId, userId })));
+      const wanted = records.filter((record) => record.state === 'add' || (recreated && record.state === 'present'));
+      if (wanted.length === 0) return;
+      const groupLinks = await links.getMany(scope.links, wanted.map((record) => ({ type: 'Group' as const, sourceId: record.groupId })));
+      for (const record of wanted) {
+        const group = groupLinks.get(linkId('Group', record.groupId));
+        if (!group) continue;
+        const [request] = memberRequests({ add: [{ sourceId: userId, targetId }], remove: [] });
+        try {
+          await target.patch('Groups', group.targetId, request!.operations);
+          work.putMembership({ ...record, state: 'present' });
+        } catch (error) {
+          if (!(error instanceof ScimRequestError)) throw error;
+          // The group's escrow retry sends it again.
+          work.putMembership({ ...record, state: 'add' });
+          work.refuse({ type: 'Group', sourceId: record.groupId }, `${error.message} (adding a member)`);
+        }
+      }
+    }
+
+    async function applyUser(plan: ObjectPlan): Promise<void> {
+      const ref = refOf(plan.object);
+      work.note(ref, { action: plan.kind, ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}) });
+      if (plan.kind === 'skip') keepLink(plan);
+      else if (plan.kind === 'error') work.refuse(ref, plan.message);
+      else {
+        work.exports += 1;
+        try {
+          const applied = await applyObjectPlan(plan, target, matcher);
+          if (applied.kind === 'deleted') {
+            known.delete(linkId(ref.type, ref.sourceId));
+            work.linkDeletes.set(linkId(ref.type, ref.sourceId), ref);
+          } else {
+            const { mapped, source } = plan as Exclude<typeof plan, { kind: 'delete' }>;
+            recordLink({ ...ref, targetId: applied.targetId, exported: mapped, source, seenAt: now() });
+            work.note(ref, { targetId: applied.targetId });
+            if (applied.linked) await joinGroups(ref.sourceId, applied.targetId, applied.recreated);
+          }
+          work.exported += 1;
+        } catch (error) {
+          if (!(error instanceof ScimRequestError)) throw error;
+          work.refuse(ref, error.message);
+        }
+      }
+      work.finish(ref);
+    }
+
+    /** Records a group's member changes as pending (its own request was refused; its escrow retry sends them). */
+    function deferMembers(object: DirectoryObject, recorded: ReadonlyMap<string, Membership>): void {
+      for (const userId of object.membersAdded) {
+        if (recorded.get(userId)?.state !== 'present') work.putMembership({ groupId: object.id, userId, state: 'add', seenAt: now() });
+      }
+      for (const userId of object.membersRemoved) {
+        const known = recorded.get(userId);
+        if (known?.state === 'add') work.dropMembership(object.id, userId);
+        else if (known) work.putMembership({ ...known, state: 'remove' });
+      }
+    }
+
+    /** Every recorded membership of a group (a group created or re-created gets them all). */
+    async function recordedOf(groupId: string, pendingOnly: boolean): Promise<Membership[]> {
+      const all: Membership[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await memberships.listByGroup(scope.links, groupId, cursor, 1000, pendingOnly);
+        all.push(...page.items);
+        cursor = page.cursor;
+      } while (cursor);
+      return all;
+    }
+
+    /** Sends a linked group's member changes and records where each membership now stands. */
+    async function applyMembers(object: DirectoryObject, targetId: string, created: boolean, pageRecords: ReadonlyMap<string, Membership>): Promise<void> {
+      const recorded = new Map(pageRecords);
+      const added = [...object.membersAdded];
+      const removed = [...object.membersRemoved];
+      if (created) {
+        // A new group in the target is empty: everything recorded, and everything the directory has, goes in;
+        // nothing needs removing from it.
+        for (const record of await recordedOf(object.id, false)) {
+          if (record.state === 'remove') {
+            recorded.delete(record.userId);
+            work.dropMembership(object.id, record.userId);
+          } else {
+            recorded.set(record.userId, { ...record, state: 'add' });
+            added.push(record.userId);
+          }
+        }
+        if (options.readMembersOnCreate) added.push(...(await connection.source.readMembers(object.id)));
+        const present = new Set(added);
+        for (const userId of removed.splice(0)) {
+          if (present.has(userId) || !recorded.has(userId)) continue;
+          recorded.delete(userId);
+          work.dropMembership(object.id, userId);
+        }
+      } else if (options.reconcilePending) {
+        for (const record of await recordedOf(object.id, true)) {
+          recorded.set(record.userId, record);
+          (record.state === 'add' ? added : removed).push(record.userId);
+        }
+      }
+      const unknownUsers = [...new Set([...added, ...removed])].filter((userId) => !known.has(linkId('User', userId)));
+      for (const [id, link] of await links.getMany(scope.links, unknownUsers.map((sourceId) => ({ type: 'User' as const, sourceId })))) known.set(id, link);
+
+      const plan = planMembers({
+        groupId: object.id,
+        added,
+        removed,
+        recorded,
+        userTarget: (userId) => known.get(linkId('User', userId))?.targetId,
+        at: now(),
+        stampAll: options.stampAll,
+      });
+      const failed = new Set<string>();
+      let refusal: string | null = null;
+      for (const request of memberRequests(plan)) {
+        if (refusal !== null) {
+          request.members.forEach((member) => failed.add(member.sourceId));
+          continue;
+        }
+        try {
+          await target.patch('Groups', targetId, request.operations);
+        } catch (error) {
+          if (!(error instanceof ScimRequestError)) throw error;
+          if (error.status === 404 && !created) throw new GroupVanishedError(error.message);
+          refusal = `${error.message} (${request.kind === 'add' ? 'adding' : 'removing'} members)`;
+          request.members.forEach((member) => failed.add(member.sourceId));
+        }
+      }
+      for (const membership of plan.put) {
+        work.putMembership(failed.has(membership.userId) ? { ...membership, state: 'add' } : membership);
+      }
+      for (const userId of plan.drop) {
+        const record = recorded.get(userId);
+        if (failed.has(userId) && record) work.putMembership({ ...record, state: 'remove' });
+        else work.dropMembership(object.id, userId);
+      }
+      const sent = (kind: 'add' | 'remove') => (kind === 'add' ? plan.add : plan.remove).filter((member) => !failed.has(member.sourceId)).length;
+      work.note(refOf(object), { targetId, membersAdded: sent('add'), membersRemoved: sent('remove') });
+      if (refusal !== null) work.refuse(refOf(object), refusal);
+    }
+
+    async function applyGroup(plan: ObjectPlan, pageRecords: ReadonlyMap<string, ReadonlyMap<string, Membership>>): Promise<void> {
+      const object = plan.object;
+      const ref = refOf(object);
+      const link = linkFor(ref);
+      const records = pageRecords.get(object.id) ?? new Map<string, Membership>();
+      work.note(ref, { action: plan.kind, ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}), ...(link ? { targetId: link.targetId } : {}) });
+      try {
+        if (plan.kind === 'error') {
+          work.refuse(ref, plan.message);
+          if (link) deferMembers(object, records);
+          return;
+        }
+        if (plan.kind === 'delete') {
+          work.exports += 1;
+          await target.delete(plan.resourceType, plan.link.targetId);
+          known.delete(linkId(ref.type, ref.sourceId));
+          work.linkDeletes.set(linkId(ref.type, ref.sourceId), ref);
+          for (const record of await recordedOf(object.id, false)) work.dropMembership(object.id, record.userId);
+          work.exported += 1;
+          return;
+        }
+        if (plan.kind === 'skip' && !link) return; // not provisioned: its memberships mean nothing here
+        let targetId = link?.targetId ?? '';
+        let created = false;
+        if (plan.kind === 'skip') keepLink(plan);
+        else {
+          work.exports += 1;
+          try {
+            const applied = await applyObjectPlan(plan, target, matcher);
+            if (applied.kind !== 'linked') return;
+            targetId = applied.targetId;
+            created = applied.linked;
+            recordLink({ ...ref, targetId, exported: plan.mapped, source: plan.source, seenAt: now() });
+            work.note(ref, { targetId });
+            work.exported += 1;
+          } catch (error) {
+            if (!(error instanceof ScimRequestError)) throw error;
+            work.refuse(ref, error.message);
+            if (link) deferMembers(object, records);
+            return;
+          }
+        }
+        try {
+          await applyMembers(object, targetId, created, records);
+        } catch (error) {
+          if (!(error instanceof GroupVanishedError)) throw error;
+          // Deleted in the target behind our back: provision it again, with every member it should have.
+          const current = linkFor(ref)!;
+          const mapped = current.exported as CreatePlan['mapped'];
+          const flow = connection.flows.Group!;
+          const recreate: CreatePlan = { kind: 'create', object, resourceType: flow.resourceType, mapped, match: matchOf(flow.mapping, mapped), source: current.source };
+          try {
+            targetId = await createOrAdopt(recreate, target, matcher);
+          } catch (failure) {
+            if (!(failure instanceof ScimRequestError)) throw failure;
+            work.refuse(ref, failure.message);
+            deferMembers(object, records);
+            return;
+          }
+          recordLink({ ...current, targetId, seenAt: now() });
+          await applyMembers(object, targetId, true, records);
+        }
+      } finally {
+        work.finish(ref);
+      }
+    }
+
+    let escrowedUntil: string | null = null;
+    async function save(): Promise<void> {
+      await links.putMany(scope.links, [...work.linkPuts.values()]);
+      await links.deleteMany(scope.links, [...work.linkDeletes.values()]);
+      await memberships.putMany(scope.links, [...work.membershipPuts.values()]);
+      await memberships.deleteMany(scope.links, [...work.membershipDrops.values()]);
+      const refused = [...work.refused.values()];
+      const cleared = [...work.done.entries()].filter(([id]) => !work.refused.has(id)).map(([, ref]) => ref);
+      const lookup = [...refused.map((entry) => entry.ref), ...(options.escrowsPending ? cleared : [])];
+      const previous = new Map((lookup.length > 0 ? await escrows.getMany(scope.escrows, lookup) : []).map((escrow) => [linkId(escrow.type, escrow.sourceId), escrow]));
+      const escrowed = refused.map(({ ref, error }) => escrowAfterRefusal(previous.get(linkId(ref.type, ref.sourceId)), ref, error, now(), options.intervalMinutes));
+      await escrows.putMany(scope.escrows, escrowed);
+      escrowedUntil = escrowed.reduce<string | null>((soonest, escrow) => (soonest === null || escrow.nextAttemptAt < soonest ? escrow.nextAttemptAt : soonest), null);
+      await escrows.deleteMany(scope.escrows, cleared.filter((ref) => previous.has(linkId(ref.type, ref.sourceId))));
+    }
+
+    const userPlans = plans.filter((plan) => plan.object.type === 'User');
+    const groupPlans = plans.filter((plan) => plan.object.type === 'Group');
+    try {
+      await prepare(userPlans);
+      await pool(userPlans, deps.concurrency, applyUser, options.hasTime);
+      if (work.done.size === userPlans.length && groupPlans.length > 0) {
+        const pairs = groupPlans.flatMap((plan) =>
+          [...plan.object.membersAdded, ...plan.object.membersRemoved].map((userId) => ({ groupId: plan.object.id, userId })),
+        );
+        const records = new Map<string, Map<string, Membership>>();
+        // What this batch already recorded (a user just linked joined its groups) overrides what is stored.
+        const stored = await memberships.getMany(scope.links, pairs);
+        for (const record of stored.map((record) => work.membershipPuts.get(pairKey(record.groupId, record.userId)) ?? record)) {
+          const group = records.get(record.groupId) ?? new Map<string, Membership>();
+          group.set(record.userId, record);
+          records.set(record.groupId, group);
+        }
+        await prepare(groupPlans);
+        await pool(groupPlans, deps.concurrency, (plan) => applyGroup(plan, records), options.hasTime);
+      }
+    } finally {
+      await save();
+    }
+    const firstRefusal = [...work.refused.values()][0];
+    return {
+      outcomes: [...work.outcomes.values()],
+      complete: work.done.size === plans.length,
+      exports: work.exports,
+      exported: work.exported,
+      escrowed: work.refused.size,
+      deletes: work.deletes,
+      escrowSample: firstRefusal ? `${firstRefusal.ref.type} ${firstRefusal.ref.sourceId}: ${firstRefusal.error}` : null,
+      recordedPending: work.recordedPending,
+      escrowedUntil,
+    };
+  };
+}
+
+export type PageApplier = ReturnType<typeof makePageApplier>;

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { InvalidIntervalError, JobCannotStartError } from '../../functions/domain/job-errors.ts';
+import { ConflictError } from '../../functions/errors/service-errors.ts';
+import { graphHandler, type ApiEvent } from '../../functions/http/graph-handler.ts';
+import { SchedulesUnavailableError } from '../../functions/ports/job-schedules.ts';
+import type { JobKey } from '../../functions/schemas/stored-job.ts';
+
+const TENANT = '00000000-0000-4000-8000-000000000001';
+const JOB = `scim.${'a'.repeat(32)}.${TENANT}`;
+
+function eventFor(jobId: string | undefined, body?: string, roles = ['Synchronization.ReadWrite.All']): ApiEvent {
+  return {
+    headers: {},
+    body,
+    requestContext: { requestId: 'r1', authorizer: { jwt: { claims: { tid: TENANT, roles } } } },
+    pathParameters: { servicePrincipalId: 'sp', ...(jobId === undefined ? {} : { jobId }) },
+  } as unknown as ApiEvent;
+}
+
+/** A job route whose handler refuses with `refusal` (or answers 204), over a store that has only `existing`. */
+function route(existing: string[], refusal: Error | null, exists?: (key: JobKey) => Promise<boolean>) {
+  const asked: string[] = [];
+  const handler = graphHandler(
+    {
+      access: 'write',
+      body: z.object({ ok: z.boolean() }).strict(),
+      jobExists:
+        exists ??
+        (async (jobKey) => {
+          asked.push(jobKey.jobId);
+          return existing.includes(jobKey.jobId) && jobKey.tenantId === TENANT;
+        }),
+    },
+    async () => {
+      if (refusal) throw refusal;
+      return { statusCode: 204 };
+    },
+  );
+  const call = async (jobId: string, body = '{"ok":true}', roles?: string[]) => {
+    const response = await handler(eventFor(jobId, body, roles), {} as never);
+    return { status: response.statusCode, code: response.body ? JSON.parse(response.body).error.code : null };
+  };
+  return { call, asked };
+}
+
+describe('graphHandler puts existence first on job routes', () => {
+  it.each([
+    ['a malformed body', null, '{"ok":'],
+    ['a body of the wrong shape', null, '{"ok":1}'],
+    ['a refused value', new InvalidIntervalError('PT1S'), undefined],
+    ['a refused state', new JobCannotStartError('sp', ['SecretToken']), undefined],
+    ['a conflict', new ConflictError('busy'), undefined],
+  ])('answers 404 for a missing job refused for %s', async (_name, refusal, body) => {
+    const { call } = route([], refusal);
+    expect(await call(JOB, body)).toEqual({ status: 404, code: 'Request_ResourceNotFound' });
+  });
+
+  it('keeps the refusal when the job exists', async () => {
+    const { call } = route([JOB], new InvalidIntervalError('PT1S'));
+    expect(await call(JOB)).toEqual({ status: 400, code: 'invalidRequest' });
+    expect(await call(JOB, '{"ok":')).toEqual({ status: 400, code: 'invalidRequest' });
+  });
+
+  it('reads nothing extra for an accepted request', async () => {
+    const { call, asked } = route([JOB], null);
+    expect(await call(JOB)).toEqual({ status: 204, code: null });
+    expect(asked).toEqual([]);
+  });
+
+  it('checks the token and the id shape before existence', async () => {
+    const { call, asked } = route([], null);
+    expect(await call(JOB, '{"ok":true}', ['User.Read.All'])).toEqual({ status: 403, code: 'Authorization_RequestDenied' });
+    expect(await call('not-a-job-id', '{"ok":')).toEqual({ status: 400, code: 'invalidRequest' });
+    expect(asked).toEqual([]);
+  });
+
+  it('answers the refusal when existence cannot be checked', async () => {
+    const { call } = route([], null, async () => {
+      throw new Error('DynamoDB is down');
+    });
+    expect(await call(JOB, '{"ok":')).toEqual({ status: 400, code: 'invalidRequest' });
+  });
+
+  it('does not turn a server error into a 404', async () => {
+    const { call, asked } = route([], new SchedulesUnavailableError('down'));
+    expect(await call(JOB)).toEqual({ status: 503, code: 'serviceNotAvailable' });
+    expect(asked).toEqual([]);
+  });
+});
