@@ -4,6 +4,7 @@ import {
   DeleteInTarget,
   ExpireDeltaTokens,
   HardDeleteUser,
+  RefuseObject,
   RemoveMember,
   RenameGroup,
   RestartJob,
@@ -104,7 +105,7 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
   {
     id: 'C5',
     title: 'a group deleted in the target is provisioned again with all its members',
-    kinds: ['group-members-missing'],
+    kinds: ['group-missing', 'group-members-missing'],
     commands: [synced(), new DeleteInTarget('group', 0)],
   },
   {
@@ -124,6 +125,18 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
     title: 'after a restart Full, members removed from an adopted group leave the target group',
     kinds: ['group-members-extra'],
     commands: [synced(), new RestartJob('Full'), new RemoveMember(0, 0)],
+  },
+  {
+    id: 'N5',
+    title: 'a group whose first request the target refuses gets, once retried, the members its first page carried',
+    kinds: ['group-members-missing'],
+    commands: [new RefuseObject('group', 0, 400, 1), synced()],
+  },
+  {
+    id: 'N6',
+    title: 'after a restart Full, a user soft-deleted before the new round read it is disabled in the target',
+    kinds: ['user-soft-deleted-active'],
+    commands: [synced(), new RestartJob('Full'), new SoftDeleteUser(0)],
   },
   {
     id: 'A2',

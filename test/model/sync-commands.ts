@@ -569,7 +569,8 @@ export class TimeOut extends SyncCommand {
 
 /**
  * Someone deletes the object in the target, then the object changes in the directory (a user's jobTitle, a group's
- * members), so the job meets the 404 and must provision it again, whole.
+ * name, each to a value never used before), so the job meets the 404 and must provision it again, whole: with all
+ * its members, and back in its groups.
  */
 export class DeleteInTarget extends SyncCommand {
   constructor(
@@ -602,17 +603,11 @@ export class DeleteInTarget extends SyncCommand {
       resource.id as string,
       (resource.externalId as string | undefined) ?? `group "${String(resource.displayName)}"`,
     );
-    const joining = active(model).find((user) => !group.users.has(user.id));
-    if (joining) {
-      await addMember(world, group, joining.id, 'user');
-      return `${group.ref} deleted in the target, then ${joining.ref} added to it`;
-    }
-    const leaving = [...group.users][0];
-    if (leaving) {
-      await world.graph('DELETE', `groups/${group.id}/members/${leaving}/$ref`);
-      group.users.delete(leaving);
-    }
-    return `${group.ref} deleted in the target, then ${leaving ? `${refOf(model, leaving)} removed from it` : 'no change'}`;
+    // A new name is a change whatever the job exported last (a membership change may cancel out before it reads it).
+    const name = `${group.name.split(' (')[0]} (renamed ${++model.serial})`;
+    await world.graph('PATCH', `groups/${group.id}`, { displayName: name });
+    group.name = name;
+    return `${group.ref} deleted in the target, then renamed "${name}"`;
   }
   toString(): string {
     return `DeletedInTarget(${this.kind} ${this.pick})`;
