@@ -8,9 +8,11 @@ import {
   RemoveMember,
   RenameGroup,
   RestartJob,
+  RunTriggered,
   SetAccountEnabled,
   SoftDeleteUser,
   Tick,
+  TimeOut,
   UpdateUser,
   type SyncCommand,
 } from './sync-commands.ts';
@@ -19,7 +21,7 @@ import type { RunFault } from './sync-world.ts';
 /**
  * Sequences that once showed a problem, shrunk, replayed on every run before anything is generated. Each names
  * the kinds of problems it is about: it passes once those are gone, whatever else is still open (the generated
- * properties check everything). The ids are those of docs/model-based-test.md's list of findings.
+ * properties check everything). docs/model-based-test.md lists them.
  */
 export interface KnownSequence {
   id: string;
@@ -137,6 +139,25 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
     title: 'after a restart Full, a user soft-deleted before the new round read it is disabled in the target',
     kinds: ['user-soft-deleted-active'],
     commands: [synced(), new RestartJob('Full'), new SoftDeleteUser(0)],
+  },
+  {
+    id: 'N7',
+    title: 'a create that timed out after the target made it is linked: the account follows later changes and joins its groups',
+    kinds: ['user-attributes', 'group-members-missing'],
+    commands: [new TimeOut(true, 1), synced(), new SetAccountEnabled(0, false), new SetAccountEnabled(0, false)],
+  },
+  {
+    id: 'N8',
+    title: 'a change made after a run paused on 503s reaches the target on the schedule, without a start',
+    kinds: ['user-attributes', 'behind-on-schedule'],
+    commands: [
+      new SoftDeleteUser(0),
+      new RunTriggered({}),
+      new HardDeleteUser(0),
+      new RemoveMember(0, 0),
+      new Tick({ fault: { kind: 'fail', status: 503, times: 5 } }),
+      new UpdateUser(0, { mail: 0 }),
+    ],
   },
   {
     id: 'A2',

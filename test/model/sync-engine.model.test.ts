@@ -56,7 +56,7 @@ async function play(commands: readonly SyncCommand[], seed: number, strict: bool
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${world.journal.join('\n')}`, { cause: error });
     }
-    const problems = [...world.violations, ...(await world.settle()), ...(await world.differences())];
+    const problems = await world.verdict();
     return { problems: problems.filter(({ kind }) => !TOLERATED.has(kind)), journal: world.journal };
   } finally {
     await world.close();

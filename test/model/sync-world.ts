@@ -427,6 +427,31 @@ export class SyncWorld {
   // ----- the end of a sequence
 
   /**
+   * The verdict on a sequence whose steps have run: what the checks found meanwhile, then what stands between the
+   * target and the projection once the job has settled on its own schedule. If that leaves the target behind but a
+   * start ("sync now", which retries every escrow at once) catches it up, the problem is that the schedule alone
+   * does not get there (`behind-on-schedule`); what a start does not fix is reported as it is.
+   */
+  async verdict(): Promise<Problem[]> {
+    const onSchedule = [...(await this.settle()), ...(await this.differences())];
+    if (onSchedule.length === 0 || onSchedule.some((problem) => problem.kind === 'schedule' || problem.kind === 'not-settled')) {
+      return [...this.violations, ...onSchedule];
+    }
+    this.journal.push("settling again: the target is behind after the schedule's runs; start the job");
+    await this.jobAction('start');
+    const afterStart = [...(await this.settle()), ...(await this.differences())];
+    if (afterStart.length > 0) return [...this.violations, ...afterStart];
+    const behind = onSchedule.map(({ kind, message }) => `[${kind}] ${message}`).join('; ');
+    return [
+      ...this.violations,
+      {
+        kind: 'behind-on-schedule',
+        message: `the schedule's runs reached a steady state with the target behind (${behind}); a start caught it up`,
+      },
+    ];
+  }
+
+  /**
    * Faults stop: no more injected target faults, reads are current, no process dies. A quarantined job is restarted
    * (QuarantineState), a job that is not Active is started, and runs go on (triggered ones, then the schedule's)
    * until one ends in a steady state with nothing exported. Returns what kept it from getting there, if anything.
