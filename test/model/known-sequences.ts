@@ -141,6 +141,12 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
     commands: [synced(), new RestartJob('Full'), new SoftDeleteUser(0)],
   },
   {
+    id: 'N6-disabled',
+    title: 'after a restart Full, a user disabled before the new round read it is disabled in the target',
+    kinds: ['user-attributes'],
+    commands: [synced(), new RestartJob('Full'), new SetAccountEnabled(7, false)],
+  },
+  {
     id: 'N7',
     title: 'a create that timed out after the target made it is linked: the account follows later changes and joins its groups',
     kinds: ['user-attributes', 'group-members-missing'],
