@@ -55,16 +55,39 @@ export interface RecordedRequest {
   path: string;
   contentType: string | undefined;
   body: unknown;
+  /** The status it was answered with (set once the answer is ready; a late answer may reach no one). */
+  status?: number;
+  /** The injected fault it met, if any. */
+  fault?: Pick<ScimFault, 'status' | 'delayMs' | 'retryAfter'>;
 }
 
-/** Makes the next `times` requests fail with `status` (429 with `retryAfter` to test back-off, 500, 503...). */
+/** A request as a fault's `match` sees it. */
+export interface FaultRequest {
+  method: string;
+  /** Path below the base URL with its query string, e.g. `/Users?filter=...`. */
+  path: string;
+  /** The parsed JSON body (null when empty), or the raw text when it is not JSON. */
+  body: unknown;
+}
+
+/**
+ * Makes the next `times` requests fail with `status` (429 with `retryAfter` to test back-off, 500, 503...), or
+ * answer late (`delayMs`). With `match`, only the requests it accepts meet the fault (one object's requests, say);
+ * the others are served as usual. A late fault with a `status` serves nothing and sends its error after the delay;
+ * without a `status` the request is served at once and only its answer is held back, so a client that times out
+ * first never learns that its change was made.
+ */
 export interface ScimFault {
-  status: number;
+  status?: number;
   times?: number;
   /** Value of the Retry-After header: seconds or an HTTP date. */
   retryAfter?: string;
   scimType?: string;
   detail?: string;
+  /** Which requests meet the fault; default every request. */
+  match?: (request: FaultRequest) => boolean;
+  /** Holds the answer back this long, in milliseconds. */
+  delayMs?: number;
 }
 
 /** A running local SCIM service with its test hooks. */
@@ -109,6 +132,28 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
   const tokenDigest = digest(options.token);
   const log: RecordedRequest[] = [];
   const faults: (ScimFault & { times: number })[] = [];
+  /** Answers held back by late faults: released at once when the service closes. */
+  const held = new Set<() => void>();
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        held.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      held.add(release);
+    });
+
+  /** The first pending fault this request meets, counted as served. */
+  function takeFault(request: FaultRequest): ScimFault | undefined {
+    const index = faults.findIndex((fault) => fault.match === undefined || fault.match(request));
+    const fault = faults[index];
+    if (fault === undefined) return undefined;
+    fault.times -= 1;
+    if (fault.times <= 0) faults.splice(index, 1);
+    return fault;
+  }
   const quirks = options.listing ?? {};
 
   let file: JsonFileStore | null = null;
@@ -177,18 +222,35 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     const method = request.method ?? 'GET';
     const text = await readBody(request);
     const parsed = parseJson(text);
-    if (options.recordRequests) {
-      const path = `${url.pathname.slice(basePath.length)}${url.search}`;
-      log.push({ method, path, contentType: request.headers['content-type'], body: parsed.ok ? parsed.value : text });
-    }
+    const path = `${url.pathname.slice(basePath.length)}${url.search}`;
+    const body = parsed.ok ? parsed.value : text;
+    const record: RecordedRequest = { method, path, contentType: request.headers['content-type'], body };
+    if (options.recordRequests) log.push(record);
 
-    const fault = faults[0];
+    const fault = takeFault({ method, path, body: record.body });
     if (fault !== undefined) {
-      fault.times -= 1;
-      if (fault.times <= 0) faults.shift();
-      const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
-      throw new ScimServiceError(fault.status, fault.scimType ?? null, fault.detail ?? 'Injected fault.', headers);
+      record.fault = {
+        ...(fault.status === undefined ? {} : { status: fault.status }),
+        ...(fault.delayMs === undefined ? {} : { delayMs: fault.delayMs }),
+        ...(fault.retryAfter === undefined ? {} : { retryAfter: fault.retryAfter }),
+      };
     }
+    let answer: Answer;
+    try {
+      if (fault?.status !== undefined) {
+        const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
+        throw new ScimServiceError(fault.status, fault.scimType ?? null, fault.detail ?? 'Injected fault.', headers);
+      }
+      answer = serve(request, url, method, parsed);
+    } catch (error) {
+      answer = errorAnswer(error);
+    }
+    if (fault?.delayMs !== undefined) await hold(fault.delayMs);
+    record.status = answer.status;
+    return answer;
+  }
+
+  function serve(request: IncomingMessage, url: URL, method: string, parsed: ReturnType<typeof parseJson>): Answer {
     if (!authorised(request.headers.authorization, tokenDigest)) {
       throw new ScimServiceError(401, null, 'A valid bearer token is required.', { 'www-authenticate': 'Bearer realm="scim"' });
     }
@@ -225,6 +287,7 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     flush: async () => file?.flush(),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const release of [...held]) release();
       server.closeAllConnections();
       await closed;
       await file?.flush();
@@ -312,6 +375,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; er
 }
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  // A late answer whose client gave up (timed out) has no one to go to.
+  if (response.destroyed) return;
   if (body === null) {
     response.writeHead(status, headers).end();
     return;

@@ -415,6 +415,40 @@ describe('local SCIM service', () => {
       expect(first.body).toMatchObject({ schemas: [errorSchema], status: '429' });
     });
 
+    it('meets only the requests a fault matches; the others are served meanwhile', async () => {
+      const aboutUna = (request: { method: string; body: unknown }) => request.method === 'POST' && (request.body as Json)?.userName === 'una@contoso.com';
+      service.failNext({ status: 400, detail: 'Not this one.', match: aboutUna });
+      await create(service, 'Users', user('ulf@contoso.com'));
+      const refused = await call(service, 'POST', '/Users', user('una@contoso.com'));
+      const again = await call(service, 'POST', '/Users', user('una@contoso.com'));
+      expect([refused.status, again.status]).toEqual([400, 201]);
+      expect(refused.body).toMatchObject({ detail: 'Not this one.' });
+      expect(service.requests().map((request) => [request.status, request.fault?.status])).toEqual([
+        [201, undefined],
+        [400, 400],
+        [201, undefined],
+      ]);
+    });
+
+    it('answers late: with a status nothing is served, without one the change is made and only its answer waits', async () => {
+      service.failNext({ status: 503, delayMs: 150 });
+      const started = Date.now();
+      expect((await call(service, 'POST', '/Users', user('vic@contoso.com'))).status).toBe(503);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(service.resources('Users')).toEqual([]);
+
+      service.failNext({ delayMs: 2_000 });
+      const timedOut = fetch(`${service.url}/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify(user('vic@contoso.com')),
+        signal: AbortSignal.timeout(100),
+      });
+      await expect(timedOut).rejects.toThrow();
+      expect(service.resources('Users').map((resource) => resource.userName)).toEqual(['vic@contoso.com']);
+      expect(service.requests().at(-1)).toMatchObject({ method: 'POST', fault: { delayMs: 2_000 } });
+    });
+
     it('logs requests in the order they arrived', async () => {
       const created = await create(service, 'Users', user('sam@contoso.com'));
       await call(service, 'PATCH', `/Users/${created.id}`, patchOp({ op: 'replace', path: 'active', value: false }));
