@@ -64,6 +64,7 @@ export function createJob(input: NewJobInput): StoredJob {
       forceDeletes: false,
       targetIdentity: null,
       pendingMembers: false,
+      previousLinkGeneration: null,
       notBefore: null,
       escrowsDueAt: null,
       escrowCursor: null,
@@ -152,6 +153,7 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
     run.cycle = null;
   }
   if (plan.links) {
+    run.previousLinkGeneration = run.previousLinkGeneration ?? run.linkGeneration;
     run.linkGeneration += 1;
     run.pendingMembers = false;
   }

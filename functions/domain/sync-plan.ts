@@ -62,6 +62,11 @@ export type ObjectPlan =
       /** Target attribute and value to look for an existing account first; null = no matching attribute. */
       match: { attribute: string; value: string } | null;
       source: Record<string, unknown>;
+      /**
+       * Only link (and bring to the mapped state) an account that already exists; create none. A disabled user is not
+       * newly provisioned, but an account of it the target holds (say, a create whose answer was lost) is disabled.
+       */
+      adoptOnly?: true;
     }
   | {
       kind: 'update';
@@ -155,8 +160,11 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
   if (!link) {
     // A disabled account is not newly provisioned (Entra does the same).
     if (!actions.has('Add')) return skip('actionNotAllowed');
-    if (mapped.active === false) return skip('disabledNotProvisioned');
-    return { kind: 'create', object, resourceType: flow.resourceType, mapped, match: matchOf(flow.mapping, mapped), source };
+    const match = matchOf(flow.mapping, mapped);
+    if (mapped.active === false) {
+      return match ? { kind: 'create', object, resourceType: flow.resourceType, mapped, match, source, adoptOnly: true } : skip('disabledNotProvisioned');
+    }
+    return { kind: 'create', object, resourceType: flow.resourceType, mapped, match, source };
   }
   const operations = actions.has('Update') ? patchOperations(link.exported as MappedObject, mapped) : [];
   if (operations.length === 0) return skip(actions.has('Update') ? 'inStep' : 'actionNotAllowed');

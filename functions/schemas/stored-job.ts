@@ -34,6 +34,11 @@ export const runStateSchema = z.object({
   forceDeletes: z.boolean().default(false),
   /** Which target the links point into (a hash of its address): another target starts a fresh generation. */
   targetIdentity: z.string().nullable().default(null),
+  /**
+   * Restart Full began a new link generation on the same target: the first full round's end also looks at what
+   * the previous generation provisioned (accounts of objects the directory no longer has, memberships it dropped).
+   */
+  previousLinkGeneration: z.number().int().nullable().default(null),
   /** Some memberships wait for their user to be linked (a new user link then looks for them). */
   pendingMembers: z.boolean().default(false),
   /** A throttled system asked us to wait: no run before this time (a user's start tries at once). */
@@ -64,11 +69,11 @@ export const runStateSchema = z.object({
       /** The first refusal of the cycle, for the status (which object, what the target answered). */
       escrowSample: z.string().nullable().default(null),
       /**
-       * After a full round's last page: removing what the round did not see (memberships, then users, then
-       * groups), a page at a time from `cursor`. null = not sweeping.
+       * After a full round's last page: removing what the round did not see (what a previous link generation left,
+       * memberships, then users, then groups), a page at a time from `cursor`. null = not sweeping.
        */
       sweep: z
-        .object({ stage: z.enum(['memberships', 'User', 'Group']), cursor: z.string().nullable() })
+        .object({ stage: z.enum(['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group']), cursor: z.string().nullable() })
         .nullable()
         .default(null),
     })

@@ -11,7 +11,9 @@ type DeletePlan = Extract<ObjectPlan, { kind: 'delete' }>;
 /** Where an applied plan left the object in the target. */
 export type Applied =
   | { kind: 'linked'; targetId: string; /** a new link (created or adopted) */ linked: boolean; /** it had vanished from the target */ recreated: boolean }
-  | { kind: 'deleted' };
+  | { kind: 'deleted' }
+  /** An adopt-only plan found no account: nothing was done. */
+  | { kind: 'absent' };
 
 /** Runs `work` over `items`, at most `limit` at a time; stops taking new items once `more()` says no. */
 export async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, more: () => boolean = () => true): Promise<void> {
@@ -75,8 +77,15 @@ export async function applyObjectPlan(plan: CreatePlan | UpdatePlan | DeletePlan
     case 'delete':
       await target.delete(plan.resourceType, plan.link.targetId);
       return { kind: 'deleted' };
-    case 'create':
+    case 'create': {
+      if (plan.adoptOnly) {
+        const existingId = plan.match ? await matcher.find(plan.resourceType, plan.match.attribute, plan.match.value) : null;
+        if (!existingId) return { kind: 'absent' };
+        await adopt(plan, target, existingId);
+        return { kind: 'linked', targetId: existingId, linked: true, recreated: false };
+      }
       return { kind: 'linked', targetId: await createOrAdopt(plan, target, matcher), linked: true, recreated: false };
+    }
     case 'update':
       try {
         await target.patch(plan.resourceType, plan.link.targetId, plan.operations);

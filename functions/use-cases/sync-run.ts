@@ -84,8 +84,10 @@ export function makeSyncRun(deps: SyncRunDeps) {
   async function readJob(tick: SyncTick): Promise<StoredJob | null> {
     const key: JobKey = { tenantId: tick.tenantId, servicePrincipalId: tick.servicePrincipalId, jobId: tick.jobId };
     const job = await jobs.get(key, { consistent: tick.trigger !== 'schedule' });
-    // Before a destructive repair, make sure: a job created a moment ago may not be visible to a stale read yet.
-    return job ?? (tick.trigger === 'schedule' ? jobs.get(key, { consistent: true }) : null);
+    // Before a schedule is repaired (removed or disabled), make sure: a stale read may not show yet a job created or
+    // started a moment ago.
+    if (tick.trigger === 'schedule' && (!job || job.schedule.state !== 'Active')) return jobs.get(key, { consistent: true });
+    return job;
   }
 
   /** Whether the tick should do anything; repairs a stray schedule on the way. */

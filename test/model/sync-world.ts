@@ -489,7 +489,9 @@ export class SyncWorld {
         }
       }
       const after = (await this.getJob()).status;
-      if (outcome === 'steadyState' && after.lastExecution?.countExported === 0 && after.quarantine === null) return [];
+      // Settled = a round that found nothing at all: one that imported changes may have begun before the last of them
+      // (a change to a stream the round had passed comes in the next round, as in Graph).
+      if (outcome === 'steadyState' && after.lastExecution?.countImported === 0 && after.lastExecution.countExported === 0 && after.quarantine === null) return [];
     }
     const status = (await this.getJob()).status;
     const last = pick(status.lastExecution, ['state', 'countExported', 'countEscrowed', 'error']);
@@ -497,7 +499,7 @@ export class SyncWorld {
       {
         kind: 'not-settled',
         message:
-          `no steady state with nothing exported after ${MAX_SETTLING_RUNS} runs ` +
+          `no steady state with nothing imported or exported after ${MAX_SETTLING_RUNS} runs ` +
           `(last execution ${JSON.stringify(last)}, quarantine ${JSON.stringify(status.quarantine?.error ?? null)})`,
       },
     ];

@@ -87,8 +87,8 @@ describe('planObject', () => {
     expect(plan.operations).toEqual([{ op: 'replace', path: 'active', value: false }]);
   });
 
-  it('does not newly provision a disabled account', () => {
-    expect(planObject(user('u1', { accountEnabled: false }), context()).kind).toBe('skip');
+  it('does not newly provision a disabled account, but would disable an account the target already has of it', () => {
+    expect(planObject(user('u1', { accountEnabled: false }), context())).toMatchObject({ kind: 'create', adoptOnly: true, mapped: { active: false } });
   });
 
   it('deletes a hard-deleted user that was provisioned, and ignores one that never was', () => {

@@ -156,6 +156,7 @@ export class LeasedRun {
               escrowsDueAt: null,
               escrowCursor: null,
               pendingMembers: false,
+              previousLinkGeneration: null,
             }
           : {}),
       },
@@ -220,7 +221,9 @@ export class LeasedRun {
       this.pendingChanges = changes;
       return 'roundComplete';
     }
-    if (page.roundComplete) this.cycle = { ...this.cycle, sweep: { stage: 'memberships', cursor: null } };
+    if (page.roundComplete) {
+      this.cycle = { ...this.cycle, sweep: { stage: this.job.run.previousLinkGeneration === null ? 'memberships' : 'previousLinks', cursor: null } };
+    }
     return this.commitStep({
       run: { ...changes, watermark: page.watermark, cycle: this.cycle },
       status: statusAfter(this.job.status, { kind: 'page', cycle: this.cycle }, this.now()),
@@ -239,9 +242,12 @@ export class LeasedRun {
       source: this.connection.source,
       apply: (objects) => this.applier(objects, this.applyOptions({ stampAll: true, readMembersOnCreate: true })),
       scope: linkScopeOf(this.job),
+      previousGeneration: this.job.run.previousLinkGeneration,
       cycle: this.cycle,
     });
-    const changes = step.applied ? this.absorb(step.applied) : {};
+    const changes: RunCommit['run'] = step.applied ? this.absorb(step.applied) : {};
+    // What the previous generation left is now carried into this one: it need not be looked at again.
+    if (step.next?.stage === 'memberships' && this.cycle.sweep?.stage !== 'memberships') changes.previousLinkGeneration = null;
     if (step.next === null) {
       this.cycle = { ...this.cycle, sweep: null };
       this.pendingChanges = changes;

@@ -237,9 +237,14 @@ export function makePageApplier(deps: PageApplierDeps) {
       if (plan.kind === 'skip') keepLink(plan);
       else if (plan.kind === 'error') work.refuse(ref, plan.message);
       else {
-        work.exports += 1;
         try {
           const applied = await applyObjectPlan(plan, target, matcher);
+          if (applied.kind === 'absent') {
+            work.note(ref, { action: 'skip', skipReason: 'disabledNotProvisioned' });
+            work.finish(ref);
+            return;
+          }
+          work.exports += 1;
           if (applied.kind === 'deleted') {
             known.delete(linkId(ref.type, ref.sourceId));
             work.linkDeletes.set(linkId(ref.type, ref.sourceId), ref);
@@ -252,6 +257,7 @@ export function makePageApplier(deps: PageApplierDeps) {
           work.exported += 1;
         } catch (error) {
           if (!(error instanceof ScimRequestError)) throw error;
+          work.exports += 1;
           work.refuse(ref, error.message);
         }
       }
@@ -360,9 +366,11 @@ export function makePageApplier(deps: PageApplierDeps) {
       const records = pageRecords.get(object.id) ?? new Map<string, Membership>();
       work.note(ref, { action: plan.kind, ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}), ...(link ? { targetId: link.targetId } : {}) });
       try {
+        // A group refused (or not mappable) keeps the member changes it came with: its create, on a later page or
+        // from escrow, adds them.
         if (plan.kind === 'error') {
           work.refuse(ref, plan.message);
-          if (link) deferMembers(object, records);
+          deferMembers(object, records);
           return;
         }
         if (plan.kind === 'delete') {
@@ -391,7 +399,7 @@ export function makePageApplier(deps: PageApplierDeps) {
           } catch (error) {
             if (!(error instanceof ScimRequestError)) throw error;
             work.refuse(ref, error.message);
-            if (link) deferMembers(object, records);
+            deferMembers(object, records);
             return;
           }
         }

@@ -1,5 +1,5 @@
 import type { DirectoryObject, DirectorySource } from '../../ports/directory-source.ts';
-import type { LinkScope, LinkStore, Membership, MembershipStore } from '../../ports/link-store.ts';
+import type { LinkScope, LinkStore, Membership, MembershipStore, ObjectLink } from '../../ports/link-store.ts';
 import { linkId } from '../../ports/link-store.ts';
 import type { Cycle } from '../../schemas/stored-job.ts';
 import type { BatchApplied } from './page-applier.ts';
@@ -8,7 +8,9 @@ import type { BatchApplied } from './page-applier.ts';
 const SWEEP_PAGE = 200;
 
 type Sweep = NonNullable<Cycle['sweep']>;
-const stages: Sweep['stage'][] = ['memberships', 'User', 'Group'];
+const stages: Sweep['stage'][] = ['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group'];
+/** Later than any time stamp: lists every record of a generation. */
+const ALL = '\uffff';
 
 /**
  * One step of a full round's end. A full read reports only what exists, never what was deleted while no delta was
@@ -22,13 +24,18 @@ export async function sweepStep(input: {
   source: DirectorySource;
   apply(objects: DirectoryObject[]): Promise<BatchApplied>;
   scope: LinkScope;
+  /** The link generation a restart Full left behind on this target, if its leftovers are still to be looked at. */
+  previousGeneration: number | null;
   cycle: Cycle;
 }): Promise<{ applied: BatchApplied | null; next: Sweep | null }> {
   const sweep = input.cycle.sweep!;
   const before = input.cycle.timeBegan;
   let applied: BatchApplied | null = null;
   let cursor: string | null;
-  if (sweep.stage === 'memberships') {
+  const previous = input.previousGeneration === null ? null : { ...input.scope, generation: input.previousGeneration };
+  if (sweep.stage === 'previousLinks' || sweep.stage === 'previousMemberships') {
+    cursor = previous === null ? null : await carryOver(input, previous, sweep);
+  } else if (sweep.stage === 'memberships') {
     const page = await input.memberships.listUnseen(input.scope, before, sweep.cursor, SWEEP_PAGE);
     cursor = page.cursor;
     if (page.items.length > 0) applied = await removeUnseenMemberships(input, page.items);
@@ -44,6 +51,55 @@ export async function sweepStep(input: {
   if (cursor !== null) return { applied, next: { stage: sweep.stage, cursor } };
   const following = stages[stages.indexOf(sweep.stage) + 1];
   return { applied, next: following ? { stage: following, cursor: null } : null };
+}
+
+/**
+ * After a restart Full, the previous generation's accounts and memberships are still in the target. What of them
+ * this round did not link again is carried into the new generation as not seen, so the stages that follow remove
+ * it: an account of an object the directory no longer has, a membership the directory dropped meanwhile.
+ */
+async function carryOver(
+  input: { links: LinkStore; memberships: MembershipStore; source: DirectorySource; scope: LinkScope },
+  previous: LinkScope,
+  sweep: Sweep,
+): Promise<string | null> {
+  if (sweep.stage === 'previousLinks') {
+    const page = await input.links.listUnseen(previous, 'User', ALL, sweep.cursor, SWEEP_PAGE);
+    const groups = page.cursor === null ? await allLinks(input.links, previous, 'Group') : [];
+    const old = [...page.items, ...groups];
+    const current = await input.links.getMany(input.scope, old);
+    const orphans = old.filter((link) => !current.has(linkId(link.type, link.sourceId)));
+    if (orphans.length > 0) {
+      const now = await input.source.readObjects(orphans.map((link) => ({ type: link.type, id: link.sourceId })));
+      const gone = new Set(now.filter((object) => object.removed !== null).map((object) => linkId(object.type, object.id)));
+      await input.links.putMany(input.scope, orphans.filter((link) => gone.has(linkId(link.type, link.sourceId))).map((link) => ({ ...link, seenAt: '' })));
+    }
+    return page.cursor;
+  }
+  const page = await input.memberships.listUnseen(previous, ALL, sweep.cursor, SWEEP_PAGE);
+  const present = page.items.filter((record) => record.state === 'present');
+  const [known, linked] = await Promise.all([
+    input.memberships.getMany(input.scope, present),
+    input.links.getMany(input.scope, present.flatMap((record) => [{ type: 'Group' as const, sourceId: record.groupId }, { type: 'User' as const, sourceId: record.userId }])),
+  ]);
+  const recorded = new Set(known.map((record) => `${record.groupId}#${record.userId}`));
+  const left = present.filter(
+    (record) => !recorded.has(`${record.groupId}#${record.userId}`) && linked.has(linkId('Group', record.groupId)) && linked.has(linkId('User', record.userId)),
+  );
+  await input.memberships.putMany(input.scope, left.map((record) => ({ ...record, seenAt: '' })));
+  return page.cursor;
+}
+
+/** Every link of a type of a generation (group links: few enough to read at once). */
+async function allLinks(links: LinkStore, scope: LinkScope, type: 'Group'): Promise<ObjectLink[]> {
+  const all: ObjectLink[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await links.listUnseen(scope, type, ALL, cursor, SWEEP_PAGE);
+    all.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return all;
 }
 
 /** Unseen memberships become removals of their groups (records of groups no longer linked are just dropped). */
