@@ -8,11 +8,11 @@ const MAX_RETRY_MINUTES = 24 * 60;
 
 /**
  * The escrow after one more refusal. Retries come less and less often, as Entra's do, but on this service's
- * scale: the first after one interval, then twice as long each time, at most a day apart.
+ * scale: the first on the next run, then after one interval, twice as long each time, at most a day apart.
  */
 export function escrowAfterRefusal(previous: Escrow | undefined, ref: ObjectRef, error: string, at: string, intervalMinutes: number): Escrow {
   const attempts = (previous?.attempts ?? 0) + 1;
-  const waitMinutes = Math.min(intervalMinutes * 2 ** (attempts - 1), MAX_RETRY_MINUTES);
+  const waitMinutes = attempts === 1 ? 0 : Math.min(intervalMinutes * 2 ** (attempts - 2), MAX_RETRY_MINUTES);
   return {
     type: ref.type,
     sourceId: ref.sourceId,

@@ -26,6 +26,7 @@ export function newCycle(activityIdentifier: string, now: string, full: boolean)
     countDeletes: 0,
     full,
     estimatedTotal: null,
+    readSince: { User: null, Group: null },
     escrowSample: null,
     sweep: null,
   };
@@ -65,4 +66,15 @@ export function countImported(cycle: Cycle, objects: DirectoryObject[]): Cycle {
       objects.reduce((sum, object) => sum + object.membersAdded.length + object.membersRemoved.length, 0),
     countEntitled: cycle.countEntitled + objects.filter((object) => object.removed === null).length,
   };
+}
+
+/** The cycle once a page began (again) the full read of some types at `at`. */
+export function beganReading(cycle: Cycle, types: readonly ('User' | 'Group')[], at: string): Cycle {
+  if (types.length === 0) return cycle;
+  return { ...cycle, readSince: { ...cycle.readSince, ...Object.fromEntries(types.map((type) => [type, at])) } };
+}
+
+/** Since when a full round has read every object of a type: what was not seen since is gone or out of it. */
+export function seenSince(cycle: Cycle, type: 'User' | 'Group'): string {
+  return cycle.readSince[type] ?? cycle.timeBegan;
 }

@@ -25,6 +25,11 @@ export interface DirectoryPage {
   watermark: string;
   /** True when this page ended the round: users then groups are both at their delta links. */
   roundComplete: boolean;
+  /**
+   * The types whose full read (re)started with this page: what was read of them before (say, by a run that died
+   * before saving its position) is no evidence that it still exists.
+   */
+  began?: DirectoryObjectType[];
 }
 
 /** The saved position is no longer accepted (expired delta token, 410): read everything again. */

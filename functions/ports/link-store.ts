@@ -25,6 +25,11 @@ export interface ObjectLink extends ObjectRef {
   source: Record<string, unknown>;
   /** When the directory last reported the object present (a full round's end removes what it did not see). */
   seenAt: string;
+  /**
+   * A group adopted from the target during a full round: its members beyond the directory's are removed at the
+   * round's end, once the round has read them all.
+   */
+  membersUnverified?: boolean;
 }
 
 export function linkId(type: DirectoryObjectType, sourceId: string): string {
@@ -45,6 +50,8 @@ export interface LinkStore {
   deleteMany(scope: LinkScope, ids: ObjectRef[]): Promise<void>;
   /** Links of a type the directory last reported before `before` (strongly consistent), a page at a time. */
   listUnseen(scope: LinkScope, type: DirectoryObjectType, before: string, cursor: string | null, limit: number): Promise<ListPage<ObjectLink>>;
+  /** Group links whose target members are still to be checked against the directory's (adopted groups). */
+  listUnverifiedGroups(scope: LinkScope, cursor: string | null, limit: number): Promise<ListPage<ObjectLink>>;
   /** How many links of each type the scope holds (synchronizedEntryCountByType). */
   count(scope: LinkScope): Promise<Record<DirectoryObjectType, number>>;
 }

@@ -53,6 +53,8 @@ export interface ScimTarget {
   findBy(type: ScimResourceType, attribute: string, value: string): Promise<ScimResource | null>;
   /** `GET /{type}/{id}` (groups without members): the resource as the target holds it, or null on 404. */
   get(type: ScimResourceType, id: string): Promise<ScimResource | null>;
+  /** The member values (target ids) a group holds now, or null when it is gone (404). */
+  groupMembers(id: string): Promise<string[] | null>;
   create(type: ScimResourceType, resource: Record<string, unknown>): Promise<ScimResource>;
   patch(type: ScimResourceType, id: string, operations: ScimPatchOperation[]): Promise<void>;
   /** A resource that is already gone (404) counts as deleted. */

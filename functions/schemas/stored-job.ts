@@ -66,6 +66,8 @@ export const runStateSchema = z.object({
       full: z.boolean(),
       /** How many objects the directory holds, read when a full round begins (progress); null = unknown. */
       estimatedTotal: z.number().int().nullable().default(null),
+      /** When this full round's read of users, and of groups, last began: the sweep removes what it did not see since. */
+      readSince: z.object({ User: z.string().nullable(), Group: z.string().nullable() }).default({ User: null, Group: null }),
       /** The first refusal of the cycle, for the status (which object, what the target answered). */
       escrowSample: z.string().nullable().default(null),
       /**
@@ -73,7 +75,7 @@ export const runStateSchema = z.object({
        * memberships, then users, then groups), a page at a time from `cursor`. null = not sweeping.
        */
       sweep: z
-        .object({ stage: z.enum(['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group']), cursor: z.string().nullable() })
+        .object({ stage: z.enum(['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group', 'adoptedGroups']), cursor: z.string().nullable() })
         .nullable()
         .default(null),
     })

@@ -1,5 +1,5 @@
 import { fromScimResource, patchOperations, toScimResource } from '../domain/mapping/scim-resource.ts';
-import type { ObjectPlan } from '../domain/sync-plan.ts';
+import { memberRequests, type ObjectPlan } from '../domain/sync-plan.ts';
 import { ScimRequestError, type ScimTarget } from '../ports/scim-target.ts';
 import type { TargetMatcher } from './target-matcher.ts';
 
@@ -10,7 +10,16 @@ type DeletePlan = Extract<ObjectPlan, { kind: 'delete' }>;
 
 /** Where an applied plan left the object in the target. */
 export type Applied =
-  | { kind: 'linked'; targetId: string; /** a new link (created or adopted) */ linked: boolean; /** it had vanished from the target */ recreated: boolean }
+  | {
+      kind: 'linked';
+      targetId: string;
+      /** A new link (created or adopted). */
+      linked: boolean;
+      /** It had vanished from the target. */
+      recreated: boolean;
+      /** The account existed already: it may hold values (a group: members) this job did not give it. */
+      adopted: boolean;
+    }
   | { kind: 'deleted' }
   /** An adopt-only plan found no account: nothing was done. */
   | { kind: 'absent' };
@@ -46,13 +55,14 @@ async function adopt(plan: CreatePlan, target: ScimTarget, targetId: string): Pr
 }
 
 /** Creates the account, or adopts the one that matches (found first, or named by a 409). */
-export async function createOrAdopt(plan: CreatePlan, target: ScimTarget, matcher: TargetMatcher): Promise<string> {
+export async function createOrAdopt(plan: CreatePlan, target: ScimTarget, matcher: TargetMatcher): Promise<{ targetId: string; adopted: boolean }> {
   const { match } = plan;
   const existingId = match ? await matcher.find(plan.resourceType, match.attribute, match.value) : null;
   if (existingId) {
     await adopt(plan, target, existingId);
-    return existingId;
+    return { targetId: existingId, adopted: true };
   }
+  let adopted = false;
   let targetId: string;
   try {
     targetId = (await target.create(plan.resourceType, toScimResource(plan.resourceType, plan.mapped))).id;
@@ -62,10 +72,11 @@ export async function createOrAdopt(plan: CreatePlan, target: ScimTarget, matche
     const found = conflicting ? await target.findBy(plan.resourceType, match.attribute, match.value) : null;
     if (!found) throw error;
     targetId = found.id;
+    adopted = true;
     await adopt(plan, target, targetId);
   }
   if (match) matcher.remember(plan.resourceType, match.attribute, match.value, targetId);
-  return targetId;
+  return { targetId, adopted };
 }
 
 /**
@@ -82,18 +93,28 @@ export async function applyObjectPlan(plan: CreatePlan | UpdatePlan | DeletePlan
         const existingId = plan.match ? await matcher.find(plan.resourceType, plan.match.attribute, plan.match.value) : null;
         if (!existingId) return { kind: 'absent' };
         await adopt(plan, target, existingId);
-        return { kind: 'linked', targetId: existingId, linked: true, recreated: false };
+        return { kind: 'linked', targetId: existingId, linked: true, recreated: false, adopted: true };
       }
-      return { kind: 'linked', targetId: await createOrAdopt(plan, target, matcher), linked: true, recreated: false };
+      return { kind: 'linked', ...(await createOrAdopt(plan, target, matcher)), linked: true, recreated: false };
     }
     case 'update':
       try {
         await target.patch(plan.resourceType, plan.link.targetId, plan.operations);
-        return { kind: 'linked', targetId: plan.link.targetId, linked: false, recreated: false };
+        return { kind: 'linked', targetId: plan.link.targetId, linked: false, recreated: false, adopted: false };
       } catch (error) {
         if (!(error instanceof ScimRequestError && error.status === 404)) throw error;
-        const targetId = await createOrAdopt({ ...plan, kind: 'create' }, target, matcher);
-        return { kind: 'linked', targetId, linked: true, recreated: true };
+        return { kind: 'linked', ...(await createOrAdopt({ ...plan, kind: 'create' }, target, matcher)), linked: true, recreated: true };
       }
   }
+}
+
+/**
+ * An adopted group is brought to the directory's membership: whatever members the target holds beyond `keep`
+ * (target ids) are removed. Returns how many were.
+ */
+export async function removeMembersBeyond(target: ScimTarget, groupTargetId: string, keep: ReadonlySet<string>): Promise<number> {
+  const held = (await target.groupMembers(groupTargetId)) ?? [];
+  const extra = held.filter((targetId) => !keep.has(targetId)).map((targetId) => ({ sourceId: '', targetId }));
+  for (const request of memberRequests({ add: [], remove: extra })) await target.patch('Groups', groupTargetId, request.operations);
+  return extra.length;
 }

@@ -62,7 +62,7 @@ describe('sync runs against an idle, refusing or failing target', () => {
   it('objects the target refuses are escrowed, reported with the reason, and retried later', async () => {
     const users = (await h.listAll('users', 'id,userPrincipalName')).slice(1, 3);
     for (const user of users) await h.graph('PATCH', `users/${user.id}`, { department: 'Escrowed' });
-    h.scim.failNext({ status: 400, scimType: 'invalidValue', detail: 'department is locked', times: 2 });
+    h.scim.failNext({ status: 400, scimType: 'invalidValue', detail: 'department is locked', times: 4 });
 
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     const failed = (await h.getJob(jobId)).status.lastExecution;
@@ -71,7 +71,10 @@ describe('sync runs against an idle, refusing or failing target', () => {
     for (const user of users) {
       expect(account(user.userPrincipalName)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']?.department).not.toBe('Escrowed');
     }
-    // Before the retry is due, a tick sends nothing; a user's start retries at once.
+    // The first retry comes with the next run (refused again here); the next one waits an interval, so a tick before
+    // then sends nothing; a user's start retries at once.
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    expect((await h.getJob(jobId)).status.lastExecution).toMatchObject({ state: 'EntryLevelErrors', countEscrowed: 2 });
     h.scim.clearRequests();
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     expect(h.scim.requests()).toEqual([]);

@@ -88,6 +88,8 @@ const TICK_MS = 40 * 60_000;
 const INVOCATION_MS = 15 * 60_000;
 /** Runs the end of a sequence may take to reach a steady state with nothing left to export. */
 const MAX_SETTLING_RUNS = 16;
+/** Longer than the longest escrow back-off (a day). */
+const ESCROW_HORIZON_MS = 25 * 60 * 60 * 1000;
 
 /** Counts every port call of one worker process; call number `at` kills it, and every later call fails. */
 class CrashPoint {
@@ -461,6 +463,7 @@ export class SyncWorld {
     this.stale.close();
     this.journal.push('settling: faults stop');
     let lifts = 0;
+    let escrowHorizonPassed = false;
     for (let runs = 0; runs < MAX_SETTLING_RUNS;) {
       const job = await this.getJob();
       if (job.status.quarantine && lifts < 2) {
@@ -489,9 +492,16 @@ export class SyncWorld {
         }
       }
       const after = (await this.getJob()).status;
+      const idle = outcome === 'steadyState' && after.lastExecution?.countImported === 0 && after.lastExecution.countExported === 0 && after.quarantine === null;
+      if (idle && !escrowHorizonPassed) {
+        // Escrows are retried less and less often: let a day pass, so every back-off has run out, and look again.
+        escrowHorizonPassed = true;
+        this.clock.advance(ESCROW_HORIZON_MS);
+        continue;
+      }
       // Settled = a round that found nothing at all: one that imported changes may have begun before the last of them
       // (a change to a stream the round had passed comes in the next round, as in Graph).
-      if (outcome === 'steadyState' && after.lastExecution?.countImported === 0 && after.lastExecution.countExported === 0 && after.quarantine === null) return [];
+      if (idle) return [];
     }
     const status = (await this.getJob()).status;
     const last = pick(status.lastExecution, ['state', 'countExported', 'countEscrowed', 'error']);
@@ -507,6 +517,7 @@ export class SyncWorld {
 
   /** Where the target differs from the projection of the directory as it is now (empty when they agree). */
   async differences(): Promise<Problem[]> {
+    if (process.env.MODEL_DEBUG) for (const request of this.scim.requests()) console.log('REQ', request.method, request.path, JSON.stringify(request.body ?? '').slice(0, 200), (request as any).status);
     const problems: Problem[] = [];
     const problem = (kind: string, message: string) => problems.push({ kind, message });
     const status = (await this.getJob()).status;

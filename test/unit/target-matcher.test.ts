@@ -42,6 +42,7 @@ function fakeTarget(count: number, listing: Listing = {}) {
       return users.find((user) => String(user[attribute]).toLowerCase() === value.toLowerCase()) ?? null;
     },
     get: unsupported,
+    groupMembers: unsupported,
     create: unsupported,
     patch: unsupported,
     delete: unsupported,

@@ -11,6 +11,7 @@ const linkItemSchema = z.object({
   exported: z.record(z.string(), z.unknown()),
   source: z.record(z.string(), z.unknown()).default({}),
   seenAt: z.string().default(''),
+  membersUnverified: z.boolean().optional(),
 });
 
 const linkPrefix = (generation: number, type?: DirectoryObjectType) => `G${generation}#L#${type ? `${type}#` : ''}`;
@@ -49,6 +50,16 @@ export class DynamoDbLinkStore implements LinkStore {
       cursor,
       limit,
       filter: { expression: 'attribute_not_exists(seenAt) OR seenAt < :before', values: { ':before': before } },
+    });
+    return { items: page.items.map((item) => linkItemSchema.parse(item)), cursor: page.cursor };
+  }
+
+  async listUnverifiedGroups(scope: LinkScope, cursor: string | null, limit: number) {
+    const pk = this.partition.pk(scope.tenantId, scope.jobId);
+    const page = await this.partition.query(pk, linkPrefix(scope.generation, 'Group'), {
+      cursor,
+      limit,
+      filter: { expression: 'membersUnverified = :yes', values: { ':yes': true } },
     });
     return { items: page.items.map((item) => linkItemSchema.parse(item)), cursor: page.cursor };
   }

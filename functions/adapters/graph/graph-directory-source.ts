@@ -104,8 +104,10 @@ export class GraphDirectorySource implements DirectorySource {
   async readPage(watermark: string | null): Promise<DirectoryPage> {
     let position = watermark === null ? this.fullRound() : this.parseWatermark(watermark);
     const objects = new Map<string, DirectoryObject>();
+    const began: DirectoryObjectType[] = [];
     for (let requests = 1; ; requests++) {
       const stream = position.phase;
+      if (position[stream] === null) began.push(streamType[stream]);
       const page = await this.getPage(position[stream] ?? this.startUrl(stream));
       for (const item of page.value) mergeInto(objects, toDirectoryObject(streamType[stream], item));
 
@@ -121,7 +123,7 @@ export class GraphDirectorySource implements DirectorySource {
         roundComplete = true;
       }
       if (roundComplete || objects.size > 0 || requests >= this.maxRequestsPerPage) {
-        return { objects: [...objects.values()], watermark: JSON.stringify(position), roundComplete };
+        return { objects: [...objects.values()], watermark: JSON.stringify(position), roundComplete, ...(began.length > 0 ? { began } : {}) };
       }
     }
   }

@@ -36,6 +36,7 @@ const patchOpSchemaUrn = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const scimJson = 'application/scim+json';
 
 const resourceSchema = z.looseObject({ id: z.string().min(1) });
+const groupMembersSchema = z.looseObject({ id: z.string().min(1), members: z.array(z.looseObject({ value: z.string() })).optional() });
 
 const listResponseSchema = z.object({
   totalResults: z.number().int().min(0),
@@ -119,6 +120,15 @@ export class HttpScimTarget implements ScimTarget {
     const parsed = resourceSchema.safeParse(body);
     if (!parsed.success) throw new ScimRequestError(`GET /${type}/{id} answered ${status} without a resource`, status);
     return parsed.data;
+  }
+
+  /** `GET /Groups/{id}?attributes=members`; a group without the attribute has no members (RFC 7643 §2.5). */
+  async groupMembers(id: string): Promise<string[] | null> {
+    const { status, body } = await this.send('GET', `/Groups/${encodeURIComponent(id)}?attributes=members`, undefined, { notFoundIsDone: true });
+    if (status === 404) return null;
+    const parsed = groupMembersSchema.safeParse(body);
+    if (!parsed.success) throw new ScimRequestError(`GET /Groups/{id}?attributes=members answered ${status} without a group`, status);
+    return (parsed.data.members ?? []).map((member) => member.value);
   }
 
   async create(type: ScimResourceType, resource: Record<string, unknown>): Promise<ScimResource> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { escrowQuarantine, type EscrowThresholds } from '../../domain/escrow-policy.ts';
-import { countApplied, countImported, newCycle, type AppliedCounts } from '../../domain/run-cycle.ts';
+import { beganReading, countApplied, countImported, newCycle, type AppliedCounts } from '../../domain/run-cycle.ts';
 import { statusAfter, type RunEvent } from '../../domain/run-status.ts';
 import type { SynchronizationError, SynchronizationQuarantine } from '../../schemas/graph.ts';
 import type { Cycle, JobKey, StoredJob } from '../../schemas/stored-job.ts';
@@ -207,6 +207,8 @@ export class LeasedRun {
     if (this.cycle.full && this.cycle.pages === 0 && this.cycle.estimatedTotal === null) {
       this.cycle = { ...this.cycle, estimatedTotal: await this.connection.source.countObjects() };
     }
+    // Stamps are compared with when a type's full read last began: before the page is applied, which stamps anew.
+    if (this.cycle.full && page.began) this.cycle = beganReading(this.cycle, page.began, this.now());
     const applied = await this.applier(page.objects, this.applyOptions());
     const changes = this.absorb(applied);
     if (!applied.complete) {
@@ -240,6 +242,7 @@ export class LeasedRun {
       links: this.deps.links,
       memberships: this.deps.memberships,
       source: this.connection.source,
+      target: this.connection.target,
       apply: (objects) => this.applier(objects, this.applyOptions({ stampAll: true, readMembersOnCreate: true })),
       scope: linkScopeOf(this.job),
       previousGeneration: this.job.run.previousLinkGeneration,

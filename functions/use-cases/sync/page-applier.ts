@@ -24,7 +24,7 @@ import {
   type ObjectRef,
 } from '../../ports/link-store.ts';
 import { ScimRequestError } from '../../ports/scim-target.ts';
-import { applyObjectPlan, createOrAdopt, pool, type CreatePlan } from '../apply-plan.ts';
+import { applyObjectPlan, createOrAdopt, pool, removeMembersBeyond, type CreatePlan } from '../apply-plan.ts';
 import type { Connection } from '../connection.ts';
 import type { TargetMatcher } from '../target-matcher.ts';
 
@@ -289,7 +289,7 @@ export function makePageApplier(deps: PageApplierDeps) {
     }
 
     /** Sends a linked group's member changes and records where each membership now stands. */
-    async function applyMembers(object: DirectoryObject, targetId: string, created: boolean, pageRecords: ReadonlyMap<string, Membership>): Promise<void> {
+    async function applyMembers(object: DirectoryObject, targetId: string, created: boolean, pageRecords: ReadonlyMap<string, Membership>, adopted = false): Promise<void> {
       const recorded = new Map(pageRecords);
       const added = [...object.membersAdded];
       const removed = [...object.membersRemoved];
@@ -354,6 +354,23 @@ export function makePageApplier(deps: PageApplierDeps) {
         if (failed.has(userId) && record) work.putMembership({ ...record, state: 'remove' });
         else work.dropMembership(object.id, userId);
       }
+      // A group linked in a full round is checked at the round's end: adopted, it may hold members the directory no
+      // longer has; created by a run that died before saving its memberships, the same.
+      if (created && options.stampAll && !options.readMembersOnCreate) {
+        const link = linkFor(refOf(object));
+        if (link) recordLink({ ...link, membersUnverified: true });
+      } else if (adopted && refusal === null) {
+        if (options.readMembersOnCreate) {
+          // The directory's whole membership is known: what else the adopted group holds goes.
+          const keep = new Set(added.flatMap((userId) => known.get(linkId('User', userId))?.targetId ?? []));
+          try {
+            await removeMembersBeyond(target, targetId, keep);
+          } catch (error) {
+            if (!(error instanceof ScimRequestError)) throw error;
+            refusal = `${error.message} (removing members the adopted group held)`;
+          }
+        }
+      }
       const sent = (kind: 'add' | 'remove') => (kind === 'add' ? plan.add : plan.remove).filter((member) => !failed.has(member.sourceId)).length;
       work.note(refOf(object), { targetId, membersAdded: sent('add'), membersRemoved: sent('remove') });
       if (refusal !== null) work.refuse(refOf(object), refusal);
@@ -365,66 +382,64 @@ export function makePageApplier(deps: PageApplierDeps) {
       const link = linkFor(ref);
       const records = pageRecords.get(object.id) ?? new Map<string, Membership>();
       work.note(ref, { action: plan.kind, ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}), ...(link ? { targetId: link.targetId } : {}) });
-      try {
-        // A group refused (or not mappable) keeps the member changes it came with: its create, on a later page or
-        // from escrow, adds them.
-        if (plan.kind === 'error') {
-          work.refuse(ref, plan.message);
+      // A group refused (or not mappable) keeps the member changes it came with: its create, on a later page or
+      // from escrow, adds them.
+      if (plan.kind === 'error') {
+        work.refuse(ref, plan.message);
+        deferMembers(object, records);
+        return;
+      }
+      if (plan.kind === 'delete') {
+        work.exports += 1;
+        await target.delete(plan.resourceType, plan.link.targetId);
+        known.delete(linkId(ref.type, ref.sourceId));
+        work.linkDeletes.set(linkId(ref.type, ref.sourceId), ref);
+        for (const record of await recordedOf(object.id, false)) work.dropMembership(object.id, record.userId);
+        work.exported += 1;
+        return;
+      }
+      if (plan.kind === 'skip' && !link) return; // not provisioned: its memberships mean nothing here
+      let targetId = link?.targetId ?? '';
+      let created = false;
+      let adopted = false;
+      if (plan.kind === 'skip') keepLink(plan);
+      else {
+        work.exports += 1;
+        try {
+          const applied = await applyObjectPlan(plan, target, matcher);
+          if (applied.kind !== 'linked') return;
+          targetId = applied.targetId;
+          created = applied.linked;
+          adopted = applied.adopted;
+          recordLink({ ...(link ?? {}), ...ref, targetId, exported: plan.mapped, source: plan.source, seenAt: now() });
+          work.note(ref, { targetId });
+          work.exported += 1;
+        } catch (error) {
+          if (!(error instanceof ScimRequestError)) throw error;
+          work.refuse(ref, error.message);
           deferMembers(object, records);
           return;
         }
-        if (plan.kind === 'delete') {
-          work.exports += 1;
-          await target.delete(plan.resourceType, plan.link.targetId);
-          known.delete(linkId(ref.type, ref.sourceId));
-          work.linkDeletes.set(linkId(ref.type, ref.sourceId), ref);
-          for (const record of await recordedOf(object.id, false)) work.dropMembership(object.id, record.userId);
-          work.exported += 1;
+      }
+      try {
+        await applyMembers(object, targetId, created, records, adopted);
+      } catch (error) {
+        if (!(error instanceof GroupVanishedError)) throw error;
+        // Deleted in the target behind our back: provision it again, with every member it should have.
+        const current = linkFor(ref)!;
+        const mapped = current.exported as CreatePlan['mapped'];
+        const flow = connection.flows.Group!;
+        const recreate: CreatePlan = { kind: 'create', object, resourceType: flow.resourceType, mapped, match: matchOf(flow.mapping, mapped), source: current.source };
+        try {
+          ({ targetId, adopted } = await createOrAdopt(recreate, target, matcher));
+        } catch (failure) {
+          if (!(failure instanceof ScimRequestError)) throw failure;
+          work.refuse(ref, failure.message);
+          deferMembers(object, records);
           return;
         }
-        if (plan.kind === 'skip' && !link) return; // not provisioned: its memberships mean nothing here
-        let targetId = link?.targetId ?? '';
-        let created = false;
-        if (plan.kind === 'skip') keepLink(plan);
-        else {
-          work.exports += 1;
-          try {
-            const applied = await applyObjectPlan(plan, target, matcher);
-            if (applied.kind !== 'linked') return;
-            targetId = applied.targetId;
-            created = applied.linked;
-            recordLink({ ...ref, targetId, exported: plan.mapped, source: plan.source, seenAt: now() });
-            work.note(ref, { targetId });
-            work.exported += 1;
-          } catch (error) {
-            if (!(error instanceof ScimRequestError)) throw error;
-            work.refuse(ref, error.message);
-            deferMembers(object, records);
-            return;
-          }
-        }
-        try {
-          await applyMembers(object, targetId, created, records);
-        } catch (error) {
-          if (!(error instanceof GroupVanishedError)) throw error;
-          // Deleted in the target behind our back: provision it again, with every member it should have.
-          const current = linkFor(ref)!;
-          const mapped = current.exported as CreatePlan['mapped'];
-          const flow = connection.flows.Group!;
-          const recreate: CreatePlan = { kind: 'create', object, resourceType: flow.resourceType, mapped, match: matchOf(flow.mapping, mapped), source: current.source };
-          try {
-            targetId = await createOrAdopt(recreate, target, matcher);
-          } catch (failure) {
-            if (!(failure instanceof ScimRequestError)) throw failure;
-            work.refuse(ref, failure.message);
-            deferMembers(object, records);
-            return;
-          }
-          recordLink({ ...current, targetId, seenAt: now() });
-          await applyMembers(object, targetId, true, records);
-        }
-      } finally {
-        work.finish(ref);
+        recordLink({ ...current, targetId, seenAt: now() });
+        await applyMembers(object, targetId, true, records, adopted);
       }
     }
 
@@ -465,7 +480,11 @@ export function makePageApplier(deps: PageApplierDeps) {
           records.set(record.groupId, group);
         }
         await prepare(groupPlans);
-        await pool(groupPlans, deps.concurrency, (plan) => applyGroup(plan, records), options.hasTime);
+        // Done only when it returns: a group stopped by throttling or an outage keeps its escrow and is done again.
+        await pool(groupPlans, deps.concurrency, async (plan) => {
+          await applyGroup(plan, records);
+          work.finish(refOf(plan.object));
+        }, options.hasTime);
       }
     } finally {
       await save();

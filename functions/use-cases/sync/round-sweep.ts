@@ -1,14 +1,17 @@
 import type { DirectoryObject, DirectorySource } from '../../ports/directory-source.ts';
 import type { LinkScope, LinkStore, Membership, MembershipStore, ObjectLink } from '../../ports/link-store.ts';
 import { linkId } from '../../ports/link-store.ts';
+import { seenSince } from '../../domain/run-cycle.ts';
 import type { Cycle } from '../../schemas/stored-job.ts';
+import { ScimRequestError, type ScimTarget } from '../../ports/scim-target.ts';
+import { removeMembersBeyond } from '../apply-plan.ts';
 import type { BatchApplied } from './page-applier.ts';
 
 /** Records looked at per sweep step. */
 const SWEEP_PAGE = 200;
 
 type Sweep = NonNullable<Cycle['sweep']>;
-const stages: Sweep['stage'][] = ['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group'];
+const stages: Sweep['stage'][] = ['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group', 'adoptedGroups'];
 /** Later than any time stamp: lists every record of a generation. */
 const ALL = '\uffff';
 
@@ -22,6 +25,7 @@ export async function sweepStep(input: {
   links: LinkStore;
   memberships: MembershipStore;
   source: DirectorySource;
+  target: ScimTarget;
   apply(objects: DirectoryObject[]): Promise<BatchApplied>;
   scope: LinkScope;
   /** The link generation a restart Full left behind on this target, if its leftovers are still to be looked at. */
@@ -29,12 +33,17 @@ export async function sweepStep(input: {
   cycle: Cycle;
 }): Promise<{ applied: BatchApplied | null; next: Sweep | null }> {
   const sweep = input.cycle.sweep!;
-  const before = input.cycle.timeBegan;
+  // Memberships come with the groups' read; each type is looked at against when its own read last began.
+  const before = seenSince(input.cycle, sweep.stage === 'User' ? 'User' : 'Group');
   let applied: BatchApplied | null = null;
   let cursor: string | null;
   const previous = input.previousGeneration === null ? null : { ...input.scope, generation: input.previousGeneration };
   if (sweep.stage === 'previousLinks' || sweep.stage === 'previousMemberships') {
     cursor = previous === null ? null : await carryOver(input, previous, sweep);
+  } else if (sweep.stage === 'adoptedGroups') {
+    const page = await input.links.listUnverifiedGroups(input.scope, sweep.cursor, 20);
+    cursor = page.cursor;
+    for (const group of page.items) await verifyMembers(input, group);
   } else if (sweep.stage === 'memberships') {
     const page = await input.memberships.listUnseen(input.scope, before, sweep.cursor, SWEEP_PAGE);
     cursor = page.cursor;
@@ -100,6 +109,29 @@ async function allLinks(links: LinkStore, scope: LinkScope, type: 'Group'): Prom
     cursor = page.cursor;
   } while (cursor !== null);
   return all;
+}
+
+/**
+ * A group adopted in this round, now that the round has read its whole membership: what else it holds in the target
+ * is removed. A target that refuses keeps the group unverified; the next full round tries again.
+ */
+async function verifyMembers(input: { links: LinkStore; memberships: MembershipStore; target: ScimTarget; scope: LinkScope }, group: ObjectLink): Promise<void> {
+  const members: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await input.memberships.listByGroup(input.scope, group.sourceId, cursor, 1000);
+    members.push(...page.items.filter((record) => record.state !== 'remove').map((record) => record.userId));
+    cursor = page.cursor;
+  } while (cursor !== null);
+  const users = await input.links.getMany(input.scope, members.map((sourceId) => ({ type: 'User' as const, sourceId })));
+  try {
+    await removeMembersBeyond(input.target, group.targetId, new Set([...users.values()].map((user) => user.targetId)));
+  } catch (error) {
+    if (error instanceof ScimRequestError) return;
+    throw error;
+  }
+  const { membersUnverified: _verified, ...verified } = group;
+  await input.links.putMany(input.scope, [verified]);
 }
 
 /** Unseen memberships become removals of their groups (records of groups no longer linked are just dropped). */
