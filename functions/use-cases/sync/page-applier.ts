@@ -12,7 +12,7 @@ import {
   type PlanContext,
   type SkipReason,
 } from '../../domain/sync-plan.ts';
-import type { DirectoryObject } from '../../ports/directory-source.ts';
+import { SourceUnavailableError, type DirectoryObject } from '../../ports/directory-source.ts';
 import type { EscrowStore } from '../../ports/escrow-store.ts';
 import {
   linkId,
@@ -203,13 +203,23 @@ export function makePageApplier(deps: PageApplierDeps) {
       if (first?.match) await matcher.prepare(first.resourceType, first.match.attribute, creates.length);
     };
 
+    /** The groups a user provisioned again belongs to; a directory that will not say leaves them to later changes. */
+    async function groupsInDirectory(userId: string): Promise<string[]> {
+      try {
+        return await connection.source.readMemberOf(userId);
+      } catch (error) {
+        if (error instanceof SourceUnavailableError && error.tenantActionable) return [];
+        throw error;
+      }
+    }
+
     /**
      * A new user link, or one provisioned again: the groups that wait for it get it now, and a user provisioned
      * again gets back every group the directory has it in.
      */
     async function joinGroups(userId: string, targetId: string, recreated: boolean): Promise<void> {
       if (!recreated && !options.pendingMembers) return;
-      const groupIds = recreated ? await connection.source.readMemberOf(userId) : await memberships.waitingGroupsOf(scope.links, userId);
+      const groupIds = recreated ? await groupsInDirectory(userId) : await memberships.waitingGroupsOf(scope.links, userId);
       if (groupIds.length === 0) return;
       const records = work.read(await memberships.getMany(scope.links, groupIds.map((groupId) => ({ groupId, userId }))));
       const wanted = records.filter((record) => record.state === 'add' || (recreated && record.state === 'present'));
