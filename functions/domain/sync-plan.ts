@@ -61,6 +61,8 @@ export type ObjectPlan =
       mapped: MappedObject;
       /** Target attribute and value to look for an existing account first; null = no matching attribute. */
       match: { attribute: string; value: string } | null;
+      /** The next matching attributes, tried in order when the first finds nothing (Entra's precedence). */
+      alsoMatch?: { attribute: string; value: string }[];
       source: Record<string, unknown>;
       /**
        * Only link (and bring to the mapped state) an account that already exists; create none. A disabled user is not
@@ -81,6 +83,14 @@ export type ObjectPlan =
     }
   | { kind: 'delete'; object: DirectoryObject; resourceType: ScimResourceType; link: ObjectLink }
   | { kind: 'error'; object: DirectoryObject; message: string };
+
+/** Every matching attribute (by priority) the mapped object has a value for. */
+function matchesOf(mapping: ObjectMapping, mapped: MappedObject): { attribute: string; value: string }[] {
+  return matchingAttributes(mapping).flatMap((candidate) => {
+    const value = mapped[candidate.targetAttributeName];
+    return typeof value === 'string' && value !== '' ? [{ attribute: candidate.targetAttributeName, value }] : [];
+  });
+}
 
 /** The first matching attribute (by priority) the mapped object has a value for. */
 export function matchOf(mapping: ObjectMapping, mapped: MappedObject): { attribute: string; value: string } | null {
@@ -160,11 +170,12 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
   if (!link) {
     // A disabled account is not newly provisioned (Entra does the same).
     if (!actions.has('Add')) return skip('actionNotAllowed');
-    const match = matchOf(flow.mapping, mapped);
+    const [match = null, ...alsoMatch] = matchesOf(flow.mapping, mapped);
+    const matching = { match, ...(alsoMatch.length > 0 ? { alsoMatch } : {}) };
     if (mapped.active === false) {
-      return match ? { kind: 'create', object, resourceType: flow.resourceType, mapped, match, source, adoptOnly: true } : skip('disabledNotProvisioned');
+      return match ? { kind: 'create', object, resourceType: flow.resourceType, mapped, ...matching, source, adoptOnly: true } : skip('disabledNotProvisioned');
     }
-    return { kind: 'create', object, resourceType: flow.resourceType, mapped, match, source };
+    return { kind: 'create', object, resourceType: flow.resourceType, mapped, ...matching, source };
   }
   const operations = actions.has('Update') ? patchOperations(link.exported as MappedObject, mapped) : [];
   if (operations.length === 0) return skip(actions.has('Update') ? 'inStep' : 'actionNotAllowed');

@@ -54,10 +54,21 @@ async function adopt(plan: CreatePlan, target: ScimTarget, targetId: string): Pr
   if (operations.length > 0) await target.patch(plan.resourceType, targetId, operations);
 }
 
+/** The account a create would adopt: found by the first matching attribute, else by the next ones in order. */
+async function findExisting(plan: CreatePlan, target: ScimTarget, matcher: TargetMatcher): Promise<string | null> {
+  const first = plan.match ? await matcher.find(plan.resourceType, plan.match.attribute, plan.match.value) : null;
+  if (first) return first;
+  for (const next of plan.alsoMatch ?? []) {
+    const found = await target.findBy(plan.resourceType, next.attribute, next.value);
+    if (found) return found.id;
+  }
+  return null;
+}
+
 /** Creates the account, or adopts the one that matches (found first, or named by a 409). */
 export async function createOrAdopt(plan: CreatePlan, target: ScimTarget, matcher: TargetMatcher): Promise<{ targetId: string; adopted: boolean }> {
   const { match } = plan;
-  const existingId = match ? await matcher.find(plan.resourceType, match.attribute, match.value) : null;
+  const existingId = await findExisting(plan, target, matcher);
   if (existingId) {
     await adopt(plan, target, existingId);
     return { targetId: existingId, adopted: true };
@@ -90,7 +101,7 @@ export async function applyObjectPlan(plan: CreatePlan | UpdatePlan | DeletePlan
       return { kind: 'deleted' };
     case 'create': {
       if (plan.adoptOnly) {
-        const existingId = plan.match ? await matcher.find(plan.resourceType, plan.match.attribute, plan.match.value) : null;
+        const existingId = await findExisting(plan, target, matcher);
         if (!existingId) return { kind: 'absent' };
         await adopt(plan, target, existingId);
         return { kind: 'linked', targetId: existingId, linked: true, recreated: false, adopted: true };

@@ -242,7 +242,7 @@ export class SyncWorld {
   async deleteInTarget(type: 'Users' | 'Groups', id: string, key: string): Promise<void> {
     const response = await fetch(`${this.scim.url}/${type}/${encodeURIComponent(id)}`, {
       method: 'DELETE',
-      headers: { authorization: `Bearer ${this.h.scimToken}` },
+      headers: { authorization: `Bearer ${this.h.scimToken}`, 'x-operator': 'model' },
     });
     if (response.status !== 204) throw new Error(`DELETE /${type}/${id} in the target answered ${response.status}`);
     this.history.deletedBehindBack.set(key, (this.history.deletedBehindBack.get(key) ?? 0) + 1);

@@ -75,9 +75,9 @@ describe('the default scim schema', () => {
     expect([...parseFlowTypes(users?.objectMapping.flowTypes ?? '')]).toEqual(['Add', 'Update', 'Delete']);
   });
 
-  it('matches users on userName and groups on displayName', () => {
+  it('matches users on userName, and groups on displayName, then on externalId (their object id)', () => {
     expect(matchingAttributes(users!.objectMapping).map((matching) => matching.targetAttributeName)).toEqual(['userName']);
-    expect(matchingAttributes(groups!.objectMapping).map((matching) => matching.targetAttributeName)).toEqual(['displayName']);
+    expect(matchingAttributes(groups!.objectMapping).map((matching) => matching.targetAttributeName)).toEqual(['displayName', 'externalId']);
   });
 
   it('selects the Graph properties the user mapping reads, under Graph names', () => {

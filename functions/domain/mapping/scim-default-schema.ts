@@ -179,7 +179,8 @@ export const scimDefaultSchema: SynchronizationSchema = synchronizationSchemaSch
           metadata: objectMappingMetadata,
           attributeMappings: [
             mapping('displayName', '[displayName]', 1),
-            mapping('externalId', '[objectId]'),
+            // A group renamed while its link was lost (a restart Full, a run that died) is still found by its id.
+            mapping('externalId', '[objectId]', 2),
             mapping('members', '[members]'),
           ],
         },
