@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDbCreateIntentStore } from '../adapters/dynamodb/dynamodb-create-intent-store.ts';
 import { DynamoDbEscrowStore } from '../adapters/dynamodb/dynamodb-escrow-store.ts';
 import { DynamoDbJobRunStore } from '../adapters/dynamodb/dynamodb-job-run-store.ts';
 import { DynamoDbMembershipStore } from '../adapters/dynamodb/dynamodb-membership-store.ts';
@@ -26,6 +27,7 @@ export function syncRunDeps(services: Services, observer?: RunObserver): SyncRun
     links: services.links,
     memberships: new DynamoDbMembershipStore(dynamo, env.TABLE_NAME),
     escrows: new DynamoDbEscrowStore(dynamo, env.TABLE_NAME),
+    intents: new DynamoDbCreateIntentStore(dynamo, env.TABLE_NAME),
     schedules: services.schedules,
     trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
     connect: makeConnectJob(env, services.secrets, services.schemas, services.mode),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.ts';
 import type { DirectoryObject, DirectoryObjectType } from '../ports/directory-source.ts';
+import type { CreateIntentStore } from '../ports/create-intents.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobStore } from '../ports/job-store.ts';
 import { linkId, type LinkStore, type MembershipStore } from '../ports/link-store.ts';
@@ -17,6 +18,7 @@ export interface ProvisionOnDemandDeps {
   links: LinkStore;
   memberships: MembershipStore;
   escrows: EscrowStore;
+  intents: CreateIntentStore;
   connect(job: StoredJob): Promise<Connection>;
   clock: Clock;
   /** Concurrent target requests. */

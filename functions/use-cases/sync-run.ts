@@ -7,6 +7,7 @@ import type { JobKey, StoredJob } from '../schemas/stored-job.ts';
 import type { SyncTick } from '../schemas/sync-tick.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DirectoryPage } from '../ports/directory-source.ts';
+import type { CreateIntentStore } from '../ports/create-intents.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobRunStore } from '../ports/job-run-store.ts';
 import type { JobSchedules } from '../ports/job-schedules.ts';
@@ -37,6 +38,7 @@ export interface SyncRunDeps {
   links: LinkStore;
   memberships: MembershipStore;
   escrows: EscrowStore;
+  intents: CreateIntentStore;
   schedules: JobSchedules;
   trigger: SyncTrigger;
   /** Builds source and target for a job from its secrets; throws QuarantineError when it cannot. */
@@ -77,7 +79,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
   const { jobs, runs, schedules, clock } = deps;
   const safetyMarginMs = deps.safetyMarginMs ?? 30_000;
   const thresholds = deps.escrowThresholds ?? ENTRA_ESCROW_THRESHOLDS;
-  const applier = makePageApplier({ links: deps.links, memberships: deps.memberships, escrows: deps.escrows, concurrency: deps.concurrency });
+  const applier = makePageApplier(deps);
   const now = () => clock.now().toISOString();
 
   /** Strongly consistent unless a plain tick (a stale read of a tick is harmless: the next one catches up). */

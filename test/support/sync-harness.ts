@@ -263,6 +263,7 @@ export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) =
     links: wrap(deps.links),
     memberships: wrap(deps.memberships),
     escrows: wrap(deps.escrows),
+    intents: wrap(deps.intents),
     schedules: wrap(deps.schedules),
     trigger: { trigger: async () => undefined },
     connect: async (job): Promise<Connection> => {

@@ -11,6 +11,7 @@ import type { LinkScope } from '../../ports/link-store.ts';
 import { QuarantineError, type Connection } from '../connection.ts';
 import type { RunOutcome, SyncRunDeps } from '../sync-run.ts';
 import { TargetMatcher } from '../target-matcher.ts';
+import { resolveCreateIntents } from './create-intents.ts';
 import { retryEscrows } from './escrow-retry.ts';
 import type { ApplyOptions, BatchApplied, PageApplier } from './page-applier.ts';
 import { sweepStep } from './round-sweep.ts';
@@ -77,6 +78,7 @@ export class LeasedRun {
     this.unread = peeked?.page ?? null;
     try {
       if ((await this.followTarget()) === 'leaseLost') return 'leaseLost';
+      await resolveCreateIntents({ ...this.deps, source: this.connection.source, target: this.connection.target, scope: linkScopeOf(this.job), hasTime: this.hasTime });
       if ((await this.retryEscrows()) === 'leaseLost') return 'leaseLost';
       for (;;) {
         if (!this.hasTime()) return await this.stopForTime();

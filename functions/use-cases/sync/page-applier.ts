@@ -13,6 +13,7 @@ import {
   type SkipReason,
 } from '../../domain/sync-plan.ts';
 import { SourceUnavailableError, type DirectoryObject } from '../../ports/directory-source.ts';
+import type { CreateIntentStore } from '../../ports/create-intents.ts';
 import type { EscrowStore } from '../../ports/escrow-store.ts';
 import {
   linkId,
@@ -32,6 +33,7 @@ export interface PageApplierDeps {
   links: LinkStore;
   memberships: MembershipStore;
   escrows: EscrowStore;
+  intents: CreateIntentStore;
   /** Concurrent target requests per job. */
   concurrency: number;
 }
@@ -159,7 +161,7 @@ class BatchWork {
  * system or the end of the time budget stop the batch after what is in flight, and what was done is saved.
  */
 export function makePageApplier(deps: PageApplierDeps) {
-  const { links, memberships, escrows } = deps;
+  const { links, memberships, escrows, intents } = deps;
 
   /** Objects whose entry leaves attributes unknown (an update of an object without a link) are read whole. */
   async function complete(objects: DirectoryObject[], known: ReadonlyMap<string, ObjectLink>, options: ApplyOptions): Promise<DirectoryObject[]> {
@@ -474,6 +476,15 @@ export function makePageApplier(deps: PageApplierDeps) {
 
     const userPlans = plans.filter((plan) => plan.object.type === 'User');
     const groupPlans = plans.filter((plan) => plan.object.type === 'Group');
+    // Creates about to be sent are noted first: a run that dies before saving their links leaves a trace.
+    const creates = plans.filter((plan): plan is CreatePlan => plan.kind === 'create' && !plan.adoptOnly && plan.match !== null);
+    const noted = creates.map((plan) => ({
+      type: plan.object.type,
+      sourceId: plan.object.id,
+      resourceType: plan.resourceType,
+      matches: [plan.match!, ...(plan.alsoMatch ?? [])],
+    }));
+    await intents.putMany(scope.links, noted);
     try {
       await prepare(userPlans);
       await pool(userPlans, deps.concurrency, applyUser, options.hasTime);
@@ -498,6 +509,8 @@ export function makePageApplier(deps: PageApplierDeps) {
       }
     } finally {
       await save();
+      // A create whose object is done has its link saved (or was refused): its trace goes. One stopped stays.
+      await intents.deleteMany(scope.links, noted.filter((intent) => work.done.has(linkId(intent.type, intent.sourceId))));
     }
     const firstRefusal = [...work.refused.values()][0];
     return {
