@@ -69,7 +69,8 @@ export class ScimDataFile {
     if (journalText !== null && journalText.length > 0) {
       // Replayed changes go into the data file before anything is appended after a torn line.
       this.compactNext = true;
-      const lines = journalText.slice(0, journalText.lastIndexOf('\n') + 1).split('\n').slice(0, -1);
+      // What follows the last newline is a torn line (or nothing): no one was answered for it.
+      const lines = journalText.split('\n').slice(0, -1);
       for (const [index, line] of lines.entries()) {
         const { sequence, ...change } = this.parseLine(line, index + 1);
         // Records up to the data file's sequence are in it already: the crash came before the journal was emptied.
