@@ -263,6 +263,7 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     } catch (error) {
       answer = errorAnswer(error);
     }
+    answer = await committed(answer);
     if (fault?.delayMs !== undefined) await hold(fault.delayMs);
     record.status = answer.status;
     return answer;
@@ -282,7 +283,6 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
   const server = createServer((request, response) => {
     void handle(request)
       .catch(errorAnswer)
-      .then(committed)
       .then(({ status, body, headers }) => send(response, status, body, headers))
       // An answer that cannot be written (a body that does not serialise, a closed socket) drops the connection.
       .catch(() => response.destroy());
