@@ -1,19 +1,16 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { GroupCommit, writeFileDurably } from '../durable-file.ts';
 import { persistedDirectorySchema, type PersistedDirectory } from './directory-schemas.ts';
 
 /**
  * The directory's JSON file, as durable as the directory it stands in for: a change is on disk before it is
- * answered. `persist` writes the whole directory to a temporary file, fsyncs it, renames it over the old file and
- * fsyncs the folder, so a crash (power loss or `kill -9`) leaves either the old file or the new one, never half a
- * file, and never loses an acknowledged change. Concurrent requests share writes (group commit): one write covers
- * every change made before it started.
+ * answered. `persist` rewrites the whole directory with {@link writeFileDurably}, so a crash (power loss or
+ * `kill -9`) leaves either the old file or the new one, never half a file, and never loses an acknowledged change.
+ * Concurrent requests share writes (group commit): one write covers every change made before it started.
  */
 export class DirectoryFile {
-  /** Changes noted so far, and how many of them the file holds. */
-  private changes = 0;
-  private saved = 0;
-  private writing: Promise<void> | null = null;
+  // The snapshot is taken when the write starts, on the event loop, so it holds exactly the changes noted so far.
+  private readonly commits = new GroupCommit(() => writeFileDurably(this.path, JSON.stringify(this.snapshot())));
 
   constructor(
     readonly path: string,
@@ -36,59 +33,11 @@ export class DirectoryFile {
 
   /** Notes a change of the directory in memory; `persist` puts it on disk. */
   changed(): void {
-    this.changes += 1;
+    this.commits.note();
   }
 
   /** Resolves once every change noted so far is on disk; rejects when the write failed. */
-  async persist(): Promise<void> {
-    const wanted = this.changes;
-    while (this.saved < wanted) {
-      if (!this.writing) {
-        // The snapshot is taken now, on the event loop, so it holds exactly the changes counted so far.
-        const covers = this.changes;
-        const text = JSON.stringify(this.snapshot());
-        this.writing = this.write(text)
-          .then(() => {
-            this.saved = covers;
-          })
-          .finally(() => {
-            this.writing = null;
-          });
-      }
-      await this.writing;
-    }
-  }
-
-  private async write(text: string): Promise<void> {
-    const folder = dirname(this.path);
-    await mkdir(folder, { recursive: true });
-    const temporary = `${this.path}.tmp`;
-    const file = await open(temporary, 'w');
-    try {
-      await file.writeFile(text, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, this.path);
-    await syncFolder(folder);
-  }
-}
-
-/** Makes the rename itself durable. Platforms that cannot open a folder for fsync (Windows) skip this step. */
-async function syncFolder(folder: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(folder, 'r');
-  } catch (error) {
-    if (['EISDIR', 'EPERM', 'EACCES'].includes((error as NodeJS.ErrnoException).code ?? '')) return;
-    throw error;
-  }
-  try {
-    await handle.sync();
-  } catch (error) {
-    if (!['EINVAL', 'ENOTSUP', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-  } finally {
-    await handle.close();
+  persist(): Promise<void> {
+    return this.commits.commit();
   }
 }

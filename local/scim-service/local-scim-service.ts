@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../functions/ports/clock.ts';
-import { JsonFileStore } from './json-file-store.ts';
+import { ScimDataFile } from './scim-data-file.ts';
 import { renderScimError, ScimServiceError, badRequest, notFound } from './scim-error.ts';
 import { ScimResources } from './scim-resources.ts';
 import {
@@ -24,10 +24,13 @@ export interface LocalScimServiceOptions {
   port?: number;
   /** The bearer token every request must carry. */
   token: string;
-  /** JSON file the state is loaded from and saved to; in memory only when absent. */
+  /**
+   * JSON file the state is loaded from and saved to, with its journal beside it (`<dataFile>.journal`); in memory
+   * only when absent. Every change is on disk before it is answered.
+   */
   dataFile?: string;
-  /** Quiet time before changes are written to `dataFile`; default 1000 ms. */
-  persistDebounceMs?: number;
+  /** Size past which the journal is compacted into `dataFile` (once it is larger than that file too); default 64 MiB. */
+  compactJournalBytes?: number;
   /** Source of `meta.created` / `meta.lastModified`. */
   clock?: Clock;
   /** Largest page a list answers with, whatever `count` asks; default 1000. */
@@ -103,9 +106,9 @@ export interface LocalScimService {
   clearRequests(): void;
   /** The stored resources of one type, as GET would render them. */
   resources(endpoint: ResourceEndpoint): Record<string, unknown>[];
-  /** Writes pending changes to `dataFile` now. */
+  /** Compacts the journal into `dataFile` now (every change answered is on disk already, in one or the other). */
   flush(): Promise<void>;
-  /** Stops listening, closes idle keep-alive connections and writes pending changes. */
+  /** Stops listening, closes idle keep-alive connections and compacts the journal into `dataFile`. */
   close(): Promise<void>;
 }
 
@@ -156,13 +159,28 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
   }
   const quirks = options.listing ?? {};
 
-  let file: JsonFileStore | null = null;
-  const resources = new ScimResources(clock, maxPageSize, () => file?.markDirty());
+  let file: ScimDataFile | null = null;
+  const resources = new ScimResources(clock, maxPageSize, (change) => file?.record(change));
   if (options.dataFile !== undefined) {
-    file = new JsonFileStore(options.dataFile, () => resources.snapshot(), options.persistDebounceMs ?? 1000);
-    const saved = file.load();
-    if (saved !== null) resources.restore(saved);
+    file = new ScimDataFile(options.dataFile, () => resources.snapshot(), options.compactJournalBytes ?? 64 * 1024 * 1024);
+    const saved = await file.load();
+    if (saved !== null) {
+      resources.restore(saved.state);
+      for (const change of saved.changes) resources.apply(change);
+    }
+    await file.open();
   }
+  // Nothing is answered before the state it shows is on disk: neither a change nor a read or a refusal that saw
+  // one. Otherwise a crash could take back what a client was told.
+  const committed = async (answer: Answer): Promise<Answer> => {
+    try {
+      await file?.commit();
+      return answer;
+    } catch (error) {
+      console.error('Saving the SCIM data failed', error);
+      return errorAnswer(new ScimServiceError(500, null, 'The change could not be saved.'));
+    }
+  };
 
   let baseUrl = '';
   const render = (resource: StoredResource): Record<string, unknown> => ({
@@ -246,6 +264,7 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     } catch (error) {
       answer = errorAnswer(error);
     }
+    answer = await committed(answer);
     if (fault?.delayMs !== undefined) await hold(fault.delayMs);
     record.status = answer.status;
     return answer;
@@ -285,13 +304,13 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     requests: () => log,
     clearRequests: () => void log.splice(0),
     resources: (endpoint) => resources.snapshot()[endpoint].map(render),
-    flush: async () => file?.flush(),
+    flush: async () => file?.compact(),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const release of [...held]) release();
       server.closeAllConnections();
       await closed;
-      await file?.flush();
+      await file?.close();
     },
   };
 }

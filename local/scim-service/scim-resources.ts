@@ -17,6 +17,7 @@ import {
   type ListQuery,
   type PatchOperation,
   type PersistedState,
+  type ResourceChange,
   type ResourceEndpoint,
   type StoredResource,
 } from './scim-schemas.ts';
@@ -48,12 +49,29 @@ export class ScimResources {
   constructor(
     private readonly clock: Clock,
     private readonly maxPageSize: number,
-    private readonly onChange: () => void,
+    /** Hears of every change as it is made, in the order made; {@link apply} repeats it. */
+    private readonly onChange: (change: ResourceChange) => void,
   ) {}
 
   /** Loads a persisted state into empty collections. */
   restore(state: PersistedState): void {
     for (const endpoint of endpoints) for (const resource of state[endpoint]) this.collections[endpoint].insert(resource);
+  }
+
+  /** Repeats a change `onChange` heard of (replaying a journal), without telling `onChange` again. */
+  apply(change: ResourceChange): void {
+    const collection = this.collections[change.endpoint];
+    switch (change.change) {
+      case 'put':
+        if (collection.get(change.resource.id) === undefined) collection.insert(change.resource);
+        else collection.replace(change.resource);
+        return;
+      case 'patch':
+        this.applyPatch(change.endpoint, change.id, change.operations, change.lastModified);
+        return;
+      case 'delete':
+        if (collection.remove(change.id)) this.removeMemberEverywhere(change.id);
+    }
   }
 
   snapshot(): PersistedState {
@@ -64,7 +82,7 @@ export class ScimResources {
     const now = this.clock.now().toISOString();
     const resource = this.validate(endpoint, body, randomUUID(), { resourceType: resourceTypes[endpoint].name, created: now, lastModified: now });
     this.collections[endpoint].insert(resource);
-    this.onChange();
+    this.onChange({ change: 'put', endpoint, resource });
     return resource;
   }
 
@@ -78,34 +96,24 @@ export class ScimResources {
     const previous = this.get(endpoint, id);
     const resource = this.validate(endpoint, body, id, { ...previous.meta, lastModified: this.clock.now().toISOString() });
     this.collections[endpoint].replace(resource);
-    this.onChange();
+    this.onChange({ change: 'put', endpoint, resource });
     return resource;
   }
 
   patch(endpoint: ResourceEndpoint, id: string, body: unknown): StoredResource {
-    const previous = this.get(endpoint, id);
+    this.get(endpoint, id);
     const parsed = patchBodySchema.safeParse(body);
     if (!parsed.success) throw badRequest('invalidSyntax', `The PATCH body is not a PatchOp message: ${parsed.error.message}`);
-    let patched: Json;
-    try {
-      const operations = normaliseOperations(parsed.data.Operations);
-      const options = { mutateDocument: false, treatMissingAsAdd: true };
-      patched = { ...scimPatch(previous as unknown as ScimResource, operations, options) };
-    } catch (error) {
-      if (error instanceof ScimPatchError) throw badRequest(error.scimCode ?? 'invalidValue', error.message);
-      throw error;
-    }
-    const { id: _id, meta: _meta, ...attributes } = patched;
-    const resource = this.validate(endpoint, attributes, id, { ...previous.meta, lastModified: this.clock.now().toISOString() });
-    this.collections[endpoint].replace(resource);
-    this.onChange();
+    const operations = parsed.data.Operations;
+    const resource = this.applyPatch(endpoint, id, operations, this.clock.now().toISOString());
+    this.onChange({ change: 'patch', endpoint, id, operations, lastModified: resource.meta.lastModified });
     return resource;
   }
 
   delete(endpoint: ResourceEndpoint, id: string): void {
     if (!this.collections[endpoint].remove(id)) throw notFound(`${resourceTypes[endpoint].name} ${id} not found.`);
     this.removeMemberEverywhere(id);
-    this.onChange();
+    this.onChange({ change: 'delete', endpoint, id });
   }
 
   list(endpoint: ResourceEndpoint, request: ListQuery, render: (resource: StoredResource) => Json): Json {
@@ -129,6 +137,22 @@ export class ScimResources {
     const excluded = parseAttributeList(selection.excludedAttributes, resourceTypes[endpoint]);
     if (attributes.length === 0 && excluded.length === 0) return (resource) => resource;
     return (resource) => projectResource(resource, attributes, excluded);
+  }
+
+  private applyPatch(endpoint: ResourceEndpoint, id: string, operations: PatchOperation[], lastModified: string): StoredResource {
+    const previous = this.get(endpoint, id);
+    let patched: Json;
+    try {
+      const options = { mutateDocument: false, treatMissingAsAdd: true };
+      patched = { ...scimPatch(previous as unknown as ScimResource, normaliseOperations(operations), options) };
+    } catch (error) {
+      if (error instanceof ScimPatchError) throw badRequest(error.scimCode ?? 'invalidValue', error.message);
+      throw error;
+    }
+    const { id: _id, meta: _meta, ...attributes } = patched;
+    const resource = this.validate(endpoint, attributes, id, { ...previous.meta, lastModified });
+    this.collections[endpoint].replace(resource);
+    return resource;
   }
 
   private validate(endpoint: ResourceEndpoint, body: unknown, id: string, meta: StoredResource['meta']): StoredResource {

@@ -250,24 +250,23 @@ export const groupBodySchema = z.looseObject({
 
 export type GroupMember = z.infer<typeof memberSchema>;
 
-/** A PATCH body; `op` is matched case-insensitively because Entra sends `Add`/`Replace`/`Remove`. */
-export const patchBodySchema = z.object({
-  schemas: z.array(z.string()).refine((list) => list.includes(patchOpSchemaUrn), `schemas must include ${patchOpSchemaUrn}`),
-  Operations: z
-    .array(
-      z.object({
-        op: z
-          .string()
-          .transform((op) => op.toLowerCase())
-          .pipe(z.enum(['add', 'replace', 'remove'])),
-        path: z.string().min(1).optional(),
-        value: z.unknown().optional(),
-      }),
-    )
-    .min(1),
+/** One operation of a PATCH; `op` is matched case-insensitively because Entra sends `Add`/`Replace`/`Remove`. */
+const patchOperationSchema = z.object({
+  op: z
+    .string()
+    .transform((op) => op.toLowerCase())
+    .pipe(z.enum(['add', 'replace', 'remove'])),
+  path: z.string().min(1).optional(),
+  value: z.unknown().optional(),
 });
 
-export type PatchOperation = z.infer<typeof patchBodySchema>['Operations'][number];
+/** A PATCH body. */
+export const patchBodySchema = z.object({
+  schemas: z.array(z.string()).refine((list) => list.includes(patchOpSchemaUrn), `schemas must include ${patchOpSchemaUrn}`),
+  Operations: z.array(patchOperationSchema).min(1),
+});
+
+export type PatchOperation = z.infer<typeof patchOperationSchema>;
 
 /** A resource as the store keeps it: `meta.location` is added when rendering, since the port may change. */
 export const storedResourceSchema = z.looseObject({
@@ -282,13 +281,49 @@ export const storedResourceSchema = z.looseObject({
 
 export type StoredResource = z.infer<typeof storedResourceSchema>;
 
-/** The JSON file the service persists to. */
+/** The resources of the service, in creation order. */
 export const persistedStateSchema = z.object({
   Users: z.array(storedResourceSchema),
   Groups: z.array(storedResourceSchema),
 });
 
 export type PersistedState = z.infer<typeof persistedStateSchema>;
+
+/**
+ * The data file: the state with every journal record up to `journalSequence` applied. A file written before the
+ * journal existed has none applied.
+ */
+export const scimDataFileSchema = persistedStateSchema.extend({
+  journalSequence: z.number().int().nonnegative().default(0),
+});
+
+const resourceEndpointSchema = z.enum(['Users', 'Groups']);
+
+/**
+ * One change of one resource: created or replaced (`put`, with the resource as stored), patched (the operations
+ * and the time they were applied, so that adding 50 members to a group of 10,000 is not a copy of the group), or
+ * deleted. Deleting a user also takes it out of every group's members; that follows from the delete and is not a
+ * change of its own.
+ */
+export const resourceChangeSchema = z.discriminatedUnion('change', [
+  z.object({ change: z.literal('put'), endpoint: resourceEndpointSchema, resource: storedResourceSchema }),
+  z.object({
+    change: z.literal('patch'),
+    endpoint: resourceEndpointSchema,
+    id: z.string().min(1),
+    operations: z.array(patchOperationSchema).min(1),
+    lastModified: z.string(),
+  }),
+  z.object({ change: z.literal('delete'), endpoint: resourceEndpointSchema, id: z.string().min(1) }),
+]);
+
+export type ResourceChange = z.infer<typeof resourceChangeSchema>;
+
+/** One line of the journal: a change and its place in the sequence of all changes. */
+export const journalRecordSchema = z.intersection(
+  z.object({ sequence: z.number().int().positive() }),
+  resourceChangeSchema,
+);
 
 /** List query parameters (RFC 7644 §3.4.2); paging numbers arrive as strings. */
 export const listQuerySchema = z.object({

@@ -498,14 +498,16 @@ describe('local SCIM service persistence', () => {
     }
   });
 
-  it('writes pending changes on flush without waiting for the debounce', async () => {
+  it('moves the journal into the data file on flush', async () => {
     const dataFile = join(directory, 'flush.json');
-    const service = await startLocalScimService({ token, dataFile, persistDebounceMs: 60_000 });
+    const service = await startLocalScimService({ token, dataFile });
     try {
       await create(service, 'Users', user('uma@contoso.com'));
+      expect(await readFile(`${dataFile}.journal`, 'utf8')).toContain('uma@contoso.com');
       await service.flush();
       const saved = JSON.parse(await readFile(dataFile, 'utf8')) as Json;
       expect(saved.Users.map((stored: Json) => stored.userName)).toEqual(['uma@contoso.com']);
+      expect(await readFile(`${dataFile}.journal`, 'utf8')).toBe('');
     } finally {
       await service.close();
     }
