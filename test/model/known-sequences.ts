@@ -214,4 +214,16 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
       new NestGroup(0, 0),
     ],
   },
+  {
+    id: 'N11',
+    title: 'an account created by a run killed before saving its link, of a user soft-deleted meanwhile, is disabled',
+    kinds: ['user-soft-deleted-active', 'behind-on-schedule'],
+    commands: [new RunTriggered({ crash: { at: 8, afterEffect: true } }), new SoftDeleteUser(0)],
+  },
+  {
+    id: 'N12',
+    title: 'after a restart Full, a group renamed meanwhile is found by its externalId, not created twice',
+    kinds: ['group-duplicate', 'group-name', 'group-not-in-directory', 'created-twice'],
+    commands: [synced(), new RestartJob('Full'), new RenameGroup(0)],
+  },
 ];
