@@ -7,7 +7,6 @@ import {
   PutCommand,
   QueryCommand,
   UpdateCommand,
-  type BatchGetCommandInput,
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   type GetCommandOutput,
