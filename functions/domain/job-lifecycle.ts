@@ -68,6 +68,7 @@ export function createJob(input: NewJobInput): StoredJob {
       notBefore: null,
       escrowsDueAt: null,
       escrowCursor: null,
+      escrowsFresh: false,
       cycle: null,
     },
     history: [{ action: 'create', at: input.now }],
@@ -157,8 +158,15 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
     run.linkGeneration += 1;
     run.pendingMembers = false;
   }
-  if (plan.escrows) {
+  if (plan.escrows && (plan.watermark || plan.links)) {
+    // A full round follows and reads every object again: what was escrowed is simply dropped.
     run.escrowGeneration += 1;
+    run.escrowCursor = null;
+    run.escrowsDueAt = null;
+  } else if (plan.escrows && run.escrowsPending) {
+    // Without a full round, dropping the escrows would leave their objects wrong until they change again: their
+    // failures are forgotten instead (back-off and counts start afresh), and each is retried on the next run.
+    run.escrowsFresh = true;
     run.escrowCursor = null;
     run.escrowsDueAt = null;
   }

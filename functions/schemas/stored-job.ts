@@ -45,6 +45,8 @@ export const runStateSchema = z.object({
   notBefore: z.string().nullable().default(null),
   /** When the first escrow is next due (no retry pass before then, unless a user starts the job). */
   escrowsDueAt: z.string().nullable().default(null),
+  /** Restart `Escrows`: the next pass retries every escrow at once, with its failures forgotten. */
+  escrowsFresh: z.boolean().default(false),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
   escrowCursor: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */

@@ -226,4 +226,10 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
     kinds: ['group-duplicate', 'group-name', 'group-not-in-directory', 'created-twice'],
     commands: [synced(), new RestartJob('Full'), new RenameGroup(0)],
   },
+  {
+    id: 'N13',
+    title: 'a restart Escrows retries what was escrowed afresh instead of leaving it out of the target',
+    kinds: ['user-missing', 'behind-on-schedule'],
+    commands: [new RefuseObject('user', 0, 400, 1), synced(), new RestartJob('Escrows')],
+  },
 ];

@@ -114,16 +114,17 @@ describe('job lifecycle', () => {
   });
 
   it.each([
-    ['', { watermark: null, links: 0, escrows: 1 }],
-    ['None', { watermark: 'w-42', links: 0, escrows: 0 }],
-    ['Watermark', { watermark: null, links: 0, escrows: 0 }],
-    ['Escrows', { watermark: 'w-42', links: 0, escrows: 1 }],
-    ['ConnectorDataStore', { watermark: null, links: 1, escrows: 0 }],
-    ['Full', { watermark: null, links: 1, escrows: 1 }],
+    ['', { watermark: null, links: 0, escrows: 1, fresh: false }],
+    ['None', { watermark: 'w-42', links: 0, escrows: 0, fresh: false }],
+    ['Watermark', { watermark: null, links: 0, escrows: 0, fresh: false }],
+    // Without a full round to read them again, escrows are retried afresh rather than dropped.
+    ['Escrows', { watermark: 'w-42', links: 0, escrows: 0, fresh: true }],
+    ['ConnectorDataStore', { watermark: null, links: 1, escrows: 0, fresh: false }],
+    ['Full', { watermark: null, links: 1, escrows: 1, fresh: false }],
   ])('restart with %j clears what it names and activates', (scope, expected) => {
     const before: StoredJob = {
       ...quarantined(newJob()),
-      run: { ...newJob().run, watermark: 'w-42' },
+      run: { ...newJob().run, watermark: 'w-42', escrowsPending: true },
       status: { ...quarantined(newJob()).status, synchronizedEntryCountByType: [{ key: 'user', value: 3 }], escrowsPruned: true },
     };
     const plan = parseResetScope(scope);
@@ -134,6 +135,7 @@ describe('job lifecycle', () => {
     expect(after.run.watermark).toBe(expected.watermark);
     expect(after.run.linkGeneration).toBe(expected.links);
     expect(after.run.escrowGeneration).toBe(expected.escrows);
+    expect(after.run.escrowsFresh).toBe(expected.fresh);
     expect(after.status.synchronizedEntryCountByType).toEqual(expected.links ? [] : [{ key: 'user', value: 3 }]);
     // Every restart activates, and activating lifts quarantine whatever the flags say.
     expect(after.status.quarantine).toBeNull();

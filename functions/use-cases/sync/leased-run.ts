@@ -175,22 +175,31 @@ export class LeasedRun {
   /** Escrows whose retry is due are read again from the directory and applied as they are now. */
   private async retryEscrows(): Promise<'continue' | 'leaseLost'> {
     const { run } = this.job;
-    const userStart = this.tick.trigger === 'start';
-    if (!run.escrowsPending || (!userStart && run.escrowsDueAt !== null && run.escrowsDueAt > this.now())) return 'continue';
+    // A user's start, or a restart `Escrows`, retries every escrow at once.
+    const allDue = this.tick.trigger === 'start' || run.escrowsFresh;
+    if (!run.escrowsPending || (!allDue && run.escrowsDueAt !== null && run.escrowsDueAt > this.now())) return 'continue';
     const pass = await retryEscrows({
       escrows: this.deps.escrows,
       source: this.connection.source,
-      apply: (objects) => this.applier(objects, this.applyOptions({ reconcilePending: true, readMembersOnCreate: true, stampAll: false, escrowsPending: true })),
+      apply: (objects) =>
+        this.applier(objects, this.applyOptions({ reconcilePending: true, readMembersOnCreate: true, stampAll: false, escrowsPending: true, freshEscrows: run.escrowsFresh })),
       scope: escrowScopeOf(this.job),
       cursor: run.escrowCursor,
       now: () => this.now(),
-      userStart,
+      userStart: allDue,
       hasTime: this.hasTime,
     });
     let changes: RunCommit['run'] = {};
     for (const applied of pass.batches) changes = { ...changes, ...this.absorb(applied) };
     return this.commitStep({
-      run: { ...changes, escrowsPending: pass.remaining, escrowsDueAt: pass.remaining ? pass.dueAt : null, escrowCursor: pass.cursor, cycle: this.cycle },
+      run: {
+        ...changes,
+        escrowsPending: pass.remaining,
+        escrowsDueAt: pass.remaining ? pass.dueAt : null,
+        escrowCursor: pass.cursor,
+        ...(run.escrowsFresh && pass.cursor === null ? { escrowsFresh: false } : {}),
+        cycle: this.cycle,
+      },
       release: false,
     });
   }

@@ -55,6 +55,8 @@ export interface ApplyOptions {
   pendingMembers: boolean;
   /** Escrows exist: those of objects applied now are cleared. */
   escrowsPending: boolean;
+  /** A refusal starts its escrow's count afresh (the failures before were forgotten by a restart `Escrows`). */
+  freshEscrows?: boolean;
   intervalMinutes: number;
   /** Whether there is time to start on another object; when not, the batch stops (and is done again later). */
   hasTime: () => boolean;
@@ -468,7 +470,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       const cleared = [...work.done.entries()].filter(([id]) => !work.refused.has(id)).map(([, ref]) => ref);
       const lookup = [...refused.map((entry) => entry.ref), ...(options.escrowsPending ? cleared : [])];
       const previous = new Map((lookup.length > 0 ? await escrows.getMany(scope.escrows, lookup) : []).map((escrow) => [linkId(escrow.type, escrow.sourceId), escrow]));
-      const escrowed = refused.map(({ ref, error }) => escrowAfterRefusal(previous.get(linkId(ref.type, ref.sourceId)), ref, error, now(), options.intervalMinutes));
+      const escrowed = refused.map(({ ref, error }) => escrowAfterRefusal(options.freshEscrows ? undefined : previous.get(linkId(ref.type, ref.sourceId)), ref, error, now(), options.intervalMinutes));
       await escrows.putMany(scope.escrows, escrowed);
       escrowedUntil = escrowed.reduce<string | null>((soonest, escrow) => (soonest === null || escrow.nextAttemptAt < soonest ? escrow.nextAttemptAt : soonest), null);
       await escrows.deleteMany(scope.escrows, cleared.filter((ref) => previous.has(linkId(ref.type, ref.sourceId))));
