@@ -232,4 +232,16 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
     kinds: ['user-missing', 'behind-on-schedule'],
     commands: [new RefuseObject('user', 0, 400, 1), synced(), new RestartJob('Escrows')],
   },
+  {
+    id: 'N14',
+    title: 'a group deleted in the target comes back without the member the directory dropped meanwhile',
+    kinds: ['group-members-extra', 'behind-on-schedule'],
+    commands: [synced(), new DeleteInTarget('group', 0), new SoftDeleteUser(0)],
+  },
+  {
+    id: 'N15',
+    title: 'a user provisioned again leaves no reference to its vanished account in its groups',
+    kinds: ['group-members-extra', 'behind-on-schedule'],
+    commands: [new RefuseObject('group', 45, 400, 1), new RunTriggered({}), new DeleteInTarget('user', 0)],
+  },
 ];

@@ -221,7 +221,7 @@ export function makePageApplier(deps: PageApplierDeps) {
      * A new user link, or one provisioned again: the groups that wait for it get it now, and a user provisioned
      * again gets back every group the directory has it in.
      */
-    async function joinGroups(userId: string, targetId: string, recreated: boolean): Promise<void> {
+    async function joinGroups(userId: string, targetId: string, recreated: boolean, formerTargetId: string | null): Promise<void> {
       if (!recreated && !options.pendingMembers) return;
       const groupIds = recreated ? await groupsInDirectory(userId) : await memberships.waitingGroupsOf(scope.links, userId);
       if (groupIds.length === 0) return;
@@ -241,6 +241,14 @@ export function makePageApplier(deps: PageApplierDeps) {
           // The group's escrow retry sends it again.
           work.putMembership({ ...record, state: 'add' });
           work.refuse({ type: 'Group', sourceId: record.groupId }, `${error.message} (adding a member)`);
+          continue;
+        }
+        if (formerTargetId && formerTargetId !== targetId) {
+          // The vanished account may still be named in the group (sent before anyone knew it was gone).
+          const [removal] = memberRequests({ add: [], remove: [{ sourceId: userId, targetId: formerTargetId }] });
+          await target.patch('Groups', group.targetId, removal!.operations).catch((error: unknown) => {
+            if (!(error instanceof ScimRequestError)) throw error;
+          });
         }
       }
     }
@@ -266,7 +274,7 @@ export function makePageApplier(deps: PageApplierDeps) {
             const { mapped, source } = plan as Exclude<typeof plan, { kind: 'delete' }>;
             recordLink({ ...ref, targetId: applied.targetId, exported: mapped, source, seenAt: now() });
             work.note(ref, { targetId: applied.targetId });
-            if (applied.linked) await joinGroups(ref.sourceId, applied.targetId, applied.recreated);
+            if (applied.linked) await joinGroups(ref.sourceId, applied.targetId, applied.recreated, plan.kind === 'update' ? plan.link.targetId : null);
           }
           work.exported += 1;
         } catch (error) {
@@ -310,8 +318,10 @@ export function makePageApplier(deps: PageApplierDeps) {
       if (created) {
         // A new group in the target is empty: everything recorded, and everything the directory has, goes in;
         // nothing needs removing from it.
+        const leaving = new Set(object.membersRemoved);
         for (const record of await recordedOf(object.id, false)) {
-          if (record.state === 'remove') {
+          if (record.state === 'remove' || leaving.has(record.userId)) {
+            // Removed in the directory (before, or on this very page): not put back.
             recorded.delete(record.userId);
             work.dropMembership(object.id, record.userId);
           } else {
