@@ -244,4 +244,10 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
     kinds: ['group-members-extra', 'behind-on-schedule'],
     commands: [new RefuseObject('group', 45, 400, 1), new RunTriggered({}), new DeleteInTarget('user', 0)],
   },
+  {
+    id: 'N16',
+    title: 'a user and its group both deleted in the target come back without an escrow',
+    kinds: ['throttle-escrow', 'group-members-missing', 'behind-on-schedule'],
+    commands: [synced(), new DeleteInTarget('group', 0), new DeleteInTarget('user', 0)],
+  },
 ];

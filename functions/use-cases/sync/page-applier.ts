@@ -238,9 +238,10 @@ export function makePageApplier(deps: PageApplierDeps) {
           work.putMembership({ ...record, state: 'present' });
         } catch (error) {
           if (!(error instanceof ScimRequestError)) throw error;
-          // The group's escrow retry sends it again.
           work.putMembership({ ...record, state: 'add' });
-          work.refuse({ type: 'Group', sourceId: record.groupId }, `${error.message} (adding a member)`);
+          // A group gone from the target is provisioned again, with its waiting members, when it is next applied;
+          // a refusal escrows the group, whose retry sends them.
+          if (error.status !== 404) work.refuse({ type: 'Group', sourceId: record.groupId }, `${error.message} (adding a member)`);
           continue;
         }
         if (formerTargetId && formerTargetId !== targetId) {
