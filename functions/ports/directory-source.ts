@@ -16,6 +16,20 @@ export interface DirectoryObject {
   membersRemoved: string[];
   /** `changed` = soft-deleted (restorable), `deleted` = permanently gone, null = present. */
   removed: null | 'changed' | 'deleted';
+  /**
+   * A group whose member groups changed on this page (a nested group added or removed): what its flattened
+   * membership holds may have changed though no user member did.
+   */
+  memberGroupsChanged?: true;
+}
+
+/**
+ * Who is assigned to the application: the principals of its service principal's `appRoleAssignedTo`, whatever
+ * the role. Users are in scope themselves; groups with their direct members.
+ */
+export interface Assignments {
+  users: string[];
+  groups: string[];
 }
 
 export interface DirectoryPage {
@@ -62,14 +76,24 @@ export interface DirectorySource {
   /** null = start a full round (initial sync or after a reset). */
   readPage(watermark: string | null): Promise<DirectoryPage>;
   /**
-   * Objects by id, as they are now, whole (no member changes). One the directory no longer has comes back removed:
+   * Objects by id, as they are now, whole (no member changes; a user's `manager` as its id, when selected). One the directory no longer has comes back removed:
    * `changed` when it is soft-deleted (restorable), `deleted` when it is gone for good.
    */
   readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<DirectoryObject[]>;
-  /** The ids of a group's direct user members, now (nested groups are not members here, as in Entra). */
-  readMembers(groupId: string): Promise<string[]>;
-  /** The ids of the groups a user is a direct member of, now. */
-  readMemberOf(userId: string): Promise<string[]>;
+  /**
+   * The ids of a group's user members, now: direct ones (nested groups are not members here, as in Entra), or with
+   * `transitive` every user of its member groups too, at any depth.
+   */
+  readMembers(groupId: string, options?: { transitive?: boolean }): Promise<string[]>;
+  /** The ids of the groups a user is a direct member of, now; with `transitive`, their ancestors too. */
+  readMemberOf(userId: string, options?: { transitive?: boolean }): Promise<string[]>;
+  /** The ids of the groups a group is nested in, at any depth (`transitiveMemberOf`); never the group itself. */
+  readAncestors(groupId: string): Promise<string[]>;
+  /**
+   * The application's assignments (`GET /servicePrincipals/{id}/appRoleAssignedTo`, every page). A service
+   * principal the directory does not have is a {@link SourceUnavailableError} that says so.
+   */
+  readAssignments(servicePrincipalId: string): Promise<Assignments>;
   /** How many users and groups the directory holds (progress of a full round); null when it cannot say. */
   countObjects(): Promise<number | null>;
 }
