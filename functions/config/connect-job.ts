@@ -10,6 +10,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
+import { FLATTEN_NESTED_GROUPS, jobSettingValue } from '../domain/job-settings.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
 import type { SchemaStore } from '../ports/schema-store.ts';
 import { effectiveSchema } from '../use-cases/job-commands.ts';
@@ -113,6 +114,9 @@ export function makeConnectJob(
       }),
       target,
       skipOutOfScopeDeletions: secretValue(pairs, 'SkipOutOfScopeDeletions')?.toLowerCase() === 'true',
+      // Entra's default scope is "Sync only assigned users and groups": SyncAll must say true to sync everything.
+      assignmentScope: secretValue(pairs, 'SyncAll')?.toLowerCase() !== 'true',
+      flattenGroups: jobSettingValue(job.synchronizationJobSettings, FLATTEN_NESTED_GROUPS)?.toLowerCase() === 'true',
       deleteThreshold: deleteThresholdOf(job.synchronizationJobSettings, secretValue(pairs, 'SyncNotificationSettings')),
       targetIdentity: createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32),
       flows,

@@ -69,6 +69,7 @@ export function createJob(input: NewJobInput): StoredJob {
       escrowsDueAt: null,
       escrowCursor: null,
       escrowsFresh: false,
+      assignmentDigest: null,
       cycle: null,
     },
     history: [{ action: 'create', at: input.now }],
@@ -157,6 +158,7 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
     run.previousLinkGeneration = run.previousLinkGeneration ?? run.linkGeneration;
     run.linkGeneration += 1;
     run.pendingMembers = false;
+    run.assignmentDigest = null;
   }
   if (plan.escrows && (plan.watermark || plan.links)) {
     // A full round follows and reads every object again: what was escrowed is simply dropped.

@@ -28,6 +28,11 @@ export interface PlanContext {
   links: ReadonlyMap<string, ObjectLink>;
   /** The `SkipOutOfScopeDeletions` secret: objects leaving scope are left as they are in the target. */
   skipOutOfScopeDeletions?: boolean;
+  /**
+   * Whether an object is assigned to the application, itself or through a group (`SyncAll` false); absent when
+   * every object is (`SyncAll` true). One that is not is out of scope, as a scoping filter would put it.
+   */
+  entitled?: (object: DirectoryObject) => boolean;
 }
 
 export interface MemberRef {
@@ -40,6 +45,7 @@ export type SkipReason =
   | 'notMapped'
   | 'inStep'
   | 'outOfScope'
+  | 'notEffectivelyEntitled'
   | 'ignoredByInputFilter'
   | 'disabledNotProvisioned'
   | 'notProvisioned'
@@ -53,6 +59,8 @@ export type ObjectPlan =
       reason: SkipReason;
       /** The source attributes as they now stand (a link that is kept records them), when the object is present. */
       source: Record<string, unknown> | null;
+      /** Out of scope (a scoping filter, or not assigned): the link, if any, records it. */
+      outOfScope?: true;
     }
   | {
       kind: 'create';
@@ -80,6 +88,8 @@ export type ObjectPlan =
       /** To find or re-create the account should it have vanished from the target. */
       match: { attribute: string; value: string } | null;
       source: Record<string, unknown>;
+      /** Deprovisioned for leaving scope: the link records it, so coming back into scope is noticed. */
+      outOfScope?: true;
     }
   | { kind: 'delete'; object: DirectoryObject; resourceType: ScimResourceType; link: ObjectLink }
   | { kind: 'error'; object: DirectoryObject; message: string };
@@ -144,18 +154,27 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
     return deleteOrSkip(link ? 'actionNotAllowed' : 'notProvisioned');
   }
   const source = currentSource(object, link);
-  const skip = (reason: SkipReason): ObjectPlan => ({ kind: 'skip', object, reason, source: object.removed === null ? source : null });
+  const skip = (reason: SkipReason, outOfScope = false): ObjectPlan => ({
+    kind: 'skip',
+    object,
+    reason,
+    source: object.removed === null ? source : null,
+    ...(outOfScope ? { outOfScope: true as const } : {}),
+  });
 
   let deprovision = object.removed === 'changed';
+  let outOfScope = false;
   if (!deprovision) {
-    const scope = scopeOf(flow.mapping, object.id, source);
+    const filtered = scopeOf(flow.mapping, object.id, source);
     // Input filters decide what is read at all: an object failing them is left alone, never deprovisioned.
-    if (scope === 'ignored') return skip('ignoredByInputFilter');
-    if (scope === 'out') {
+    if (filtered === 'ignored') return skip('ignoredByInputFilter');
+    const reason: SkipReason | null = context.entitled && !context.entitled(object) ? 'notEffectivelyEntitled' : filtered === 'out' ? 'outOfScope' : null;
+    if (reason) {
       // Leaving scope deprovisions: a user is disabled, a group deleted (unless SkipOutOfScopeDeletions).
-      if (!link || context.skipOutOfScopeDeletions) return skip('outOfScope');
-      if (object.type === 'Group') return deleteOrSkip('outOfScope');
+      if (!link || context.skipOutOfScopeDeletions) return skip(reason, true);
+      if (object.type === 'Group') return deleteOrSkip(reason);
       deprovision = true;
+      outOfScope = true;
     }
   }
   if (deprovision && !link) return skip('notProvisioned');
@@ -178,8 +197,9 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
     return { kind: 'create', object, resourceType: flow.resourceType, mapped, ...matching, source };
   }
   const operations = actions.has('Update') ? patchOperations(link.exported as MappedObject, mapped) : [];
-  if (operations.length === 0) return skip(actions.has('Update') ? 'inStep' : 'actionNotAllowed');
-  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, match: matchOf(flow.mapping, mapped), source };
+  if (operations.length === 0) return skip(actions.has('Update') ? 'inStep' : 'actionNotAllowed', outOfScope);
+  const scoped = outOfScope ? { outOfScope: true as const } : {};
+  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, match: matchOf(flow.mapping, mapped), source, ...scoped };
 }
 
 /**

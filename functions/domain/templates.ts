@@ -30,7 +30,6 @@ export const scimTemplate: SynchronizationTemplate = {
   ],
   jobSettings: [
     { name: 'QuarantineTooManyDeletesThreshold', value: '500' },
-    { name: 'SyncAll', value: 'true' },
   ],
   schema: scimDefaultSchema,
 };

@@ -30,6 +30,8 @@ export interface ObjectLink extends ObjectRef {
    * round's end, once the round has read them all.
    */
   membersUnverified?: boolean;
+  /** Deprovisioned (or left alone) for being out of scope: a group that brings it back in reads it again. */
+  outOfScope?: boolean;
 }
 
 export function linkId(type: DirectoryObjectType, sourceId: string): string {

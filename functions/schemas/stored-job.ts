@@ -47,6 +47,11 @@ export const runStateSchema = z.object({
   escrowsDueAt: z.string().nullable().default(null),
   /** Restart `Escrows`: the next pass retries every escrow at once, with its failures forgotten. */
   escrowsFresh: z.boolean().default(false),
+  /**
+   * The digest of the assignments applied in this link generation (`SyncAll` false): a tick that reads the same
+   * ones has nothing to do for them.
+   */
+  assignmentDigest: z.string().nullable().default(null),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
   escrowCursor: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */

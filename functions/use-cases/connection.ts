@@ -12,6 +12,10 @@ export interface Connection {
   deleteThreshold: number | null;
   /** Objects leaving scope are left as they are in the target (the `SkipOutOfScopeDeletions` secret). */
   skipOutOfScopeDeletions: boolean;
+  /** Only users and groups assigned to the job's service principal are in scope (the `SyncAll` secret not true). */
+  assignmentScope: boolean;
+  /** Members of nested groups count as members of the groups they are nested in (a job setting). */
+  flattenGroups: boolean;
   flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
   close(): Promise<void>;
 }

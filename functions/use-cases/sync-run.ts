@@ -6,7 +6,9 @@ import type { SynchronizationError, SynchronizationQuarantine } from '../schemas
 import type { JobKey, StoredJob } from '../schemas/stored-job.ts';
 import type { SyncTick } from '../schemas/sync-tick.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { DirectoryPage } from '../ports/directory-source.ts';
+import type { Assignments, DirectoryPage } from '../ports/directory-source.ts';
+import { assignmentDigest } from '../domain/assignment-scope.ts';
+import type { AssignmentStore } from '../ports/assignment-store.ts';
 import type { CreateIntentStore } from '../ports/create-intents.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobRunStore } from '../ports/job-run-store.ts';
@@ -39,6 +41,7 @@ export interface SyncRunDeps {
   memberships: MembershipStore;
   escrows: EscrowStore;
   intents: CreateIntentStore;
+  assignments: AssignmentStore;
   schedules: JobSchedules;
   trigger: SyncTrigger;
   /** Builds source and target for a job from its secrets; throws QuarantineError when it cannot. */
@@ -64,6 +67,13 @@ export type RunOutcome =
   | 'paused'
   | 'outOfTime'
   | 'leaseLost';
+
+/** What the idle-round peek read, handed to the leased run so that it is not read twice. */
+export interface Peeked {
+  connection: Connection;
+  page: DirectoryPage;
+  assignments?: Assignments;
+}
 
 /** A lease outlives its last renewal by at most this (plus a margin for clock skew). */
 const LEASE_MS = 3 * 60_000;
@@ -116,7 +126,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
    * lease) the first page is read without the lease; if it is an empty end of round, the round is recorded with one
    * conditional write. Otherwise the page and connection go on to the leased run.
    */
-  async function peekIdleRound(job: StoredJob, tick: SyncTick): Promise<'recorded' | 'busy' | { connection: Connection; page: DirectoryPage } | null> {
+  async function peekIdleRound(job: StoredJob, tick: SyncTick): Promise<'recorded' | 'busy' | Peeked | null> {
     const at = now();
     // A user's start retries every escrow at once; otherwise an escrow not yet due leaves the job at rest.
     const escrowsAtRest = !job.run.escrowsPending || (tick.trigger !== 'start' && job.run.escrowsDueAt !== null && job.run.escrowsDueAt > at);
@@ -136,14 +146,17 @@ export function makeSyncRun(deps: SyncRunDeps) {
       return null; // the leased run reports (or quarantines) whatever went wrong
     }
     let page: DirectoryPage;
+    let assignments: Assignments | undefined;
     try {
       if (connection.targetIdentity !== job.run.targetIdentity) throw new Error('target changed');
       page = await connection.source.readPage(job.run.watermark);
+      if (connection.assignmentScope) assignments = await connection.source.readAssignments(job.servicePrincipalId);
     } catch {
       await connection.close();
       return null;
     }
-    if (page.objects.length > 0 || !page.roundComplete) return { connection, page };
+    const assignmentsChanged = assignments !== undefined && assignmentDigest(assignments) !== job.run.assignmentDigest;
+    if (page.objects.length > 0 || !page.roundComplete || assignmentsChanged) return { connection, page, ...(assignments ? { assignments } : {}) };
     await connection.close();
     const status = statusAfter(job.status, { kind: 'idleRound', activityIdentifier: randomUUID() }, at);
     return (await runs.recordIdleRound(job, page.watermark, status, at)) ? 'recorded' : 'busy';

@@ -17,6 +17,7 @@ function putSecrets(notificationSettings: object) {
       { key: 'BaseAddress', value: h.scim.url },
       { key: 'SecretToken', value: h.scimToken },
       { key: 'SyncNotificationSettings', value: JSON.stringify(notificationSettings) },
+      { key: 'SyncAll', value: 'true' },
     ],
   });
 }

@@ -50,6 +50,7 @@ describe('scoping filters', () => {
         { key: 'BaseAddress', value: h.scim.url },
         { key: 'SecretToken', value: h.scimToken },
         { key: 'SkipOutOfScopeDeletions', value: 'True' },
+        { key: 'SyncAll', value: 'true' },
       ],
     });
     await h.graph('PATCH', `users/${mover.id}`, { department: `${department} (moved)` });

@@ -89,6 +89,7 @@ describe('npm start against a target that refuses what the run asks', () => {
       value: [
         { key: 'BaseAddress', value: scim.url },
         { key: 'SecretToken', value: TARGET_TOKEN },
+        { key: 'SyncAll', value: 'true' },
       ],
     });
     expect(secrets.status).toBe(204);

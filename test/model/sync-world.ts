@@ -194,6 +194,7 @@ export class SyncWorld {
         { key: 'BaseAddress', value: scim.url },
         { key: 'SecretToken', value: h.scimToken },
         { key: 'SourceBaseAddress', value: directory.url },
+        { key: 'SyncAll', value: 'true' },
       ],
     });
     const jobId = await h.createJob();

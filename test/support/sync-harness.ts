@@ -155,8 +155,15 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
     /** Creates a job of the SCIM template. */
     createJob: async (interval = 'PT40M'): Promise<string> =>
       (await expectOk('POST', '/jobs', { templateId: 'scim', schedule: { interval } })).id as string,
-    putSecrets: (baseAddress: string, secretToken: string) =>
-      expectOk('PUT', '/secrets', { value: [{ key: 'BaseAddress', value: baseAddress }, { key: 'SecretToken', value: secretToken }] }),
+    /** Target secrets; `SyncAll` true (every user and group in scope) unless `syncAll` is false. */
+    putSecrets: (baseAddress: string, secretToken: string, syncAll = true) =>
+      expectOk('PUT', '/secrets', {
+        value: [
+          { key: 'BaseAddress', value: baseAddress },
+          { key: 'SecretToken', value: secretToken },
+          ...(syncAll ? [{ key: 'SyncAll', value: 'true' }] : []),
+        ],
+      }),
     getJob: (jobId: string) => expectOk('GET', `/jobs/${jobId}`),
     /** One worker invocation, awaited. */
     runJob: (jobId: string, trigger: SyncTick['trigger'] = 'start', budgetMs?: number) =>
@@ -264,6 +271,7 @@ export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) =
     memberships: wrap(deps.memberships),
     escrows: wrap(deps.escrows),
     intents: wrap(deps.intents),
+    assignments: wrap(deps.assignments),
     schedules: wrap(deps.schedules),
     trigger: { trigger: async () => undefined },
     connect: async (job): Promise<Connection> => {

@@ -12,6 +12,7 @@ const linkItemSchema = z.object({
   source: z.record(z.string(), z.unknown()).default({}),
   seenAt: z.string().default(''),
   membersUnverified: z.boolean().optional(),
+  outOfScope: z.boolean().optional(),
 });
 
 const linkPrefix = (generation: number, type?: DirectoryObjectType) => `G${generation}#L#${type ? `${type}#` : ''}`;

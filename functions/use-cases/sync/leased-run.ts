@@ -5,11 +5,13 @@ import { statusAfter, type RunEvent } from '../../domain/run-status.ts';
 import type { SynchronizationError, SynchronizationQuarantine } from '../../schemas/graph.ts';
 import type { Cycle, JobKey, StoredJob } from '../../schemas/stored-job.ts';
 import type { SyncTick } from '../../schemas/sync-tick.ts';
-import { ResyncRequiredError, type DirectoryPage } from '../../ports/directory-source.ts';
+import { ResyncRequiredError, type Assignments, type DirectoryPage } from '../../ports/directory-source.ts';
 import type { RunCommit } from '../../ports/job-run-store.ts';
 import type { LinkScope } from '../../ports/link-store.ts';
 import { QuarantineError, type Connection } from '../connection.ts';
-import type { RunOutcome, SyncRunDeps } from '../sync-run.ts';
+import type { Peeked, RunOutcome, SyncRunDeps } from '../sync-run.ts';
+import { AssignmentScope, assignmentDigest } from '../../domain/assignment-scope.ts';
+import { applyAssignmentChanges } from './assignment-changes.ts';
 import { TargetMatcher } from '../target-matcher.ts';
 import { resolveCreateIntents } from './create-intents.ts';
 import { retryEscrows } from './escrow-retry.ts';
@@ -44,6 +46,8 @@ export class LeasedRun {
   private unread: DirectoryPage | null = null;
   /** Run fields the next commit carries whatever it writes (a throttling wait that this run has outlived). */
   private carried: RunCommit['run'] = {};
+  /** Who is assigned, read once per run (`SyncAll` false); undefined when everything is in scope. */
+  private assignments: AssignmentScope | undefined;
 
   constructor(
     private readonly deps: SyncRunDeps,
@@ -65,7 +69,7 @@ export class LeasedRun {
 
   private hasTime = (): boolean => this.remainingMs() >= this.safetyMarginMs;
 
-  async execute(peeked: { connection: Connection; page: DirectoryPage } | null): Promise<RunOutcome> {
+  async execute(peeked: Peeked | null): Promise<RunOutcome> {
     try {
       this.connection = peeked?.connection ?? (await this.deps.connect(this.job));
     } catch (error) {
@@ -78,6 +82,8 @@ export class LeasedRun {
     this.unread = peeked?.page ?? null;
     try {
       if ((await this.followTarget()) === 'leaseLost') return 'leaseLost';
+      const assigned = await this.followAssignments(peeked?.assignments);
+      if (assigned !== 'continue') return assigned === 'leaseLost' ? 'leaseLost' : await this.stopForTime();
       await resolveCreateIntents({ ...this.deps, source: this.connection.source, target: this.connection.target, scope: linkScopeOf(this.job), hasTime: this.hasTime });
       if ((await this.retryEscrows()) === 'leaseLost') return 'leaseLost';
       for (;;) {
@@ -114,6 +120,7 @@ export class LeasedRun {
       escrowsPending: this.job.run.escrowsPending,
       intervalMinutes: this.job.intervalMinutes,
       hasTime: this.hasTime,
+      ...(this.assignments ? { assignments: this.assignments } : {}),
       ...this.deleteGuard(),
       ...overrides,
     };
@@ -159,6 +166,7 @@ export class LeasedRun {
               escrowCursor: null,
               pendingMembers: false,
               previousLinkGeneration: null,
+              assignmentDigest: null,
             }
           : {}),
       },
@@ -170,6 +178,33 @@ export class LeasedRun {
       this.unread = null;
     }
     return saved === 'lost' ? 'leaseLost' : 'continue';
+  }
+
+  /**
+   * `SyncAll` false: reads who is assigned, and when that changed since it was last applied, brings the newly
+   * assigned in and takes the unassigned out before any page is read.
+   */
+  private async followAssignments(read: Assignments | undefined): Promise<'continue' | 'leaseLost' | 'outOfTime'> {
+    if (!this.connection.assignmentScope) return 'continue';
+    const current = read ?? (await this.connection.source.readAssignments(this.job.servicePrincipalId));
+    this.assignments = new AssignmentScope(current);
+    const digest = assignmentDigest(current);
+    if (digest === this.job.run.assignmentDigest) return 'continue';
+    const pass = await applyAssignmentChanges({
+      assignments: this.deps.assignments,
+      memberships: this.deps.memberships,
+      source: this.connection.source,
+      scope: linkScopeOf(this.job),
+      current,
+      flatten: this.connection.flattenGroups,
+      apply: (objects) => this.applier(objects, this.applyOptions({ readMembersOnCreate: true, stampAll: false })),
+      hasTime: this.hasTime,
+    });
+    let changes: RunCommit['run'] = {};
+    for (const applied of pass.batches) changes = { ...changes, ...this.absorb(applied) };
+    const saved = await this.commitStep({ run: { ...changes, ...(pass.complete ? { assignmentDigest: digest } : {}), cycle: this.cycle }, release: false });
+    if (saved === 'leaseLost') return 'leaseLost';
+    return pass.complete ? 'continue' : 'outOfTime';
   }
 
   /** Escrows whose retry is due are read again from the directory and applied as they are now. */

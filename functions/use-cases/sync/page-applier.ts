@@ -1,4 +1,5 @@
 import { isDestructive } from '../../domain/accidental-deletions.ts';
+import type { AssignmentScope } from '../../domain/assignment-scope.ts';
 import { escrowAfterRefusal } from '../../domain/escrow-policy.ts';
 import type { AppliedCounts } from '../../domain/run-cycle.ts';
 import {
@@ -62,6 +63,8 @@ export interface ApplyOptions {
   hasTime: () => boolean;
   /** Called with the batch's deletes and disables before anything is applied; throws to refuse them all. */
   allowDeletes?: (count: number) => void;
+  /** Only assigned users and groups are in scope (`SyncAll` false); absent when everything is. */
+  assignments?: AssignmentScope;
 }
 
 /** What became of one object of a batch (provisionOnDemand's steps, the provisioning logs). */
@@ -178,12 +181,65 @@ export function makePageApplier(deps: PageApplierDeps) {
     });
   }
 
+  /**
+   * Users an assigned group of the batch brings into scope (a member added that is not provisioned, or was put out
+   * of scope) or may take out of it (a member removed): they are read whole and planned with the batch.
+   */
+  async function membersToEvaluate(objects: DirectoryObject[], known: ReadonlyMap<string, ObjectLink>, options: ApplyOptions): Promise<DirectoryObject[]> {
+    const assigned = options.assignments?.groups;
+    if (!assigned) return [];
+    const present = new Set(objects.filter((object) => object.type === 'User').map((object) => object.id));
+    const wanted = new Set<string>();
+    for (const group of objects) {
+      if (group.type !== 'Group' || group.removed !== null || !assigned.has(group.id)) continue;
+      for (const userId of group.membersAdded) {
+        const link = known.get(linkId('User', userId));
+        if (!link || link.outOfScope) wanted.add(userId);
+      }
+      for (const userId of group.membersRemoved) {
+        const link = known.get(linkId('User', userId));
+        if (link && !link.outOfScope) wanted.add(userId);
+      }
+    }
+    const ids = [...wanted].filter((id) => !present.has(id));
+    return ids.length > 0 ? options.connection.source.readObjects(ids.map((id) => ({ type: 'User' as const, id }))) : [];
+  }
+
+  /**
+   * Whether each object is assigned (`SyncAll` false): a group itself; a user itself or as a member of an assigned
+   * group, by this batch's member changes over the memberships recorded.
+   */
+  async function entitlement(objects: DirectoryObject[], options: ApplyOptions): Promise<PlanContext['entitled']> {
+    const assignments = options.assignments;
+    if (!assignments) return undefined;
+    const via = new Set<string>();
+    const leftGroups = new Map<string, Set<string>>();
+    for (const group of objects) {
+      if (group.type !== 'Group' || !assignments.groups.has(group.id)) continue;
+      for (const userId of group.membersAdded) if (group.removed === null) via.add(userId);
+      for (const userId of group.membersRemoved) leftGroups.set(userId, (leftGroups.get(userId) ?? new Set()).add(group.id));
+    }
+    const undecided = objects.filter((object) => object.type === 'User' && !assignments.users.has(object.id) && !via.has(object.id));
+    const pairs = undecided.flatMap((user) => [...assignments.groups].filter((groupId) => !leftGroups.get(user.id)?.has(groupId)).map((groupId) => ({ groupId, userId: user.id })));
+    if (pairs.length > 0) {
+      for (const record of await memberships.getMany(options.scope.links, pairs)) if (record.state !== 'remove') via.add(record.userId);
+    }
+    return (object) => (object.type === 'Group' ? assignments.groups.has(object.id) : assignments.users.has(object.id) || via.has(object.id));
+  }
+
   return async function apply(input: DirectoryObject[], options: ApplyOptions): Promise<BatchApplied> {
     const { scope, connection, matcher, now } = options;
     const target = connection.target;
     const known = new Map(await links.getMany(scope.links, linkIdsFor(input)));
-    const objects = await complete(input, known, options);
-    const context: PlanContext = { flows: connection.flows, links: known, skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions };
+    const joining = await membersToEvaluate(input, known, options);
+    for (const [id, link] of await links.getMany(scope.links, linkIdsFor(joining))) known.set(id, link);
+    const objects = [...joining, ...(await complete(input, known, options))];
+    const context: PlanContext = {
+      flows: connection.flows,
+      links: known,
+      skipOutOfScopeDeletions: connection.skipOutOfScopeDeletions,
+      ...(options.assignments ? { entitled: await entitlement(objects, options) } : {}),
+    };
     const plans = objects.map((object) => planObject(object, context));
     const work = new BatchWork();
     work.deletes = plans.filter(isDestructive).length;
@@ -198,8 +254,8 @@ export function makePageApplier(deps: PageApplierDeps) {
     const keepLink = (plan: Extract<ObjectPlan, { kind: 'skip' }>) => {
       const link = linkFor(refOf(plan.object));
       if (!link || plan.source === null) return;
-      const changed = JSON.stringify(link.source) !== JSON.stringify(plan.source);
-      if (changed || options.stampAll) recordLink({ ...link, source: plan.source, seenAt: now() });
+      const changed = JSON.stringify(link.source) !== JSON.stringify(plan.source) || Boolean(link.outOfScope) !== Boolean(plan.outOfScope);
+      if (changed || options.stampAll) recordLink({ ...link, source: plan.source, seenAt: now(), outOfScope: plan.outOfScope });
     };
     const prepare = async (batch: ObjectPlan[]) => {
       const creates = batch.filter((plan): plan is CreatePlan => plan.kind === 'create' && plan.match !== null);
@@ -273,7 +329,8 @@ export function makePageApplier(deps: PageApplierDeps) {
             work.linkDeletes.set(linkId(ref.type, ref.sourceId), ref);
           } else {
             const { mapped, source } = plan as Exclude<typeof plan, { kind: 'delete' }>;
-            recordLink({ ...ref, targetId: applied.targetId, exported: mapped, source, seenAt: now() });
+            const outOfScope = plan.kind === 'update' ? plan.outOfScope : undefined;
+            recordLink({ ...ref, targetId: applied.targetId, exported: mapped, source, seenAt: now(), ...(outOfScope ? { outOfScope } : {}) });
             work.note(ref, { targetId: applied.targetId });
             if (applied.linked) await joinGroups(ref.sourceId, applied.targetId, applied.recreated, plan.kind === 'update' ? plan.link.targetId : null);
           }

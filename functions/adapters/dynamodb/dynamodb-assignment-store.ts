@@ -1,0 +1,42 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AssignmentStore } from '../../ports/assignment-store.ts';
+import type { Assignments } from '../../ports/directory-source.ts';
+import type { LinkScope } from '../../ports/link-store.ts';
+import { JobPartition } from './job-partition.ts';
+
+const prefix = (generation: number) => `G${generation}#A#`;
+const kinds = { users: 'U', groups: 'G' } as const;
+
+/** Assignments applied, as key-only items of the job's partition (`G<gen>#A#<U|G>#<principalId>`). */
+export class DynamoDbAssignmentStore implements AssignmentStore {
+  private readonly partition: JobPartition;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.partition = new JobPartition(client, tableName);
+  }
+
+  async list(scope: LinkScope): Promise<Assignments> {
+    const found: Assignments = { users: [], groups: [] };
+    const start = prefix(scope.generation);
+    for await (const items of this.partition.all(this.partition.pk(scope.tenantId, scope.jobId), start, { keysOnly: true })) {
+      for (const item of items) {
+        const [kind, id] = [String(item.sk).slice(start.length, start.length + 1), String(item.sk).slice(start.length + 2)];
+        (kind === kinds.users ? found.users : found.groups).push(id);
+      }
+    }
+    return found;
+  }
+
+  async put(scope: LinkScope, principals: Assignments): Promise<void> {
+    await this.partition.write(this.keysOf(scope, principals), []);
+  }
+
+  async delete(scope: LinkScope, principals: Assignments): Promise<void> {
+    await this.partition.write([], this.keysOf(scope, principals));
+  }
+
+  private keysOf(scope: LinkScope, principals: Assignments): { pk: string; sk: string }[] {
+    const pk = this.partition.pk(scope.tenantId, scope.jobId);
+    return (['users', 'groups'] as const).flatMap((kind) => principals[kind].map((id) => ({ pk, sk: `${prefix(scope.generation)}${kinds[kind]}#${id}` })));
+  }
+}
