@@ -181,6 +181,37 @@ describe('planObject with a scoping filter', () => {
   });
 });
 
+describe('planObject with assignment scope (SyncAll false)', () => {
+  const assigned = new Set(['u1', 'g1']);
+  const entitled = (object: DirectoryObject) => assigned.has(object.id);
+
+  it('creates what is assigned and skips the rest as not effectively entitled, recording it as out of scope', () => {
+    expect(planObject(user('u1'), { ...context(), entitled }).kind).toBe('create');
+    expect(planObject(user('u2'), { ...context(), entitled })).toMatchObject({ kind: 'skip', reason: 'notEffectivelyEntitled', outOfScope: true });
+    expect(planObject(group('g2'), { ...context(), entitled })).toMatchObject({ kind: 'skip', reason: 'notEffectivelyEntitled' });
+  });
+
+  it('disables a provisioned user that was unassigned, and leaves it alone with SkipOutOfScopeDeletions', () => {
+    const link = linkFor(user('u2'));
+    const plan = planObject(user('u2'), { ...context([link]), entitled });
+    expect(plan).toMatchObject({ kind: 'update', outOfScope: true, operations: [{ op: 'replace', path: 'active', value: false }] });
+    expect(planObject(user('u2'), { ...context([link]), entitled, skipOutOfScopeDeletions: true })).toMatchObject({ kind: 'skip', outOfScope: true });
+  });
+
+  it('enables again a user assigned again, and the link no longer says out of scope', () => {
+    const link = linkFor(user('u1'));
+    const disabled = { ...link, exported: { ...link.exported, active: false }, outOfScope: true };
+    const plan = planObject(user('u1'), { ...context([disabled]), entitled });
+    expect(plan).toMatchObject({ kind: 'update', operations: [{ op: 'replace', path: 'active', value: true }] });
+    expect(plan).not.toHaveProperty('outOfScope');
+  });
+
+  it('deletes a provisioned group that was unassigned; scoping filters still apply to what is assigned', () => {
+    expect(planObject(group('g2'), { ...context([linkFor(group('g2'))]), entitled }).kind).toBe('delete');
+    expect(planObject(user('u1', { accountEnabled: false }), { ...context(), entitled })).toMatchObject({ kind: 'create', adoptOnly: true });
+  });
+});
+
 describe('linkIdsFor', () => {
   it('asks for the links of the objects and of the members they add or remove', () => {
     expect(linkIdsFor([group('g1', ['u1'], ['u2'])])).toEqual([
