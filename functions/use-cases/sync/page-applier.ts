@@ -227,9 +227,45 @@ export function makePageApplier(deps: PageApplierDeps) {
     return (object) => (object.type === 'Group' ? assignments.groups.has(object.id) : assignments.users.has(object.id) || via.has(object.id));
   }
 
-  return async function apply(input: DirectoryObject[], options: ApplyOptions): Promise<BatchApplied> {
+  /**
+   * Nested groups flattened (a job setting): a group whose members changed, directly or in a group nested in it,
+   * and every provisioned group above it, get as member changes the difference between their users at any depth
+   * and what is recorded. A full round sends them all, to stamp them.
+   */
+  async function flattened(objects: DirectoryObject[], options: ApplyOptions): Promise<DirectoryObject[]> {
+    const { source } = options.connection;
+    const changed = objects.filter(
+      (object) => object.type === 'Group' && object.removed === null && (object.membersAdded.length > 0 || object.membersRemoved.length > 0 || object.memberGroupsChanged),
+    );
+    if (changed.length === 0) return objects;
+    const onPage = new Set(objects.filter((object) => object.type === 'Group').map((object) => object.id));
+    const above = new Set<string>();
+    for (const group of changed) for (const ancestor of await source.readAncestors(group.id)) if (!onPage.has(ancestor)) above.add(ancestor);
+    const provisioned = [...(await links.getMany(options.scope.links, [...above].map((sourceId) => ({ type: 'Group' as const, sourceId })))).values()];
+    const ancestors = provisioned.length > 0 ? await source.readObjects(provisioned.map((link) => ({ type: 'Group' as const, id: link.sourceId }))) : [];
+    const flatten = async (group: DirectoryObject): Promise<DirectoryObject> => {
+      const members = new Set(await source.readMembers(group.id, { transitive: true }));
+      const recorded = new Set<string>();
+      let cursor: string | null = null;
+      do {
+        const page = await memberships.listByGroup(options.scope.links, group.id, cursor, 1000);
+        for (const record of page.items) if (record.state !== 'remove') recorded.add(record.userId);
+        cursor = page.cursor;
+      } while (cursor);
+      const removedRecords = [...recorded].filter((userId) => !members.has(userId));
+      return { ...group, membersAdded: [...members].filter((userId) => options.stampAll || !recorded.has(userId)), membersRemoved: removedRecords };
+    };
+    const changedIds = new Set(changed.map((group) => group.id));
+    const result: DirectoryObject[] = [];
+    for (const object of objects) result.push(changedIds.has(object.id) && object.type === 'Group' ? await flatten(object) : object);
+    for (const ancestor of ancestors) if (ancestor.removed === null) result.push(await flatten(ancestor));
+    return result;
+  }
+
+  return async function apply(batch: DirectoryObject[], options: ApplyOptions): Promise<BatchApplied> {
     const { scope, connection, matcher, now } = options;
     const target = connection.target;
+    const input = connection.flattenGroups ? await flattened(batch, options) : batch;
     const known = new Map(await links.getMany(scope.links, linkIdsFor(input)));
     const joining = await membersToEvaluate(input, known, options);
     for (const [id, link] of await links.getMany(scope.links, linkIdsFor(joining))) known.set(id, link);
@@ -266,7 +302,7 @@ export function makePageApplier(deps: PageApplierDeps) {
     /** The groups a user provisioned again belongs to; a directory that will not say leaves them to later changes. */
     async function groupsInDirectory(userId: string): Promise<string[]> {
       try {
-        return await connection.source.readMemberOf(userId);
+        return await connection.source.readMemberOf(userId, { transitive: connection.flattenGroups });
       } catch (error) {
         if (error instanceof SourceUnavailableError && error.tenantActionable) return [];
         throw error;
@@ -387,7 +423,7 @@ export function makePageApplier(deps: PageApplierDeps) {
             added.push(record.userId);
           }
         }
-        if (options.readMembersOnCreate) added.push(...(await connection.source.readMembers(object.id)));
+        if (options.readMembersOnCreate) added.push(...(await connection.source.readMembers(object.id, { transitive: connection.flattenGroups })));
         const present = new Set(added);
         for (const userId of removed.splice(0)) {
           if (present.has(userId) || !recorded.has(userId)) continue;
