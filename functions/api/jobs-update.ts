@@ -5,9 +5,12 @@ import { updateJobBodySchema } from '../schemas/requests.ts';
 export const handler = graphHandler(
   { access: 'write', jobExists, body: updateJobBodySchema },
   async ({ principal, servicePrincipalId, jobId, body }) => {
-    await getServices().commands.updateInterval(
+    await getServices().commands.update(
       { tenantId: principal.tenantId, servicePrincipalId, jobId },
-      body.schedule.interval,
+      {
+        ...(body.schedule ? { interval: body.schedule.interval } : {}),
+        ...(body.synchronizationJobSettings ? { settings: body.synchronizationJobSettings } : {}),
+      },
     );
     return { statusCode: 204 };
   },

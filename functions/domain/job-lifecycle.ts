@@ -1,4 +1,5 @@
-import { MIN_DATE_TIME, type StatusCode, type SynchronizationJob, type SynchronizationStatus } from '../schemas/graph.ts';
+import { FLATTEN_NESTED_GROUPS, jobSettingValue } from './job-settings.ts';
+import { MIN_DATE_TIME, type KeyValue, type StatusCode, type SynchronizationJob, type SynchronizationStatus } from '../schemas/graph.ts';
 import type { StoredJob, Transition } from '../schemas/stored-job.ts';
 import { formatInterval } from './interval.ts';
 import { newJobId, scheduleNameFor } from './ids.ts';
@@ -196,6 +197,27 @@ export function changeSchema(job: StoredJob, schemaVersion: number | null, now: 
     schemaVersion,
     run: { ...job.run, epoch: job.run.epoch + 1, watermark: null, cycle: null },
     history: record(job, { action: 'schema', at: now, detail: schemaVersion === null ? 'reset to the template' : `version ${schemaVersion}` }),
+  };
+}
+
+/**
+ * New job settings, merged by name (a value replaces the one of the same name, case-insensitively). A change of
+ * what decides membership (flattening nested groups) means a new initial cycle, as a schema change does.
+ */
+export function changeSettings(job: StoredJob, settings: KeyValue[], now: string): StoredJob {
+  const merged = [...job.synchronizationJobSettings];
+  for (const setting of settings) {
+    const at = merged.findIndex((known) => known.name.toLowerCase() === setting.name.toLowerCase());
+    if (at >= 0) merged[at] = { name: merged[at]!.name, value: setting.value };
+    else merged.push({ ...setting });
+  }
+  const flattening = (list: KeyValue[]) => jobSettingValue(list, FLATTEN_NESTED_GROUPS)?.toLowerCase() === 'true';
+  const recompute = flattening(merged) !== flattening(job.synchronizationJobSettings);
+  return {
+    ...job,
+    synchronizationJobSettings: merged,
+    ...(recompute ? { run: { ...job.run, epoch: job.run.epoch + 1, watermark: null, cycle: null } } : {}),
+    history: record(job, { action: 'patch', at: now, detail: `settings ${settings.map((setting) => setting.name).join(', ')}` }),
   };
 }
 

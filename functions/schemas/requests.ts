@@ -15,10 +15,20 @@ export const createJobBodySchema = z
   })
   .strict();
 
-/** PATCH /jobs/{id}: only the schedule interval can change. */
+/** PATCH /jobs/{id}: the schedule interval and job settings (merged by name) can change. */
 export const updateJobBodySchema = z
-  .object({ schedule: z.object({ interval: intervalSchema }).strict() })
-  .strict();
+  .object({
+    schedule: z.object({ interval: intervalSchema }).strict().optional(),
+    synchronizationJobSettings: z
+      .array(z.object({ name: z.string().min(1).max(128), value: z.string().max(1024) }).strict())
+      .min(1)
+      .max(50)
+      .optional(),
+  })
+  .strict()
+  .refine((body) => body.schedule !== undefined || body.synchronizationJobSettings !== undefined, {
+    message: 'give `schedule` or `synchronizationJobSettings` to change',
+  });
 
 export const restartJobBodySchema = z
   .object({

@@ -12,6 +12,7 @@ import { parseIntervalMinutes } from '../domain/interval.ts';
 import {
   DEFAULT_INTERVAL_MINUTES,
   changeInterval,
+  changeSettings,
   changeSchema,
   createJob,
   pauseJob,
@@ -32,6 +33,7 @@ import type { SyncTrigger } from '../ports/sync-trigger.ts';
 import type { JobStatePurge } from '../ports/job-state-purge.ts';
 import type { PurgeSchedules } from '../ports/purge-schedules.ts';
 import type { CreateJobBody } from '../schemas/requests.ts';
+import type { KeyValue } from '../schemas/graph.ts';
 import type { JobKey, StoredJob } from '../schemas/stored-job.ts';
 import { logger } from '../observability/logger.ts';
 
@@ -205,13 +207,17 @@ export function makeJobCommands(deps: JobCommandsDeps) {
       await mutate(key, (current) => pauseJob(current, now()), putSchedule);
     },
 
-    async updateInterval(key: JobKey, interval: string): Promise<void> {
+    /** PATCH: a new interval, new job settings, or both. */
+    async update(key: JobKey, change: { interval?: string; settings?: KeyValue[] }): Promise<void> {
       const read = await load(key);
-      const minutes = parseIntervalMinutes(interval);
-      if (minutes === null) throw new InvalidIntervalError(interval);
+      const minutes = change.interval === undefined ? null : parseIntervalMinutes(change.interval);
+      if (change.interval !== undefined && minutes === null) throw new InvalidIntervalError(change.interval);
       await mutate(
         key,
-        (current) => changeInterval(current, minutes, now()),
+        (current) => {
+          const interval = minutes === null ? current : changeInterval(current, minutes, now());
+          return change.settings ? changeSettings(interval, change.settings, now()) : interval;
+        },
         async (_before, after) => {
           // A job that never started has no schedule yet; start creates it with the new interval.
           if (after.schedule.state !== 'Disabled') await schedules.put(scheduleSpecOf(after));

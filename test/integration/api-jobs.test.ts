@@ -155,6 +155,26 @@ describe('job API routes through HTTP', () => {
     expect((await getJob(jobId)).schedule.interval).toBe('PT2H');
   });
 
+  it('changes job settings with PATCH, merged by name, and refuses an empty or unknown-field change', async () => {
+    const jobId = await createJob();
+    const before = (await getJob(jobId)).synchronizationJobSettings as { name: string; value: string }[];
+    const patched = await t.api('PATCH', syncPath(SP, `/jobs/${jobId}`), {
+      body: { synchronizationJobSettings: [{ name: 'FlattenNestedGroups', value: 'True' }, { name: 'quarantineTooManyDeletesThreshold', value: '50' }] },
+    });
+    expect(patched.status).toBe(204);
+    const after = (await getJob(jobId)).synchronizationJobSettings as { name: string; value: string }[];
+    expect(after).toEqual([
+      ...before.map((setting) => (setting.name === 'QuarantineTooManyDeletesThreshold' ? { ...setting, value: '50' } : setting)),
+      { name: 'FlattenNestedGroups', value: 'True' },
+    ]);
+    for (const body of [{}, { synchronizationJobSettings: [] }, { synchronizationJobSettings: [{ name: 'x', value: 'y', extra: 1 }] }]) {
+      const refused = await t.api('PATCH', syncPath(SP, `/jobs/${jobId}`), { body });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error.code).toBe('invalidRequest');
+    }
+    expect((await getJob(jobId)).synchronizationJobSettings).toEqual(after);
+  });
+
   it('refuses to start without target secrets, naming BaseAddress and SecretToken, and changes nothing', async () => {
     const sp = 'no-secrets-app';
     const jobId = await createJob(sp);

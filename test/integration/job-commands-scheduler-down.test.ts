@@ -86,7 +86,7 @@ describe('job commands while EventBridge Scheduler is unavailable', () => {
         case 'delete':
           return jobCommands.delete(key);
         case 'interval':
-          return jobCommands.updateInterval(key, 'PT15M');
+          return jobCommands.update(key, { interval: 'PT15M' });
       }
     };
     // A job that never ran has no schedule to change on interval updates: make it active first.
