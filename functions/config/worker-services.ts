@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDbAssignmentStore } from '../adapters/dynamodb/dynamodb-assignment-store.ts';
+import { DynamoDbReferenceStore } from '../adapters/dynamodb/dynamodb-reference-store.ts';
 import { DynamoDbCreateIntentStore } from '../adapters/dynamodb/dynamodb-create-intent-store.ts';
 import { DynamoDbEscrowStore } from '../adapters/dynamodb/dynamodb-escrow-store.ts';
 import { DynamoDbJobRunStore } from '../adapters/dynamodb/dynamodb-job-run-store.ts';
@@ -30,6 +31,7 @@ export function syncRunDeps(services: Services, observer?: RunObserver): SyncRun
     escrows: new DynamoDbEscrowStore(dynamo, env.TABLE_NAME),
     intents: new DynamoDbCreateIntentStore(dynamo, env.TABLE_NAME),
     assignments: new DynamoDbAssignmentStore(dynamo, env.TABLE_NAME),
+    references: new DynamoDbReferenceStore(dynamo, env.TABLE_NAME),
     schedules: services.schedules,
     trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
     connect: makeConnectJob(env, services.secrets, services.schemas, services.mode),

@@ -40,6 +40,51 @@ export interface MemberRef {
   targetId: string;
 }
 
+/**
+ * A reference attribute of a user as planned (its manager): the user it names now and before, and that user's
+ * account in the target; with none (not provisioned yet, or out of scope) the reference is not sent: it waits.
+ */
+export interface ReferencePlan {
+  /** The mapped key the target id goes under (`…:manager.value`). */
+  key: string;
+  sourceId: string | null;
+  previousSourceId: string | null;
+  targetId: string | null;
+}
+
+/** A target attribute of type Reference mapped straight from a source attribute (the default `manager`). */
+export interface ReferenceAttribute {
+  /** The mapped key the target id goes under: the complex attribute's `value`. */
+  key: string;
+  targetAttributeName: string;
+  sourceAttribute: string;
+}
+
+const referencesOfFlow = new WeakMap<TypeFlow, ReferenceAttribute[]>();
+export function referenceAttributes(flow: TypeFlow | undefined): ReferenceAttribute[] {
+  if (!flow) return [];
+  let found = referencesOfFlow.get(flow);
+  if (!found) {
+    found = flow.mapping.attributeMappings.flatMap((mapping) => {
+      const definition = flow.targetObject?.attributes.find((attribute) => attribute.name === mapping.targetAttributeName);
+      if (definition?.type !== 'Reference' || mapping.source?.type !== 'Attribute') return [];
+      const name = mapping.targetAttributeName;
+      return [{ key: name.includes('.') ? name : `${name}.value`, targetAttributeName: name, sourceAttribute: mapping.source.name }];
+    });
+    referencesOfFlow.set(flow, found);
+  }
+  return found;
+}
+
+/** The users an object's reference attributes name (their links are needed to plan it). */
+export function referencedIds(object: DirectoryObject, link: ObjectLink | undefined, flow: TypeFlow | undefined): string[] {
+  const source = currentSource(object, link);
+  return referenceAttributes(flow).flatMap((reference) => {
+    const value = source[reference.sourceAttribute];
+    return typeof value === 'string' && value !== '' ? [value] : [];
+  });
+}
+
 /** Why an object needs nothing from the target (the provisioning logs' skip reasons). */
 export type SkipReason =
   | 'notMapped'
@@ -61,6 +106,7 @@ export type ObjectPlan =
       source: Record<string, unknown> | null;
       /** Out of scope (a scoping filter, or not assigned): the link, if any, records it. */
       outOfScope?: true;
+      references?: ReferencePlan[];
     }
   | {
       kind: 'create';
@@ -77,6 +123,7 @@ export type ObjectPlan =
        * newly provisioned, but an account of it the target holds (say, a create whose answer was lost) is disabled.
        */
       adoptOnly?: true;
+      references?: ReferencePlan[];
     }
   | {
       kind: 'update';
@@ -90,6 +137,7 @@ export type ObjectPlan =
       source: Record<string, unknown>;
       /** Deprovisioned for leaving scope: the link records it, so coming back into scope is noticed. */
       outOfScope?: true;
+      references?: ReferencePlan[];
     }
   | { kind: 'delete'; object: DirectoryObject; resourceType: ScimResourceType; link: ObjectLink }
   | { kind: 'error'; object: DirectoryObject; message: string };
@@ -185,6 +233,8 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
   } catch (error) {
     return { kind: 'error', object, message: (error as Error).message };
   }
+  const references = deprovision ? [] : resolveReferences(flow, mapped, link, context.links);
+  const referenced = references.length > 0 ? { references } : {};
 
   if (!link) {
     // A disabled account is not newly provisioned (Entra does the same).
@@ -192,14 +242,14 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
     const [match = null, ...alsoMatch] = matchesOf(flow.mapping, mapped);
     const matching = { match, ...(alsoMatch.length > 0 ? { alsoMatch } : {}) };
     if (mapped.active === false) {
-      return match ? { kind: 'create', object, resourceType: flow.resourceType, mapped, ...matching, source, adoptOnly: true } : skip('disabledNotProvisioned');
+      return match ? { kind: 'create', object, resourceType: flow.resourceType, mapped, ...matching, source, adoptOnly: true, ...referenced } : skip('disabledNotProvisioned');
     }
-    return { kind: 'create', object, resourceType: flow.resourceType, mapped, ...matching, source };
+    return { kind: 'create', object, resourceType: flow.resourceType, mapped, ...matching, source, ...referenced };
   }
   const operations = actions.has('Update') ? patchOperations(link.exported as MappedObject, mapped) : [];
-  if (operations.length === 0) return skip(actions.has('Update') ? 'inStep' : 'actionNotAllowed', outOfScope);
+  if (operations.length === 0) return { ...skip(actions.has('Update') ? 'inStep' : 'actionNotAllowed', outOfScope), ...referenced };
   const scoped = outOfScope ? { outOfScope: true as const } : {};
-  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, match: matchOf(flow.mapping, mapped), source, ...scoped };
+  return { kind: 'update', object, resourceType: flow.resourceType, link, mapped, operations, match: matchOf(flow.mapping, mapped), source, ...scoped, ...referenced };
 }
 
 /**
@@ -226,6 +276,23 @@ function mappedFor(flow: TypeFlow, id: string, source: Record<string, unknown>, 
     if (mapping.flowType === 'ObjectAddOnly' && value !== undefined) kept[mapping.targetAttributeName] = value;
   }
   return { ...kept, ...mapped };
+}
+
+/**
+ * Reference attributes name a user by its source id; the target wants its account's id. Mapped to the target id of
+ * the named user's link (one in scope), or left out while that user has no account: the reference then waits.
+ */
+function resolveReferences(flow: TypeFlow, mapped: MappedObject, link: ObjectLink | undefined, links: ReadonlyMap<string, ObjectLink>): ReferencePlan[] {
+  return referenceAttributes(flow).map((reference) => {
+    const value = mapped[reference.targetAttributeName];
+    delete mapped[reference.targetAttributeName];
+    const sourceId = typeof value === 'string' && value !== '' ? value : null;
+    const named = sourceId === null ? undefined : links.get(linkId('User', sourceId));
+    const targetId = named && !named.outOfScope ? named.targetId : null;
+    if (targetId !== null) mapped[reference.key] = targetId;
+    const previous = link?.source[reference.sourceAttribute];
+    return { key: reference.key, sourceId, previousSourceId: typeof previous === 'string' && previous !== '' ? previous : null, targetId };
+  });
 }
 
 /** Where an object stands against its mapping's scoping filter. */

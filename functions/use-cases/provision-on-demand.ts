@@ -9,6 +9,7 @@ import { TargetUnavailableError } from '../ports/scim-target.ts';
 import { ThrottledError } from '../ports/throttled-error.ts';
 import type { StoredJob } from '../schemas/stored-job.ts';
 import type { ProvisioningStep, ProvisionOnDemandRequest, ProvisionOnDemandResult } from '../schemas/sync-tick.ts';
+import type { ReferenceStore } from '../ports/reference-store.ts';
 import { QuarantineError, type Connection } from './connection.ts';
 import { makePageApplier, type ObjectOutcome } from './sync/page-applier.ts';
 import { TargetMatcher } from './target-matcher.ts';
@@ -19,6 +20,7 @@ export interface ProvisionOnDemandDeps {
   memberships: MembershipStore;
   escrows: EscrowStore;
   intents: CreateIntentStore;
+  references: ReferenceStore;
   connect(job: StoredJob): Promise<Connection>;
   clock: Clock;
   /** Concurrent target requests. */

@@ -9,6 +9,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { Assignments, DirectoryPage } from '../ports/directory-source.ts';
 import { assignmentDigest } from '../domain/assignment-scope.ts';
 import type { AssignmentStore } from '../ports/assignment-store.ts';
+import type { ReferenceStore } from '../ports/reference-store.ts';
 import type { CreateIntentStore } from '../ports/create-intents.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobRunStore } from '../ports/job-run-store.ts';
@@ -42,6 +43,7 @@ export interface SyncRunDeps {
   escrows: EscrowStore;
   intents: CreateIntentStore;
   assignments: AssignmentStore;
+  references: ReferenceStore;
   schedules: JobSchedules;
   trigger: SyncTrigger;
   /** Builds source and target for a job from its secrets; throws QuarantineError when it cannot. */

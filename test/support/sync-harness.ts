@@ -272,6 +272,7 @@ export function wrappedSyncRun(clock: Clock, wrap: <T extends object>(port: T) =
     escrows: wrap(deps.escrows),
     intents: wrap(deps.intents),
     assignments: wrap(deps.assignments),
+    references: wrap(deps.references),
     schedules: wrap(deps.schedules),
     trigger: { trigger: async () => undefined },
     connect: async (job): Promise<Connection> => {

@@ -168,6 +168,8 @@ export const scimDefaultSchema: SynchronizationSchema = synchronizationSchemaSch
             mapping('addresses[type eq "other"].formatted', '[physicalDeliveryOfficeName]'),
             mapping(enterprise('employeeNumber'), '[employeeId]'),
             mapping(enterprise('department'), '[department]'),
+            // A reference: sent as the manager's own account id in the target (`manager.value`), once it has one.
+            mapping(enterprise('manager'), '[manager]'),
           ],
         },
         {

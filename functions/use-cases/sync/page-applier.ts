@@ -8,6 +8,8 @@ import {
   memberRequests,
   missingAttributes,
   planMembers,
+  referenceAttributes,
+  referencedIds,
   planObject,
   type ObjectPlan,
   type PlanContext,
@@ -26,6 +28,8 @@ import {
   type ObjectRef,
 } from '../../ports/link-store.ts';
 import { ScimRequestError } from '../../ports/scim-target.ts';
+import type { Reference, ReferenceStore } from '../../ports/reference-store.ts';
+import { patchOperations } from '../../domain/mapping/scim-resource.ts';
 import { applyObjectPlan, createOrAdopt, pool, removeMembersBeyond, type CreatePlan } from '../apply-plan.ts';
 import type { Connection } from '../connection.ts';
 import type { TargetMatcher } from '../target-matcher.ts';
@@ -35,6 +39,7 @@ export interface PageApplierDeps {
   memberships: MembershipStore;
   escrows: EscrowStore;
   intents: CreateIntentStore;
+  references: ReferenceStore;
   /** Concurrent target requests per job. */
   concurrency: number;
 }
@@ -103,6 +108,10 @@ class BatchWork {
   readonly membershipPuts = new Map<PairKey, Membership>();
   readonly membershipDrops = new Map<PairKey, { groupId: string; userId: string }>();
   readonly refused = new Map<string, { ref: ObjectRef; error: string }>();
+  readonly referencePuts = new Map<string, Reference>();
+  readonly referenceDeletes = new Map<string, Omit<Reference, 'waiting'>>();
+  /** Users whose account appeared or went (out of scope, deleted) in this batch: who names them is written again. */
+  readonly referencedChanged = new Set<string>();
   readonly done = new Map<string, ObjectRef>();
   readonly outcomes = new Map<string, ObjectOutcome>();
   exports = 0;
@@ -128,6 +137,21 @@ class BatchWork {
       ...[...this.membershipPuts].filter(([key, membership]) => waited(key) && membership.state !== 'add').map(([, membership]) => membership),
       ...[...this.membershipDrops].filter(([key]) => waited(key)).map(([, pair]) => pair),
     ];
+  }
+
+  /** Where a user's reference (its manager) now stands. */
+  reference(holderId: string, plan: { sourceId: string | null; previousSourceId: string | null; targetId: string | null }, wasWaiting: boolean | null): void {
+    if (plan.previousSourceId !== null && plan.previousSourceId !== plan.sourceId) {
+      const old = { referencedId: plan.previousSourceId, holderId };
+      this.referencePuts.delete(`${old.referencedId}#${holderId}`);
+      this.referenceDeletes.set(`${old.referencedId}#${holderId}`, old);
+    }
+    if (plan.sourceId === null) return;
+    const waiting = plan.targetId === null;
+    if (plan.sourceId === plan.previousSourceId && wasWaiting === waiting) return;
+    this.referenceDeletes.delete(`${plan.sourceId}#${holderId}`);
+    this.referencePuts.set(`${plan.sourceId}#${holderId}`, { referencedId: plan.sourceId, holderId, waiting });
+    if (waiting) this.recordedPending = true;
   }
 
   putMembership(membership: Membership): void {
@@ -166,7 +190,7 @@ class BatchWork {
  * system or the end of the time budget stop the batch after what is in flight, and what was done is saved.
  */
 export function makePageApplier(deps: PageApplierDeps) {
-  const { links, memberships, escrows, intents } = deps;
+  const { links, memberships, escrows, intents, references } = deps;
 
   /** Objects whose entry leaves attributes unknown (an update of an object without a link) are read whole. */
   async function complete(objects: DirectoryObject[], known: ReadonlyMap<string, ObjectLink>, options: ApplyOptions): Promise<DirectoryObject[]> {
@@ -270,6 +294,10 @@ export function makePageApplier(deps: PageApplierDeps) {
     const joining = await membersToEvaluate(input, known, options);
     for (const [id, link] of await links.getMany(scope.links, linkIdsFor(joining))) known.set(id, link);
     const objects = [...joining, ...(await complete(input, known, options))];
+    const userFlow = connection.flows.User;
+    const named = objects.flatMap((object) => (object.type === 'User' ? referencedIds(object, known.get(linkId('User', object.id)), userFlow) : []));
+    const unknownNamed = [...new Set(named)].filter((id) => !known.has(linkId('User', id))).map((sourceId) => ({ type: 'User' as const, sourceId }));
+    if (unknownNamed.length > 0) for (const [id, link] of await links.getMany(scope.links, unknownNamed)) known.set(id, link);
     const context: PlanContext = {
       flows: connection.flows,
       links: known,
@@ -346,10 +374,23 @@ export function makePageApplier(deps: PageApplierDeps) {
       }
     }
 
+    /** The user's references as the plan left them, once it is applied. */
+    const noteReferences = (plan: ObjectPlan, before: ObjectLink | undefined) => {
+      if (plan.kind !== 'create' && plan.kind !== 'update' && plan.kind !== 'skip') return;
+      for (const reference of plan.references ?? []) {
+        work.reference(plan.object.id, reference, before ? before.exported[reference.key] === undefined : null);
+      }
+    };
+
     async function applyUser(plan: ObjectPlan): Promise<void> {
       const ref = refOf(plan.object);
+      const before = linkFor(ref);
       work.note(ref, { action: plan.kind, ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}) });
-      if (plan.kind === 'skip') keepLink(plan);
+      if (plan.kind === 'skip') {
+        keepLink(plan);
+        noteReferences(plan, before);
+        if (plan.outOfScope && before && !before.outOfScope) work.referencedChanged.add(ref.sourceId);
+      }
       else if (plan.kind === 'error') work.refuse(ref, plan.message);
       else {
         try {
@@ -363,9 +404,12 @@ export function makePageApplier(deps: PageApplierDeps) {
           if (applied.kind === 'deleted') {
             known.delete(linkId(ref.type, ref.sourceId));
             work.linkDeletes.set(linkId(ref.type, ref.sourceId), ref);
+            work.referencedChanged.add(ref.sourceId);
           } else {
+            noteReferences(plan, before);
+            const outOfScope = plan.kind === 'update' ? Boolean(plan.outOfScope) : false;
+            if (!before || Boolean(before.outOfScope) !== outOfScope) work.referencedChanged.add(ref.sourceId);
             const { mapped, source } = plan as Exclude<typeof plan, { kind: 'delete' }>;
-            const outOfScope = plan.kind === 'update' ? plan.outOfScope : undefined;
             recordLink({ ...ref, targetId: applied.targetId, exported: mapped, source, seenAt: now(), ...(outOfScope ? { outOfScope } : {}) });
             work.note(ref, { targetId: applied.targetId });
             if (applied.linked) await joinGroups(ref.sourceId, applied.targetId, applied.recreated, plan.kind === 'update' ? plan.link.targetId : null);
@@ -378,6 +422,52 @@ export function makePageApplier(deps: PageApplierDeps) {
         }
       }
       work.finish(ref);
+    }
+
+    /**
+     * Users who name one whose account appeared or went in this batch (their manager) are written again: the
+     * reference is sent once the named user has an account, and cleared when it leaves scope or is deleted. A
+     * new account is looked up only while references wait.
+     */
+    async function rewriteReferences(): Promise<void> {
+      const attributes = referenceAttributes(connection.flows.User);
+      if (attributes.length === 0 || work.referencedChanged.size === 0) return;
+      const waitingSomewhere = options.pendingMembers || work.recordedPending;
+      const holders = new Map<string, Reference>();
+      for (const referencedId of work.referencedChanged) {
+        const named = known.get(linkId('User', referencedId));
+        if (named && !named.outOfScope && !waitingSomewhere) continue;
+        for (const reference of await references.holdersOf(scope.links, referencedId)) holders.set(`${referencedId}#${reference.holderId}`, reference);
+        for (const reference of work.referencePuts.values()) if (reference.referencedId === referencedId) holders.set(`${referencedId}#${reference.holderId}`, reference);
+      }
+      for (const key of work.referenceDeletes.keys()) holders.delete(key);
+      const unknownHolders = [...holders.values()].filter((reference) => !known.has(linkId('User', reference.holderId)));
+      for (const [id, link] of await links.getMany(scope.links, unknownHolders.map((reference) => ({ type: 'User' as const, sourceId: reference.holderId })))) known.set(id, link);
+      await pool([...holders.values()], deps.concurrency, async (reference) => {
+        const holder = known.get(linkId('User', reference.holderId));
+        if (!holder || holder.outOfScope) return;
+        const named = known.get(linkId('User', reference.referencedId));
+        const targetId = named && !named.outOfScope ? named.targetId : null;
+        const next: Record<string, unknown> = { ...holder.exported };
+        for (const attribute of attributes) {
+          if (holder.source[attribute.sourceAttribute] !== reference.referencedId) continue;
+          if (targetId === null) delete next[attribute.key];
+          else next[attribute.key] = targetId;
+        }
+        const operations = patchOperations(holder.exported as CreatePlan['mapped'], next as CreatePlan['mapped']);
+        if (operations.length > 0) {
+          try {
+            await target.patch('Users', holder.targetId, operations);
+          } catch (error) {
+            if (!(error instanceof ScimRequestError)) throw error;
+            work.refuse({ type: 'User', sourceId: reference.holderId }, `${error.message} (writing a reference)`);
+            return;
+          }
+          recordLink({ ...holder, exported: next });
+          work.exports += 1;
+        }
+        if (reference.waiting !== (targetId === null)) work.referencePuts.set(`${reference.referencedId}#${reference.holderId}`, { ...reference, waiting: targetId === null });
+      });
     }
 
     /** Records a group's member changes as pending (its own request was refused; its escrow retry sends them). */
@@ -569,6 +659,8 @@ export function makePageApplier(deps: PageApplierDeps) {
         memberships.putMany(scope.links, [...work.membershipPuts.values()]),
         memberships.deleteMany(scope.links, [...work.membershipDrops.values()]),
         memberships.unindex(scope.links, work.unindexed()),
+        references.putMany(scope.links, [...work.referencePuts.values()]),
+        references.deleteMany(scope.links, [...work.referenceDeletes.values()]),
       ]);
       const refused = [...work.refused.values()];
       const cleared = [...work.done.entries()].filter(([id]) => !work.refused.has(id)).map(([, ref]) => ref);
@@ -594,6 +686,7 @@ export function makePageApplier(deps: PageApplierDeps) {
     try {
       await prepare(userPlans);
       await pool(userPlans, deps.concurrency, applyUser, options.hasTime);
+      if (work.done.size === userPlans.length) await rewriteReferences();
       if (work.done.size === userPlans.length && groupPlans.length > 0) {
         const pairs = groupPlans.flatMap((plan) =>
           [...plan.object.membersAdded, ...plan.object.membersRemoved].map((userId) => ({ groupId: plan.object.id, userId })),
