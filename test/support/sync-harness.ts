@@ -47,6 +47,8 @@ export function workerContext(budgetMs = 15 * 60 * 1000): Context {
 export interface SyncHarnessOptions {
   seedUsers?: number;
   seedGroups?: number;
+  /** The jobs' service principal (default: a fresh id the directory does not have). */
+  servicePrincipalId?: string;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
   process.env.LAMBDA_ENDPOINT = capture.url;
   const { handler } = await import('../../functions/workers/sync-job.ts');
   const token = await issueLocalToken(dataDir);
-  const servicePrincipalId = randomUUID();
+  const servicePrincipalId = options.servicePrincipalId ?? randomUUID();
   const base = `${stack.apiUrl}/servicePrincipals/${servicePrincipalId}/synchronization`;
 
   async function api(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
