@@ -330,7 +330,8 @@ describe('GraphDirectorySource against a misbehaving Graph', () => {
     const page = await graph.readPage(null);
     expect(page.roundComplete).toBe(true);
     expect(page.objects).toEqual([
-      { type: 'Group', id: 'g1', attributes: { displayName: 'New' }, membersAdded: ['b'], membersRemoved: ['a'], removed: null },
+      // A nested group is not a member, but says the group's flattened membership may have changed.
+      { type: 'Group', id: 'g1', attributes: { displayName: 'New' }, membersAdded: ['b'], membersRemoved: ['a'], removed: null, memberGroupsChanged: true },
       { type: 'Group', id: 'g3', attributes: {}, membersAdded: [], membersRemoved: [], removed: 'deleted' },
     ]);
     expect(JSON.parse(page.watermark)).toMatchObject({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   ResyncRequiredError,
   SourceUnavailableError,
+  type Assignments,
   type DirectoryObject,
   type DirectoryObjectType,
   type DirectoryPage,
@@ -25,6 +26,13 @@ export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
   timeoutMs?: number;
   /** Graph pages one readPage may read while they carry no objects; default 10. */
   maxRequestsPerPage?: number;
+  /**
+   * Entries per delta page asked with `Prefer: odata.maxpagesize` (Graph's users and groups delta default to 100
+   * and cap it); default 500.
+   */
+  deltaPageSize?: number;
+  /** Objects read by id at once (`readObjects`); default 8. */
+  readConcurrency?: number;
 }
 
 type Stream = 'users' | 'groups';
@@ -39,6 +47,8 @@ const watermarkSchema = z.object({
   users: z.string().nullable(),
   groups: z.string().nullable(),
   select: z.string(),
+  /** Streams in their first, full read (started without a link): an entry there is the whole object. */
+  full: z.array(z.enum(['users', 'groups'])).default([]),
 });
 type Watermark = z.infer<typeof watermarkSchema>;
 
@@ -50,12 +60,19 @@ const graphObjectSchema = z.looseObject({
   'members@delta': z
     .array(z.looseObject({ id: z.string().min(1), '@odata.type': z.string().optional(), '@removed': removedSchema.optional() }))
     .optional(),
+  'manager@delta': z.array(z.looseObject({ id: z.string().min(1), '@removed': removedSchema.optional() })).optional(),
+  manager: z.looseObject({ id: z.string().min(1) }).nullable().optional(),
 });
 
 const graphDeltaPageSchema = z.object({
   value: z.array(graphObjectSchema),
   '@odata.nextLink': z.string().optional(),
   '@odata.deltaLink': z.string().optional(),
+});
+
+const assignmentPageSchema = z.object({
+  value: z.array(z.looseObject({ principalId: z.string().min(1), principalType: z.string() })),
+  '@odata.nextLink': z.string().optional(),
 });
 
 const memberPageSchema = z.object({
@@ -87,6 +104,10 @@ export class GraphDirectorySource implements DirectorySource {
   /** One policy per source: a 429 from Graph (throttled per app and tenant) holds back every request of the job. */
   private readonly retries: RetryPolicy;
   private readonly maxRequestsPerPage: number;
+  private readonly deltaPageSize: number;
+  private readonly readConcurrency: number;
+  /** Whether users are read with their manager (`manager` selected): Graph gives it as `manager@delta`. */
+  private readonly withManager: boolean;
 
   constructor(private readonly options: GraphDirectorySourceOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -99,6 +120,9 @@ export class GraphDirectorySource implements DirectorySource {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = new RetryPolicy('source', options);
     this.maxRequestsPerPage = options.maxRequestsPerPage ?? 10;
+    this.deltaPageSize = options.deltaPageSize ?? 500;
+    this.readConcurrency = options.readConcurrency ?? 8;
+    this.withManager = options.userAttributes.includes('manager');
   }
 
   async readPage(watermark: string | null): Promise<DirectoryPage> {
@@ -107,9 +131,13 @@ export class GraphDirectorySource implements DirectorySource {
     const began: DirectoryObjectType[] = [];
     for (let requests = 1; ; requests++) {
       const stream = position.phase;
-      if (position[stream] === null) began.push(streamType[stream]);
+      if (position[stream] === null) {
+        began.push(streamType[stream]);
+        position = { ...position, full: [...new Set([...position.full, stream])] };
+      }
       const page = await this.getPage(position[stream] ?? this.startUrl(stream));
-      for (const item of page.value) mergeInto(objects, toDirectoryObject(streamType[stream], item));
+      const whole = position.full.includes(stream);
+      for (const item of page.value) mergeInto(objects, this.toObject(streamType[stream], item, whole));
 
       const nextLink = page['@odata.nextLink'];
       const deltaLink = page['@odata.deltaLink'];
@@ -117,9 +145,9 @@ export class GraphDirectorySource implements DirectorySource {
       if (nextLink !== undefined) {
         position = { ...position, [stream]: this.ownLink(nextLink) };
       } else if (stream === 'users') {
-        position = { ...position, users: this.ownLink(deltaLink!), phase: 'groups' };
+        position = { ...position, users: this.ownLink(deltaLink!), phase: 'groups', full: position.full.filter((name) => name !== 'users') };
       } else {
-        position = { ...position, groups: this.ownLink(deltaLink!), phase: 'users' };
+        position = { ...position, groups: this.ownLink(deltaLink!), phase: 'users', full: position.full.filter((name) => name !== 'groups') };
         roundComplete = true;
       }
       if (roundComplete || objects.size > 0 || requests >= this.maxRequestsPerPage) {
@@ -129,7 +157,7 @@ export class GraphDirectorySource implements DirectorySource {
   }
 
   private fullRound(): Watermark {
-    return { v: 1, phase: 'users', users: null, groups: null, select: this.selectKey() };
+    return { v: 1, phase: 'users', users: null, groups: null, select: this.selectKey(), full: [] };
   }
 
   private selectKey(): string {
@@ -176,7 +204,20 @@ export class GraphDirectorySource implements DirectorySource {
   }
 
   private async getPage(url: string): Promise<z.infer<typeof graphDeltaPageSchema>> {
-    return this.parsePage((await this.get(url, false)) as string, url);
+    return this.parsePage((await this.get(url, false, { prefer: `odata.maxpagesize=${this.deltaPageSize}` })) as string, url);
+  }
+
+  /** A delta entry or an object read by id; `whole` = it carries every selected property (a manager it omits is none). */
+  private toObject(type: DirectoryObjectType, item: GraphObject, whole: boolean): DirectoryObject {
+    const object = toDirectoryObject(type, item);
+    if (type !== 'User' || !this.withManager || object.removed !== null) return object;
+    const delta = item['manager@delta'];
+    let manager: string | null | undefined;
+    if (delta !== undefined) manager = delta.find((entry) => entry['@removed'] === undefined)?.id ?? null;
+    else if (item.manager !== undefined) manager = item.manager?.id ?? null;
+    else if (whole) manager = null;
+    if (manager === undefined) return object;
+    return { ...object, attributes: { ...object.attributes, manager } };
   }
 
   /**
@@ -184,11 +225,12 @@ export class GraphDirectorySource implements DirectorySource {
    * answers 404 for is looked up among the deleted items: there it is soft-deleted, elsewhere gone for good.
    */
   async readObjects(refs: { type: DirectoryObjectType; id: string }[]): Promise<DirectoryObject[]> {
-    return Promise.all(
-      refs.map(async (ref) => {
+    return boundedMap(refs, this.readConcurrency, async (ref) => {
         const stream: Stream = ref.type === 'User' ? 'users' : 'groups';
-        const select = this.select[stream].split(',').filter((name) => name !== 'members').join(',');
-        const url = `${this.baseUrl}/${stream}/${encodeURIComponent(ref.id)}?$select=${encodeURIComponent(select).replaceAll('%2C', ',')}`;
+        const select = this.select[stream].split(',').filter((name) => name !== 'members' && name !== 'manager').join(',');
+        // The manager is a relationship: expanded, not selected.
+        const expand = stream === 'users' && this.withManager ? '&$expand=manager($select=id)' : '';
+        const url = `${this.baseUrl}/${stream}/${encodeURIComponent(ref.id)}?$select=${encodeURIComponent(select).replaceAll('%2C', ',')}${expand}`;
         const text = await this.get(url, true);
         if (text === null) {
           const deleted = await this.get(`${this.baseUrl}/directory/deletedItems/${encodeURIComponent(ref.id)}?$select=id`, true);
@@ -196,29 +238,66 @@ export class GraphDirectorySource implements DirectorySource {
         }
         const parsed = graphObjectSchema.safeParse(safeJson(text));
         if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than an object.`, false);
-        return toDirectoryObject(ref.type, parsed.data);
-      }),
-    );
+        return this.toObject(ref.type, parsed.data, true);
+    });
   }
 
-  /** `GET /groups/{id}/members?$select=id`, every page: the direct members that are users. */
-  readMembers(groupId: string): Promise<string[]> {
-    return this.readReferences(`${this.baseUrl}/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`, '#microsoft.graph.user');
+  /**
+   * `GET /groups/{id}/members?$select=id`, every page: the direct members that are users; transitive,
+   * `/groups/{id}/transitiveMembers/microsoft.graph.user` (users at any depth).
+   */
+  readMembers(groupId: string, options: { transitive?: boolean } = {}): Promise<string[]> {
+    const group = `${this.baseUrl}/groups/${encodeURIComponent(groupId)}`;
+    return options.transitive
+      ? this.readReferences(`${group}/transitiveMembers/microsoft.graph.user?$select=id&$top=999`, null)
+      : this.readReferences(`${group}/members?$select=id&$top=999`, '#microsoft.graph.user');
   }
 
-  /** `GET /users/{id}/memberOf?$select=id`, every page: the groups among what the user is a direct member of. */
-  readMemberOf(userId: string): Promise<string[]> {
-    return this.readReferences(`${this.baseUrl}/users/${encodeURIComponent(userId)}/memberOf?$select=id&$top=999`, '#microsoft.graph.group');
+  /** `GET /users/{id}/memberOf?$select=id` (or `transitiveMemberOf`), every page: the groups among them. */
+  readMemberOf(userId: string, options: { transitive?: boolean } = {}): Promise<string[]> {
+    const relation = options.transitive ? 'transitiveMemberOf' : 'memberOf';
+    return this.readReferences(`${this.baseUrl}/users/${encodeURIComponent(userId)}/${relation}?$select=id&$top=999`, '#microsoft.graph.group');
   }
 
-  /** Every page of a list of directory objects: the ids of those of one type. */
-  private async readReferences(first: string, type: string): Promise<string[]> {
+  /** `GET /groups/{id}/transitiveMemberOf/microsoft.graph.group?$select=id`, every page. */
+  async readAncestors(groupId: string): Promise<string[]> {
+    const ids = await this.readReferences(`${this.baseUrl}/groups/${encodeURIComponent(groupId)}/transitiveMemberOf/microsoft.graph.group?$select=id&$top=999`, null);
+    return ids.filter((id) => id !== groupId);
+  }
+
+  /**
+   * `GET /servicePrincipals/{id}/appRoleAssignedTo?$select=principalId,principalType&$top=999`, every page: the users
+   * and groups assigned (service principals assigned are no one to provision).
+   */
+  async readAssignments(servicePrincipalId: string): Promise<Assignments> {
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    let url: string | undefined = `${this.baseUrl}/servicePrincipals/${encodeURIComponent(servicePrincipalId)}/appRoleAssignedTo?$select=principalId,principalType&$top=999`;
+    while (url) {
+      const text = await this.get(url, true);
+      if (text === null) {
+        throw new SourceUnavailableError(`The service principal ${servicePrincipalId} does not exist in the source directory: its assignments cannot be read.`, true);
+      }
+      const parsed = assignmentPageSchema.safeParse(safeJson(text));
+      if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than a list of assignments.`, false);
+      for (const assignment of parsed.data.value) {
+        if (assignment.principalType === 'User') users.add(assignment.principalId);
+        else if (assignment.principalType === 'Group') groups.add(assignment.principalId);
+      }
+      const next: string | undefined = parsed.data['@odata.nextLink'];
+      url = next === undefined ? undefined : this.ownLink(next);
+    }
+    return { users: [...users], groups: [...groups] };
+  }
+
+  /** Every page of a list of directory objects: the ids of those of one type (null: a list of one type already). */
+  private async readReferences(first: string, type: string | null): Promise<string[]> {
     const ids: string[] = [];
     let url: string | undefined = first;
     while (url) {
       const parsed = memberPageSchema.safeParse(safeJson((await this.get(url, false)) as string));
       if (!parsed.success) throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with something other than a list of objects.`, false);
-      for (const item of parsed.data.value) if (item['@odata.type'] === type) ids.push(item.id);
+      for (const item of parsed.data.value) if (type === null || item['@odata.type'] === type) ids.push(item.id);
       const next: string | undefined = parsed.data['@odata.nextLink'];
       url = next === undefined ? undefined : this.ownLink(next);
     }
@@ -317,13 +396,16 @@ function toDirectoryObject(type: DirectoryObjectType, item: GraphObject): Direct
   for (const [key, value] of Object.entries(item)) {
     if (key !== 'id' && !key.includes('@')) attributes[key] = value;
   }
+  delete attributes['manager'];
   const membersAdded: string[] = [];
   const membersRemoved: string[] = [];
+  let memberGroupsChanged = false;
   for (const member of item['members@delta'] ?? []) {
+    if (member['@odata.type'] === '#microsoft.graph.group') memberGroupsChanged = true;
     if (member['@odata.type'] !== '#microsoft.graph.user') continue;
     (member['@removed'] ? membersRemoved : membersAdded).push(member.id);
   }
-  return { type, id: item.id, attributes, membersAdded, membersRemoved, removed: null };
+  return { type, id: item.id, attributes, membersAdded, membersRemoved, removed: null, ...(memberGroupsChanged ? { memberGroupsChanged: true as const } : {}) };
 }
 
 /** Folds a repeated object into the one already on the page: later attributes win, member changes accumulate. */
@@ -349,7 +431,23 @@ function mergeInto(objects: Map<string, DirectoryObject>, next: DirectoryObject)
     attributes: earlier.removed === null ? { ...earlier.attributes, ...next.attributes } : next.attributes,
     membersAdded: [...added],
     membersRemoved: [...removed],
+    ...(earlier.memberGroupsChanged || next.memberGroupsChanged ? { memberGroupsChanged: true as const } : {}),
   });
+}
+
+/** `work` over the items, at most `limit` at a time, results in the items' order. */
+async function boundedMap<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const at = next++;
+        results[at] = await work(items[at]!);
+      }
+    }),
+  );
+  return results;
 }
 
 function parseGraphError(text: string): { code?: string; message?: string } {
