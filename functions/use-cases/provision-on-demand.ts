@@ -10,6 +10,7 @@ import { ThrottledError } from '../ports/throttled-error.ts';
 import type { StoredJob } from '../schemas/stored-job.ts';
 import type { ProvisioningStep, ProvisionOnDemandRequest, ProvisionOnDemandResult } from '../schemas/sync-tick.ts';
 import type { ReferenceStore } from '../ports/reference-store.ts';
+import { AssignmentScope } from '../domain/assignment-scope.ts';
 import { QuarantineError, type Connection } from './connection.ts';
 import { makePageApplier, type ObjectOutcome } from './sync/page-applier.ts';
 import { TargetMatcher } from './target-matcher.ts';
@@ -84,9 +85,12 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
         found.push(subject ? { ...object, membersAdded: subject.members.filter((id) => present.has(id)) } : object);
       }
 
+      // As Entra: with "Sync only assigned users and groups", an object not assigned is skipped (NotEffectivelyEntitled).
+      const assignments = connection.assignmentScope ? new AssignmentScope(await connection.source.readAssignments(job.servicePrincipalId)) : undefined;
       let outcomes: ObjectOutcome[] = [];
       try {
         const applied = await apply(found, {
+          ...(assignments ? { assignments } : {}),
           scope: {
             links: { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration },
             escrows: { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration },
@@ -115,7 +119,7 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
           step(name, 'Export', 'failure', `${label(object)}: ${outcome.error}`);
         } else if (outcome.action === 'skip' && !outcome.membersAdded && !outcome.membersRemoved) {
           step('EntrySynchronizationSkip', 'Export', 'skipped', `${label(object)} needs no change in the target (${outcome.skipReason}).`, {
-            SkipReason: outcome.skipReason === 'inStep' ? 'RedundantExport' : (outcome.skipReason ?? 'RedundantExport'),
+            SkipReason: outcome.skipReason === 'inStep' ? 'RedundantExport' : outcome.skipReason === 'notEffectivelyEntitled' ? 'NotEffectivelyEntitled' : (outcome.skipReason ?? 'RedundantExport'),
             ...(outcome.membersAdded ? { MembersAdded: String(outcome.membersAdded) } : {}),
           });
         } else {

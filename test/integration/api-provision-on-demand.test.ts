@@ -11,7 +11,7 @@ beforeAll(async () => {
   t = await startTestStack();
   jobId = (await t.api('POST', syncPath(SP, '/jobs'), { body: { templateId: 'scim' } })).json.id;
   const saved = await t.api('PUT', syncPath(SP, '/secrets'), {
-    body: { value: [{ key: 'BaseAddress', value: t.stack.scimUrl }, { key: 'SecretToken', value: t.stack.scimToken }] },
+    body: { value: [{ key: 'BaseAddress', value: t.stack.scimUrl }, { key: 'SecretToken', value: t.stack.scimToken }, { key: 'SyncAll', value: 'true' }] },
   });
   expect(saved.status).toBe(204);
   const all = ((await (await fetch(`${t.stack.directoryUrl}/users`)).json()) as { value: (typeof users[number] & { accountEnabled?: boolean })[] }).value;
