@@ -69,7 +69,9 @@ export function referenceAttributes(flow: TypeFlow | undefined): ReferenceAttrib
       const definition = flow.targetObject?.attributes.find((attribute) => attribute.name === mapping.targetAttributeName);
       if (definition?.type !== 'Reference' || mapping.source?.type !== 'Attribute') return [];
       const name = mapping.targetAttributeName;
-      return [{ key: name.includes('.') ? name : `${name}.value`, targetAttributeName: name, sourceAttribute: mapping.source.name }];
+      // An extension's URN has dots of its own (`…:2.0:User:manager`): only the attribute after it may name a sub-attribute.
+      const attribute = name.slice(name.lastIndexOf(':') + 1);
+      return [{ key: attribute.includes('.') ? name : `${name}.value`, targetAttributeName: name, sourceAttribute: mapping.source.name }];
     });
     referencesOfFlow.set(flow, found);
   }

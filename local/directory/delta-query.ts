@@ -8,7 +8,7 @@ import {
   type SkipToken,
 } from './directory-schemas.ts';
 import type { DirectoryRecord, DirectoryState } from './directory-state.ts';
-import { graphType, renderChangedProperties, renderProperties } from './graph-json.ts';
+import { graphType, renderChangedProperties, renderManagerDelta, renderProperties } from './graph-json.ts';
 
 export interface DeltaLimits {
   /** Objects per page. */
@@ -52,8 +52,8 @@ export class DeltaQuery {
   ) {}
 
   /** A request without token: a full round from the beginning. */
-  startFull(kind: ObjectKind, select: string[] | null): DeltaResponse {
-    return this.page(this.newRound({ kind, since: 0, select, issuedAt: this.now(), epoch: this.state.tokenEpoch, phase: 'delta' }));
+  startFull(kind: ObjectKind, select: string[] | null, pageSize?: number): DeltaResponse {
+    return this.page(this.newRound({ kind, since: 0, select, issuedAt: this.now(), epoch: this.state.tokenEpoch, phase: 'delta' }), pageSize);
   }
 
   /** `$deltatoken=latest`: no objects, a delta link from now on. */
@@ -61,13 +61,13 @@ export class DeltaQuery {
     return { select, value: [], next: { phase: 'delta', token: this.deltaToken(kind, this.state.currentSequence, select) } };
   }
 
-  fromDeltaToken(kind: ObjectKind, raw: string): DeltaResponse {
+  fromDeltaToken(kind: ObjectKind, raw: string, pageSize?: number): DeltaResponse {
     const token = this.decode(raw, kind, deltaTokenSchema);
-    return this.page(this.newRound(token));
+    return this.page(this.newRound(token), pageSize);
   }
 
-  fromSkipToken(kind: ObjectKind, raw: string): DeltaResponse {
-    return this.page(this.decode(raw, kind, skipTokenSchema));
+  fromSkipToken(kind: ObjectKind, raw: string, pageSize?: number): DeltaResponse {
+    return this.page(this.decode(raw, kind, skipTokenSchema), pageSize);
   }
 
   private newRound(token: DeltaToken): SkipToken {
@@ -83,7 +83,8 @@ export class DeltaQuery {
     };
   }
 
-  private page(position: SkipToken): DeltaResponse {
+  /** One page: `pageSize` objects at most (the client's `Prefer: odata.maxpagesize`, else the default). */
+  private page(position: SkipToken, pageSize = this.limits.pageSize): DeltaResponse {
     const value: Record<string, unknown>[] = [];
     const { select } = position;
     const skip = (next: SkipToken): DeltaResponse => ({ select, value, next: { phase: 'skip', token: encodeToken(next) } });
@@ -108,7 +109,7 @@ export class DeltaQuery {
         after = entry.seq;
         continue;
       }
-      if (value.length >= this.limits.pageSize) return skip({ ...position, after, partial: undefined });
+      if (value.length >= pageSize) return skip({ ...position, after, partial: undefined });
       const rendered = this.render(record, position, position.since);
       value.push(rendered.json);
       after = entry.seq;
@@ -125,10 +126,11 @@ export class DeltaQuery {
     }
     // A full round, or an object that appeared (created or restored) after the round's start, comes whole; an
     // update only with what changed since then (Graph promises no more than that).
-    const json =
-      position.since === 0 || record.appearedSeq > position.since
-        ? renderProperties(record, position.select)
-        : renderChangedProperties(record, position.select, position.since);
+    const whole = position.since === 0 || record.appearedSeq > position.since;
+    const json = {
+      ...(whole ? renderProperties(record, position.select) : renderChangedProperties(record, position.select, position.since)),
+      ...renderManagerDelta(record, position.select, whole ? null : position.since),
+    };
     if (record.kind !== 'group' || !position.select?.includes('members')) return { json };
 
     const members: Record<string, unknown>[] = [];

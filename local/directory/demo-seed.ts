@@ -18,6 +18,11 @@ const CITIES = [
 ];
 const DOMAIN = 'contoso.example';
 
+/** The demo SCIM app's service principal: the id the README's job is created under. */
+export const DEMO_SERVICE_PRINCIPAL_ID = '5c1d7a3e-0b5f-4e2a-9d6c-3f8e2b1a7c40';
+const DEMO_APP_ID = '8f2e6b1d-4c3a-4e5f-9a7b-2d1c0e9f8a63';
+const DEFAULT_ROLE = '00000000-0000-0000-0000-000000000000';
+
 /** A stable GUID for a seed object, so the same seed always yields the same ids. */
 function seedId(name: string): string {
   const hex = createHash('sha256').update(`local-directory:${name}`).digest('hex');
@@ -27,9 +32,12 @@ function seedId(name: string): string {
 
 /**
  * Fills an empty directory with deterministic demo users (all enabled, Graph-style properties) and groups named
- * after departments; group k holds the users of department k.
+ * after departments; group k holds the users of department k. The demo app's service principal has the first
+ * group and three users outside it assigned; some users have a manager (one of them a manager not assigned).
  */
 export function seedDemoDirectory(state: DirectoryState, counts: { users: number; groups: number }): void {
+  const app = state.createServicePrincipal({ appId: DEMO_APP_ID, displayName: 'Demo SCIM app' }, DEMO_SERVICE_PRINCIPAL_ID);
+  const userIds: string[] = [];
   const usersByDepartment = new Map<number, string[]>();
   for (let i = 0; i < counts.users; i++) {
     const givenName = GIVEN_NAMES[i % GIVEN_NAMES.length]!;
@@ -68,6 +76,7 @@ export function seedDemoDirectory(state: DirectoryState, counts: { users: number
       },
       seedId(`user:${i}`),
     );
+    userIds.push(user.id);
     const members = usersByDepartment.get(department) ?? [];
     members.push(user.id);
     usersByDepartment.set(department, members);
@@ -86,5 +95,12 @@ export function seedDemoDirectory(state: DirectoryState, counts: { users: number
       seedId(`group:${k}`),
     );
     for (const userId of usersByDepartment.get(k % DEPARTMENTS.length) ?? []) state.addMember(group.id, userId);
+    if (k === 0) state.assign(app.id, { principalId: group.id, resourceId: app.id, appRoleId: DEFAULT_ROLE });
+  }
+  // Users 1, 2 and 3 are in departments 1-3, not in the first group: assigned on their own.
+  for (const i of [1, 2, 3]) if (userIds[i]) state.assign(app.id, { principalId: userIds[i], resourceId: app.id, appRoleId: DEFAULT_ROLE });
+  // 2 and 3 report to 1, 6 (first group) to 0; 1 reports to 4, who is out of scope: that reference waits.
+  for (const [report, manager] of [[2, 1], [3, 1], [6, 0], [1, 4]] as const) {
+    if (userIds[report] && userIds[manager]) state.setManager(userIds[report], userIds[manager]);
   }
 }

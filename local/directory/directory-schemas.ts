@@ -67,8 +67,45 @@ export const groupCreateSchema = groupPropertiesSchema.partial().required({ disp
 /** A group PATCH may also add members: `members@odata.bind`, at most 20 references per request (as Graph). */
 export const groupPatchSchema = groupPropertiesSchema.partial().extend({ 'members@odata.bind': z.array(z.string().min(1)).min(1).max(20).optional() });
 
-/** Body of `POST /groups/{id}/members/$ref`. */
+/** Body of `POST /groups/{id}/members/$ref` and `PUT /users/{id}/manager/$ref`. */
 export const memberRefSchema = z.object({ '@odata.id': z.string().min(1) });
+
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+
+/** Body of `POST /servicePrincipals` (the application itself is not modelled: any appId is accepted). */
+export const servicePrincipalCreateSchema = z.strictObject({
+  appId: guid,
+  displayName: z.string().min(1).optional(),
+});
+
+/** Body of `POST /servicePrincipals/{id}/appRoleAssignedTo`. */
+export const appRoleAssignmentCreateSchema = z.strictObject({
+  principalId: guid,
+  resourceId: guid,
+  appRoleId: guid.optional(),
+});
+
+/** The default app role: "User" access without a specific role, what an assignment without roles gets. */
+export const DEFAULT_APP_ROLE_ID = '00000000-0000-0000-0000-000000000000';
+
+export const principalTypeSchema = z.enum(['User', 'Group', 'ServicePrincipal']);
+
+export const storedAssignmentSchema = z.object({
+  id: z.string(),
+  appRoleId: z.string(),
+  createdDateTime: z.string(),
+  principalId: z.string(),
+  principalType: principalTypeSchema,
+});
+
+export const storedServicePrincipalSchema = z.object({
+  id: z.string(),
+  appId: z.string(),
+  displayName: z.string(),
+  createdDateTime: z.string(),
+  /** `appRoleAssignedTo`: who is assigned to the application, oldest first. */
+  assignments: z.array(storedAssignmentSchema),
+});
 
 export const objectKindSchema = z.enum(['user', 'group']);
 export const objectStateSchema = z.enum(['active', 'softDeleted', 'hardDeleted']);
@@ -101,6 +138,11 @@ export const storedObjectSchema = z.object({
   members: z.array(memberEntrySchema).optional(),
   /** Groups a soft-deleted user belonged to, re-joined on restore. */
   restoreGroups: z.array(z.string()).optional(),
+  /**
+   * A user's manager; `present: false` is kept as a tombstone so delta can report the removal. Its last change
+   * is `changed.manager`.
+   */
+  manager: z.object({ id: z.string(), present: z.boolean() }).optional(),
 });
 
 /** `[seq, id, supersededBy?, supersededAtMs?]`: the change log that delta rounds walk. */
@@ -116,6 +158,8 @@ export const persistedDirectorySchema = z.object({
   tokenEpoch: z.number().int(),
   objects: z.array(storedObjectSchema),
   log: z.object({ user: z.array(logEntryTupleSchema), group: z.array(logEntryTupleSchema) }),
+  /** Absent in files written before service principals were modelled. */
+  servicePrincipals: z.array(storedServicePrincipalSchema).optional(),
 });
 
 const tokenBase = {
@@ -153,10 +197,18 @@ export type UserCreate = z.infer<typeof userCreateSchema>;
 export type UserPatch = z.infer<typeof userPatchSchema>;
 export type GroupCreate = z.infer<typeof groupCreateSchema>;
 export type GroupPatch = z.infer<typeof groupPatchSchema>;
+export type ServicePrincipalCreate = z.infer<typeof servicePrincipalCreateSchema>;
+export type AppRoleAssignmentCreate = z.infer<typeof appRoleAssignmentCreateSchema>;
+export type StoredServicePrincipal = z.infer<typeof storedServicePrincipalSchema>;
+export type StoredAssignment = z.infer<typeof storedAssignmentSchema>;
+export type PrincipalType = z.infer<typeof principalTypeSchema>;
 
-/** Property names a `$select` may name, per kind (`members` only on groups' delta). */
+/**
+ * Property names a `$select` may name, per kind (`members` only on groups' delta, `manager` only on users' delta:
+ * elsewhere a relationship is read with `$expand` or its own path).
+ */
 export const selectableProperties: Record<ObjectKind, ReadonlySet<string>> = {
-  user: new Set(['id', 'createdDateTime', 'deletedDateTime', ...Object.keys(userPropertiesSchema.shape)]),
+  user: new Set(['id', 'createdDateTime', 'deletedDateTime', 'manager', ...Object.keys(userPropertiesSchema.shape)]),
   group: new Set(['id', 'createdDateTime', 'deletedDateTime', ...Object.keys(groupPropertiesSchema.shape)]),
 };
 

@@ -1,6 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../../functions/ports/clock.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../../functions/errors/service-errors.ts';
+import { DEFAULT_APP_ROLE_ID } from './directory-schemas.ts';
 import type {
   GroupCreate,
   GroupPatch,
@@ -8,6 +9,7 @@ import type {
   ObjectKind,
   PersistedDirectory,
   StoredObject,
+  StoredServicePrincipal,
   UserCreate,
   UserPatch,
 } from './directory-schemas.ts';
@@ -46,6 +48,7 @@ export class DirectoryState {
   private readonly records = new Map<string, DirectoryRecord>();
   private readonly logs: Record<ObjectKind, LogEntry[]> = { user: [], group: [] };
   private readonly userByPrincipalName = new Map<string, string>();
+  private readonly servicePrincipals = new Map<string, StoredServicePrincipal>();
 
   constructor(
     private readonly clock: Clock,
@@ -95,6 +98,7 @@ export class DirectoryState {
       });
       if (stored.kind === 'user' && stored.state === 'active') state.indexPrincipalName(stored.id, stored.properties);
     }
+    for (const principal of data.servicePrincipals ?? []) state.servicePrincipals.set(principal.id, principal);
     return state;
   }
 
@@ -113,6 +117,7 @@ export class DirectoryState {
       tokenEpoch: this.epoch,
       objects,
       log: { user: tuples(this.logs.user), group: tuples(this.logs.group) },
+      servicePrincipals: [...this.servicePrincipals.values()],
     };
   }
 
@@ -229,6 +234,8 @@ export class DirectoryState {
       record.restoreGroups = left;
     }
     if (!restorable) record.members.clear();
+    if (kind === 'user') this.clearReportsOf(id);
+    if (!restorable) this.dropAssignmentsOf(id);
     record.state = restorable ? 'softDeleted' : 'hardDeleted';
     record.properties = { ...record.properties, deletedDateTime: this.clock.now().toISOString() };
     record.changed.deletedDateTime = this.touch(record);
@@ -239,6 +246,7 @@ export class DirectoryState {
     const record = this.getDeleted(id);
     record.state = 'hardDeleted';
     record.members.clear();
+    this.dropAssignmentsOf(id);
     delete record.restoreGroups;
     this.touch(record);
   }
@@ -305,6 +313,128 @@ export class DirectoryState {
       throw new NotFoundError(`Resource '${memberId}' does not exist or one of its queried reference-property objects are not present.`);
     }
     this.setMember(group, memberId, entry.kind, false);
+  }
+
+  /** A user's manager (`PUT /users/{id}/manager/$ref`): a change of the user, reported by delta as `manager@delta`. */
+  setManager(userId: string, managerId: string): void {
+    const user = this.get('user', userId);
+    this.get('user', managerId);
+    if (managerId === userId) throw new BadRequestError('A user cannot be its own manager.', 'Request_BadRequest');
+    this.update(user, { manager: managerId, formerManager: user.properties.manager ?? null });
+  }
+
+  removeManager(userId: string): void {
+    const user = this.get('user', userId);
+    if (typeof user.properties.manager !== 'string') throw new NotFoundError(`Resource 'manager' does not exist or one of its queried reference-property objects are not present.`);
+    this.update(user, { manager: null, formerManager: user.properties.manager });
+  }
+
+  /** The user's manager, if it has one that is still active. */
+  managerOf(userId: string): DirectoryRecord | undefined {
+    const id = this.get('user', userId).properties.manager;
+    const manager = typeof id === 'string' ? this.records.get(id) : undefined;
+    return manager?.state === 'active' ? manager : undefined;
+  }
+
+  /** Users and groups below a group at any depth (each once, cycles included), users only when `users`. */
+  transitiveMembers(groupId: string): DirectoryRecord[] {
+    const seen = new Set<string>([groupId]);
+    const found: DirectoryRecord[] = [];
+    const queue = [this.get('group', groupId)];
+    while (queue.length > 0) {
+      for (const member of this.presentMembers(queue.shift()!)) {
+        if (seen.has(member.id)) continue;
+        seen.add(member.id);
+        const record = this.records.get(member.id);
+        if (record?.state !== 'active') continue;
+        found.push(record);
+        if (record.kind === 'group') queue.push(record);
+      }
+    }
+    return found;
+  }
+
+  /** The groups above an object at any depth (each once, cycles included), never the object itself. */
+  transitiveMemberOf(id: string): DirectoryRecord[] {
+    const seen = new Set<string>([id]);
+    const found: DirectoryRecord[] = [];
+    const queue = [id];
+    while (queue.length > 0) {
+      for (const group of this.groupsOf(queue.shift()!)) {
+        if (seen.has(group.id)) continue;
+        seen.add(group.id);
+        found.push(group);
+        queue.push(group.id);
+      }
+    }
+    return found;
+  }
+
+  createServicePrincipal(body: { appId: string; displayName?: string | undefined }, id: string = randomUUID()): StoredServicePrincipal {
+    if (this.servicePrincipals.has(id)) throw new ConflictError(`An object with id '${id}' already exists.`);
+    if ([...this.servicePrincipals.values()].some((principal) => principal.appId === body.appId)) {
+      throw new ConflictError('Another object with the same value for property appId already exists.');
+    }
+    const principal: StoredServicePrincipal = {
+      id,
+      appId: body.appId,
+      displayName: body.displayName ?? body.appId,
+      createdDateTime: this.clock.now().toISOString(),
+      assignments: [],
+    };
+    this.servicePrincipals.set(id, principal);
+    this.onChange();
+    return principal;
+  }
+
+  getServicePrincipal(id: string): StoredServicePrincipal {
+    const principal = this.servicePrincipals.get(id);
+    if (!principal) throw new NotFoundError(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+    return principal;
+  }
+
+  listServicePrincipals(): StoredServicePrincipal[] {
+    return [...this.servicePrincipals.values()];
+  }
+
+  deleteServicePrincipal(id: string): void {
+    this.getServicePrincipal(id);
+    this.servicePrincipals.delete(id);
+    this.onChange();
+  }
+
+  /** `POST /servicePrincipals/{id}/appRoleAssignedTo`: a user or group gets access to the application. */
+  assign(servicePrincipalId: string, body: { principalId: string; resourceId: string; appRoleId?: string | undefined }): StoredServicePrincipal['assignments'][number] {
+    const principal = this.getServicePrincipal(servicePrincipalId);
+    if (body.resourceId.toLowerCase() !== servicePrincipalId.toLowerCase()) {
+      throw new BadRequestError(`The resourceId '${body.resourceId}' must be the service principal of the request, '${servicePrincipalId}'.`, 'Request_BadRequest');
+    }
+    const assignee = this.records.get(body.principalId);
+    if (!assignee || assignee.state !== 'active') {
+      throw new NotFoundError(`Resource '${body.principalId}' does not exist or one of its queried reference-property objects are not present.`);
+    }
+    const appRoleId = body.appRoleId ?? DEFAULT_APP_ROLE_ID;
+    if (principal.assignments.some((assignment) => assignment.principalId === body.principalId && assignment.appRoleId === appRoleId)) {
+      throw new ConflictError('Permission being assigned already exists on the object');
+    }
+    const assignment = {
+      id: randomUUID(),
+      appRoleId,
+      createdDateTime: this.clock.now().toISOString(),
+      principalId: body.principalId,
+      principalType: assignee.kind === 'user' ? ('User' as const) : ('Group' as const),
+    };
+    principal.assignments.push(assignment);
+    this.onChange();
+    return assignment;
+  }
+
+  unassign(servicePrincipalId: string, assignmentId: string): void {
+    const principal = this.getServicePrincipal(servicePrincipalId);
+    const at = principal.assignments.findIndex((assignment) => assignment.id === assignmentId);
+    if (at < 0) throw new NotFoundError(`Resource '${assignmentId}' does not exist or one of its queried reference-property objects are not present.`);
+    principal.assignments.splice(at, 1);
+    this.onChange();
   }
 
   /** The active groups an object is a direct member of. */
@@ -374,6 +504,21 @@ export class DirectoryState {
     // Re-insert so the map stays in ascending sequence order, which delta pages rely on.
     group.members.delete(memberId);
     group.members.set(memberId, { id: memberId, kind, seq, present });
+  }
+
+  /** A deleted user manages no one: its reports' manager is cleared (a change of each report). */
+  private clearReportsOf(managerId: string): void {
+    for (const record of this.records.values()) {
+      if (record.kind === 'user' && record.state === 'active' && record.properties.manager === managerId) this.update(record, { manager: null, formerManager: managerId });
+    }
+  }
+
+  /** An object gone for good is no longer assigned to any application. */
+  private dropAssignmentsOf(principalId: string): void {
+    for (const principal of this.servicePrincipals.values()) {
+      const kept = principal.assignments.filter((assignment) => assignment.principalId !== principalId);
+      if (kept.length !== principal.assignments.length) principal.assignments = kept;
+    }
   }
 
   /** Removes the object from every group it is in; returns those groups' ids. */

@@ -14,9 +14,12 @@ import { DeltaQuery, type DeltaResponse } from './delta-query.ts';
 import { seedDemoDirectory } from './demo-seed.ts';
 import { DirectoryFile } from './directory-file.ts';
 import {
+  appRoleAssignmentCreateSchema,
   groupCreateSchema,
   groupPatchSchema,
   memberRefSchema,
+  servicePrincipalCreateSchema,
+  type StoredServicePrincipal,
   userCreateSchema,
   userPatchSchema,
   type ObjectKind,
@@ -38,7 +41,7 @@ export interface LocalDirectoryOptions {
   seedUsers?: number;
   /** Demo groups seeded into a new directory, with memberships; default 3. */
   seedGroups?: number;
-  /** Objects per delta page; default 100. */
+  /** Objects per delta page; default 100. Given, it is also the most a `Prefer: odata.maxpagesize` gets (else 999). */
   pageSize?: number;
   /** Member changes of one group per delta page; default 100. */
   memberLimit?: number;
@@ -113,7 +116,7 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
     { pageSize: options.pageSize ?? 100, memberLimit: options.memberLimit ?? 100, tokenRetentionMs },
     (kind, select) => deltaUrl(baseUrl, kind, select ? { $select: select.join(',') } : {}),
   );
-  const routes = buildRoutes(state, delta, () => baseUrl);
+  const routes = buildRoutes(state, delta, () => baseUrl, options.pageSize ?? 999);
 
   const server = createServer((request, response) => {
     void serve(routes, persist, request, response);
@@ -165,7 +168,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, typeName: string, kee
   throw new BadRequestError(messages.join(' '), 'Request_BadRequest');
 }
 
-function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => string) {
+function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => string, maxPageSize: number) {
   const context = (path: string) => `${base()}/$metadata#${path}`;
 
   const single = (record: DirectoryRecord, contextPath: string, status = 200): Reply => ({
@@ -231,14 +234,21 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     return { status: 200, body: { '@odata.context': context(contextPath), ...link, value: response.value } };
   };
 
-  const deltaRoute = (kind: ObjectKind): Handler => ({ query }) => {
+  const deltaRoute = (kind: ObjectKind): Handler => ({ query, headers }) => {
     const select = parseSelect(kind, query.get('$select'), kind === 'group');
     const deltaToken = query.get('$deltatoken');
     const skipToken = query.get('$skiptoken') ?? query.get('$skipToken');
-    if (deltaToken === 'latest') return deltaReply(kind, delta.latest(kind, select));
-    if (deltaToken !== null) return deltaReply(kind, delta.fromDeltaToken(kind, deltaToken));
-    if (skipToken !== null) return deltaReply(kind, delta.fromSkipToken(kind, skipToken));
-    return deltaReply(kind, delta.startFull(kind, select));
+    // `Prefer: odata.maxpagesize=N`, as Graph: honoured up to the directory's maximum, and said so.
+    const preferred = /odata\.maxpagesize=(\d+)/i.exec(String(headers.prefer ?? ''))?.[1];
+    const pageSize = preferred === undefined ? undefined : Math.max(1, Math.min(Number(preferred), maxPageSize));
+    const reply = (response: DeltaResponse): Reply => ({
+      ...deltaReply(kind, response),
+      ...(pageSize === undefined ? {} : { headers: { 'preference-applied': `odata.maxpagesize=${pageSize}` } }),
+    });
+    if (deltaToken === 'latest') return reply(delta.latest(kind, select));
+    if (deltaToken !== null) return reply(delta.fromDeltaToken(kind, deltaToken, pageSize));
+    if (skipToken !== null) return reply(delta.fromSkipToken(kind, skipToken, pageSize));
+    return reply(delta.startFull(kind, select, pageSize));
   };
 
   const memberIdFromRef = (body: unknown): string => idFromReference(parseBody(memberRefSchema, body, 'microsoft.graph.directoryObject', true)['@odata.id']);
@@ -274,9 +284,19 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
         ({ params, query }) => {
           const record = state.get(kind, params.id!);
           const select = parseSelect(kind, query.get('$select'));
+          // `$expand=manager` (optionally `manager($select=id)`): the manager inline, absent when there is none.
+          const expand = query.get('$expand');
+          if (expand !== null && !(kind === 'user' && /^manager(\(\$select=[\w,]+\))?$/.test(expand))) {
+            throw new BadRequestError(`Parsing OData Select and Expand failed: Could not find a property named '${expand}' on type '${typeName}'.`, 'Request_BadRequest');
+          }
+          const manager = expand === null ? undefined : state.managerOf(record.id);
           return {
             status: 200,
-            body: { '@odata.context': context(`${plural}/$entity`), ...renderProperties(record, select, true) },
+            body: {
+              '@odata.context': context(`${plural}/$entity`),
+              ...renderProperties(record, select, true),
+              ...(manager ? { manager: { '@odata.type': graphType.user, ...renderProperties(manager, ['id', 'displayName']) } } : {}),
+            },
           };
         },
       ],
@@ -307,9 +327,159 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     ];
   };
 
+  /** Graph's appRoleAssignment JSON. */
+  const assignmentJson = (principal: StoredServicePrincipal, assignment: StoredServicePrincipal['assignments'][number]) => {
+    const assignee = state.find(assignment.principalId);
+    return {
+      id: assignment.id,
+      appRoleId: assignment.appRoleId,
+      createdDateTime: assignment.createdDateTime,
+      deletedDateTime: null,
+      principalDisplayName: (assignee?.properties.displayName as string | undefined) ?? null,
+      principalId: assignment.principalId,
+      principalType: assignment.principalType,
+      resourceDisplayName: principal.displayName,
+      resourceId: principal.id,
+    };
+  };
+  const servicePrincipalJson = (principal: StoredServicePrincipal) => ({
+    id: principal.id,
+    appId: principal.appId,
+    displayName: principal.displayName,
+    accountEnabled: true,
+    appRoles: [],
+    createdDateTime: principal.createdDateTime,
+    servicePrincipalType: 'Application',
+  });
+  /** A plain list with `$top` and `@odata.nextLink` paging (`$skiptoken` an offset). */
+  const pagedJson = (items: unknown[], query: URLSearchParams, path: string): Reply => {
+    const top = query.has('$top') ? Number(query.get('$top')) : 100;
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
+      throw new BadRequestError(`Invalid page size specified: '${query.get('$top')}'. Must be between 1 and ${MAX_TOP} inclusive.`, 'Request_BadRequest');
+    }
+    const offset = query.has('$skiptoken') ? Number(query.get('$skiptoken')) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new BadRequestError('The skip token is not valid.', 'Request_BadRequest');
+    const body: Record<string, unknown> = { '@odata.context': context(path), value: items.slice(offset, offset + top) };
+    if (offset + top < items.length) {
+      const next = new URLSearchParams(query);
+      next.set('$skiptoken', String(offset + top));
+      body['@odata.nextLink'] = `${base()}/${path}?${next.toString().replaceAll('%24', '$')}`;
+    }
+    return { status: 200, body };
+  };
+  const transitive = (records: DirectoryRecord[], query: URLSearchParams, path: string, kind: ObjectKind): Reply =>
+    list(records.filter((record) => record.kind === kind), query, path, kind, true);
+
   const routes: Array<[string, string, Handler]> = [
     ...objectRoutes('user'),
     ...objectRoutes('group'),
+    ['GET', 'servicePrincipals', ({ query }) => pagedJson(state.listServicePrincipals().map(servicePrincipalJson), query, 'servicePrincipals')],
+    [
+      'POST',
+      'servicePrincipals',
+      ({ body }) => ({
+        status: 201,
+        body: { '@odata.context': context('servicePrincipals/$entity'), ...servicePrincipalJson(state.createServicePrincipal(parseBody(servicePrincipalCreateSchema, body, 'microsoft.graph.servicePrincipal'))) },
+      }),
+    ],
+    ['GET', 'servicePrincipals/:id', ({ params }) => ({ status: 200, body: { '@odata.context': context('servicePrincipals/$entity'), ...servicePrincipalJson(state.getServicePrincipal(params.id!)) } })],
+    [
+      'DELETE',
+      'servicePrincipals/:id',
+      ({ params }) => {
+        state.deleteServicePrincipal(params.id!);
+        return { status: 204 };
+      },
+    ],
+    [
+      'GET',
+      'servicePrincipals/:id/appRoleAssignedTo',
+      ({ params, query }) => {
+        const principal = state.getServicePrincipal(params.id!);
+        return pagedJson(principal.assignments.map((assignment) => assignmentJson(principal, assignment)), query, `servicePrincipals/${principal.id}/appRoleAssignedTo`);
+      },
+    ],
+    [
+      'POST',
+      'servicePrincipals/:id/appRoleAssignedTo',
+      ({ params, body }) => {
+        const principal = state.getServicePrincipal(params.id!);
+        const assignment = state.assign(principal.id, parseBody(appRoleAssignmentCreateSchema, body, 'microsoft.graph.appRoleAssignment'));
+        return { status: 201, body: { '@odata.context': context(`servicePrincipals/${principal.id}/appRoleAssignedTo/$entity`), ...assignmentJson(principal, assignment) } };
+      },
+    ],
+    [
+      'GET',
+      'servicePrincipals/:id/appRoleAssignedTo/:assignmentId',
+      ({ params }) => {
+        const principal = state.getServicePrincipal(params.id!);
+        const assignment = principal.assignments.find((candidate) => candidate.id === params.assignmentId);
+        if (!assignment) throw new NotFoundError(`Resource '${params.assignmentId}' does not exist or one of its queried reference-property objects are not present.`);
+        return { status: 200, body: { '@odata.context': context(`servicePrincipals/${principal.id}/appRoleAssignedTo/$entity`), ...assignmentJson(principal, assignment) } };
+      },
+    ],
+    [
+      'DELETE',
+      'servicePrincipals/:id/appRoleAssignedTo/:assignmentId',
+      ({ params }) => {
+        state.unassign(params.id!, params.assignmentId!);
+        return { status: 204 };
+      },
+    ],
+    [
+      'GET',
+      'users/:id/manager',
+      ({ params }) => {
+        const manager = state.managerOf(params.id!);
+        if (!manager) throw new NotFoundError(`Resource 'manager' does not exist or one of its queried reference-property objects are not present.`);
+        return typedObject(manager, 'directoryObjects/$entity');
+      },
+    ],
+    [
+      'PUT',
+      'users/:id/manager/$ref',
+      ({ params, body }) => {
+        state.setManager(params.id!, memberIdFromRef(body));
+        return { status: 204 };
+      },
+    ],
+    [
+      'DELETE',
+      'users/:id/manager/$ref',
+      ({ params }) => {
+        state.removeManager(params.id!);
+        return { status: 204 };
+      },
+    ],
+    [
+      'GET',
+      'groups/:id/transitiveMembers/microsoft.graph.user',
+      ({ params, query }) => transitive(state.transitiveMembers(params.id!), query, `groups/${params.id}/transitiveMembers/microsoft.graph.user`, 'user'),
+    ],
+    [
+      'GET',
+      'groups/:id/transitiveMemberOf/microsoft.graph.group',
+      ({ params, query }) => {
+        state.get('group', params.id!);
+        return transitive(state.transitiveMemberOf(params.id!), query, `groups/${params.id}/transitiveMemberOf/microsoft.graph.group`, 'group');
+      },
+    ],
+    [
+      'GET',
+      'users/:id/transitiveMemberOf/microsoft.graph.group',
+      ({ params, query }) => {
+        state.get('user', params.id!);
+        return transitive(state.transitiveMemberOf(params.id!), query, `users/${params.id}/transitiveMemberOf/microsoft.graph.group`, 'group');
+      },
+    ],
+    [
+      'GET',
+      'users/:id/transitiveMemberOf',
+      ({ params, query }) => {
+        state.get('user', params.id!);
+        return list(state.transitiveMemberOf(params.id!), query, `users/${params.id}/transitiveMemberOf`, 'group', true);
+      },
+    ],
     [
       'GET',
       'groups/:id/members',
@@ -446,7 +616,7 @@ async function serve(
     const segments = url.pathname.slice('/v1.0/'.length).replace(/\/$/, '').split('/').map(decodeURIComponent);
     const method = request.method ?? 'GET';
     const { route, params } = match(routes, method, segments);
-    const body = method === 'POST' || method === 'PATCH' ? await readJson(request) : undefined;
+    const body = method === 'POST' || method === 'PATCH' || method === 'PUT' ? await readJson(request) : undefined;
     reply = route.handler({ params, query: url.searchParams, headers: request.headers, body });
   } catch (error) {
     reply = renderError(error, ids);
