@@ -622,3 +622,88 @@ describe('local directory: persistence', () => {
     await expect(startLocalDirectory({ dataFile })).rejects.toThrow(/inconsistent/);
   });
 });
+
+describe('local directory: applications, managers, nested groups', () => {
+  const ROLE = '00000000-0000-0000-0000-000000000000';
+  const group = async (call: Awaited<ReturnType<typeof start>>['call'], name: string) =>
+    (await call('POST', '/groups', { displayName: name, mailNickname: name.toLowerCase() })).json.id as string;
+
+  it('assigns users and groups to a service principal, with Graph JSON, paging and errors, and keeps them', async () => {
+    const dataFile = await dataFilePath();
+    const { call, createUser, directory } = await start({ dataFile });
+    const sp = (await call('POST', '/servicePrincipals', { appId: '11111111-2222-4333-8444-555555555555', displayName: 'App' })).json;
+    expect(sp).toMatchObject({ appId: '11111111-2222-4333-8444-555555555555', displayName: 'App', servicePrincipalType: 'Application' });
+    const user = await createUser('Ada');
+    const crew = await group(call, 'Crew');
+    const assigned = await call('POST', `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { principalId: user, resourceId: sp.id, appRoleId: ROLE });
+    expect(assigned.status).toBe(201);
+    expect(assigned.json).toMatchObject({ principalId: user, principalType: 'User', resourceId: sp.id, appRoleId: ROLE, principalDisplayName: 'Ada', resourceDisplayName: 'App', deletedDateTime: null });
+    expect((await call('POST', `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { principalId: crew, resourceId: sp.id, appRoleId: ROLE })).json.principalType).toBe('Group');
+
+    expect((await call('POST', `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { principalId: user, resourceId: sp.id, appRoleId: ROLE })).status).toBe(409);
+    const wrongResource = await call('POST', `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { principalId: user, resourceId: '99999999-2222-4333-8444-555555555555' });
+    expect(wrongResource.status).toBe(400);
+    expect(wrongResource.json.error.code).toBe('Request_BadRequest');
+    expect((await call('POST', `/servicePrincipals/${sp.id}/appRoleAssignedTo`, { principalId: '99999999-2222-4333-8444-555555555555', resourceId: sp.id })).status).toBe(404);
+    expect((await call('GET', `/servicePrincipals/99999999-2222-4333-8444-555555555555/appRoleAssignedTo`)).status).toBe(404);
+
+    const first = await call('GET', `/servicePrincipals/${sp.id}/appRoleAssignedTo?$top=1`);
+    expect(first.json.value).toHaveLength(1);
+    const second = await call('GET', first.json['@odata.nextLink']);
+    expect([...first.json.value, ...second.json.value].map((a: any) => a.principalId)).toEqual([user, crew]);
+    expect(second.json['@odata.nextLink']).toBeUndefined();
+
+    await directory.close();
+    open.splice(open.indexOf(directory), 1);
+    const again = await start({ dataFile });
+    const kept = await again.call('GET', `/servicePrincipals/${sp.id}/appRoleAssignedTo`);
+    expect(kept.json.value.map((a: any) => a.principalId)).toEqual([user, crew]);
+    expect((await again.call('DELETE', `/servicePrincipals/${sp.id}/appRoleAssignedTo/${assigned.json.id}`)).status).toBe(204);
+    expect((await again.call('GET', `/servicePrincipals/${sp.id}/appRoleAssignedTo/${assigned.json.id}`)).status).toBe(404);
+    // A group deleted for good is no longer assigned.
+    expect((await again.call('DELETE', `/groups/${crew}`)).status).toBe(204);
+    expect((await again.call('GET', `/servicePrincipals/${sp.id}/appRoleAssignedTo`)).json.value).toEqual([]);
+  });
+
+  it('reports a manager through manager@delta, $expand and /manager, and clears it when the manager is deleted', async () => {
+    const { call, createUser, readDelta } = await start();
+    const boss = await createUser('Boss');
+    const report = await createUser('Report');
+    expect((await call('PUT', `/users/${report}/manager/$ref`, { '@odata.id': `${'http://x'}/users/${boss}` })).status).toBe(204);
+    expect((await call('PUT', `/users/${report}/manager/$ref`, { '@odata.id': `http://x/users/${report}` })).status).toBe(400);
+    expect((await call('GET', `/users/${report}/manager`)).json).toMatchObject({ id: boss, '@odata.type': '#microsoft.graph.user' });
+    expect((await call('GET', `/users/${report}?$expand=manager($select=id)`)).json.manager.id).toBe(boss);
+    expect((await call('GET', `/users/${report}`)).json.manager).toBeUndefined();
+
+    const full = await readDelta('/users/delta?$select=displayName,manager');
+    const entry = (id: string, objects: any[]) => objects.find((object) => object.id === id);
+    expect(entry(report, full.objects)['manager@delta']).toEqual([{ '@odata.type': '#microsoft.graph.user', id: boss }]);
+    expect(entry(boss, full.objects)['manager@delta']).toBeUndefined();
+
+    await call('DELETE', `/users/${boss}`);
+    const after = await readDelta(full.deltaLink);
+    expect(entry(report, after.objects)).toEqual({ id: report, 'manager@delta': [{ '@odata.type': '#microsoft.graph.user', id: boss, '@removed': { reason: 'deleted' } }] });
+    expect((await call('GET', `/users/${report}/manager`)).status).toBe(404);
+  });
+
+  it('walks nested groups transitively, cycles included, and pages delta by Prefer odata.maxpagesize', async () => {
+    const { call, createUser, addMember, readDelta } = await start();
+    const [top, middle, bottom] = [await group(call, 'Top'), await group(call, 'Middle'), await group(call, 'Bottom')];
+    const [a, b, c] = [await createUser('A'), await createUser('B'), await createUser('C')];
+    for (const [parent, member] of [[top, a], [top, middle], [middle, b], [middle, bottom], [bottom, c], [bottom, top]] as const) {
+      expect((await addMember(parent, member)).status).toBe(204);
+    }
+    expect((await addMember(top, top)).status).toBe(404);
+    const ids = (reply: Reply) => reply.json.value.map((object: any) => object.id).sort();
+    expect(ids(await call('GET', `/groups/${top}/transitiveMembers/microsoft.graph.user`))).toEqual([a, b, c].sort());
+    expect(ids(await call('GET', `/groups/${bottom}/transitiveMemberOf/microsoft.graph.group`))).toEqual([top, middle].sort());
+    expect(ids(await call('GET', `/users/${c}/transitiveMemberOf/microsoft.graph.group`))).toEqual([top, middle, bottom].sort());
+
+    const groups = await call('GET', '/groups/delta?$select=displayName,members', undefined, { prefer: 'odata.maxpagesize=2' });
+    expect(groups.headers.get('preference-applied')).toBe('odata.maxpagesize=2');
+    expect(groups.json.value).toHaveLength(2);
+    expect(groups.json.value.flatMap((object: any) => object['members@delta'] ?? []).some((member: any) => member['@odata.type'] === '#microsoft.graph.group')).toBe(true);
+    const rest = await readDelta(groups.json['@odata.nextLink']);
+    expect(rest.objects).toHaveLength(1);
+  });
+});
