@@ -31,6 +31,8 @@ interface RenderedObject {
   json: Record<string, unknown>;
   /** Sequence of the last member change rendered, set when more member changes remain for a later page. */
   continueAfterMember?: number;
+  /** Nothing the round selects changed: no entry. */
+  unseen?: true;
 }
 
 /**
@@ -111,8 +113,9 @@ export class DeltaQuery {
       }
       if (value.length >= pageSize) return skip({ ...position, after, partial: undefined });
       const rendered = this.render(record, position, position.since);
-      value.push(rendered.json);
       after = entry.seq;
+      if (rendered.unseen) continue;
+      value.push(rendered.json);
       if (rendered.continueAfterMember !== undefined) {
         return skip({ ...position, after, partial: { id: record.id, afterMember: rendered.continueAfterMember } });
       }
@@ -127,6 +130,11 @@ export class DeltaQuery {
     // A full round, or an object that appeared (created or restored) after the round's start, comes whole; an
     // update only with what changed since then (Graph promises no more than that).
     const whole = position.since === 0 || record.appearedSeq > position.since;
+    // A change of the manager alone is not seen by a round that does not select it (Graph tracks what is selected).
+    const changedSince = Object.entries(record.changed).filter(([, seq]) => seq > position.since).map(([name]) => name);
+    if (!whole && !position.select?.includes('manager') && changedSince.length > 0 && changedSince.every((name) => name === 'manager' || name === 'formerManager')) {
+      return { json: {}, unseen: true };
+    }
     const json = {
       ...(whole ? renderProperties(record, position.select) : renderChangedProperties(record, position.select, position.since)),
       ...renderManagerDelta(record, position.select, whole ? null : position.since),

@@ -101,6 +101,6 @@ export function seedDemoDirectory(state: DirectoryState, counts: { users: number
   for (const i of [1, 2, 3]) if (userIds[i]) state.assign(app.id, { principalId: userIds[i], resourceId: app.id, appRoleId: DEFAULT_ROLE });
   // 2 and 3 report to 1, 6 (first group) to 0; 1 reports to 4, who is out of scope: that reference waits.
   for (const [report, manager] of [[2, 1], [3, 1], [6, 0], [1, 4]] as const) {
-    if (userIds[report] && userIds[manager]) state.setManager(userIds[report], userIds[manager]);
+    if (userIds[report] && userIds[manager]) state.setManager(userIds[report], userIds[manager], { asCreated: true });
   }
 }

@@ -316,10 +316,16 @@ export class DirectoryState {
   }
 
   /** A user's manager (`PUT /users/{id}/manager/$ref`): a change of the user, reported by delta as `manager@delta`. */
-  setManager(userId: string, managerId: string): void {
+  setManager(userId: string, managerId: string, options: { asCreated?: boolean } = {}): void {
     const user = this.get('user', userId);
     this.get('user', managerId);
     if (managerId === userId) throw new BadRequestError('A user cannot be its own manager.', 'Request_BadRequest');
+    if (options.asCreated) {
+      // Part of the user as first created (a seed): no change of its own, the user keeps its place in delta.
+      user.properties = { ...user.properties, manager: managerId };
+      this.onChange();
+      return;
+    }
     this.update(user, { manager: managerId, formerManager: user.properties.manager ?? null });
   }
 

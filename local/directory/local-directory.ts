@@ -193,6 +193,22 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     return { status: 200, text: String(applyFilter(records, query.get('$filter')).length) };
   };
 
+  /** A plain list with `$top` and `@odata.nextLink` paging (`$skiptoken` an offset). */
+  const pagedJson = (items: unknown[], query: URLSearchParams, path: string, contextPath = path): Reply => {
+    const top = query.has('$top') ? Number(query.get('$top')) : 100;
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
+      throw new BadRequestError(`Invalid page size specified: '${query.get('$top')}'. Must be between 1 and ${MAX_TOP} inclusive.`, 'Request_BadRequest');
+    }
+    const offset = query.has('$skiptoken') ? Number(query.get('$skiptoken')) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new BadRequestError('The skip token is not valid.', 'Request_BadRequest');
+    const body: Record<string, unknown> = { '@odata.context': context(contextPath), value: items.slice(offset, offset + top) };
+    if (offset + top < items.length) {
+      const next = new URLSearchParams(query);
+      next.set('$skiptoken', String(offset + top));
+      body['@odata.nextLink'] = `${base()}/${path}?${next.toString().replaceAll('%24', '$')}`;
+    }
+    return { status: 200, body };
+  };
   const list = (
     records: DirectoryRecord[],
     query: URLSearchParams,
@@ -201,27 +217,11 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     withType: boolean,
   ): Reply => {
     const select = parseSelect(kind, query.get('$select'));
-    const filtered = applyFilter(records, query.get('$filter'));
-    const top = query.has('$top') ? Number(query.get('$top')) : 100;
-    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
-      throw new BadRequestError(`Invalid page size specified: '${query.get('$top')}'. Must be between 1 and ${MAX_TOP} inclusive.`, 'Request_BadRequest');
-    }
-    const offset = query.has('$skiptoken') ? Number(query.get('$skiptoken')) : 0;
-    if (!Number.isInteger(offset) || offset < 0) throw new BadRequestError('The skip token is not valid.', 'Request_BadRequest');
-    const page = filtered.slice(offset, offset + top);
-    const body: Record<string, unknown> = {
-      '@odata.context': context(select ? `${path}(${select.join(',')})` : path),
-      value: page.map((record) => ({
-        ...(withType ? { '@odata.type': graphType[record.kind] } : {}),
-        ...renderProperties(record, select, !withType),
-      })),
-    };
-    if (offset + top < filtered.length) {
-      const next = new URLSearchParams(query);
-      next.set('$skiptoken', String(offset + top));
-      body['@odata.nextLink'] = `${base()}/${path}?${next.toString().replaceAll('%24', '$')}`;
-    }
-    return { status: 200, body };
+    const rendered = applyFilter(records, query.get('$filter')).map((record) => ({
+      ...(withType ? { '@odata.type': graphType[record.kind] } : {}),
+      ...renderProperties(record, select, !withType),
+    }));
+    return pagedJson(rendered, query, path, select ? `${path}(${select.join(',')})` : path);
   };
 
   const deltaReply = (kind: ObjectKind, response: DeltaResponse): Reply => {
@@ -351,22 +351,6 @@ function buildRoutes(state: DirectoryState, delta: DeltaQuery, base: () => strin
     createdDateTime: principal.createdDateTime,
     servicePrincipalType: 'Application',
   });
-  /** A plain list with `$top` and `@odata.nextLink` paging (`$skiptoken` an offset). */
-  const pagedJson = (items: unknown[], query: URLSearchParams, path: string): Reply => {
-    const top = query.has('$top') ? Number(query.get('$top')) : 100;
-    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
-      throw new BadRequestError(`Invalid page size specified: '${query.get('$top')}'. Must be between 1 and ${MAX_TOP} inclusive.`, 'Request_BadRequest');
-    }
-    const offset = query.has('$skiptoken') ? Number(query.get('$skiptoken')) : 0;
-    if (!Number.isInteger(offset) || offset < 0) throw new BadRequestError('The skip token is not valid.', 'Request_BadRequest');
-    const body: Record<string, unknown> = { '@odata.context': context(path), value: items.slice(offset, offset + top) };
-    if (offset + top < items.length) {
-      const next = new URLSearchParams(query);
-      next.set('$skiptoken', String(offset + top));
-      body['@odata.nextLink'] = `${base()}/${path}?${next.toString().replaceAll('%24', '$')}`;
-    }
-    return { status: 200, body };
-  };
   const transitive = (records: DirectoryRecord[], query: URLSearchParams, path: string, kind: ObjectKind): Reply =>
     list(records.filter((record) => record.kind === kind), query, path, kind, true);
 
