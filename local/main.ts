@@ -1,6 +1,7 @@
 import { localDataDir, parseLocalEnv } from './local-config.ts';
 import { LOCAL_TENANT_ID } from './local-auth.ts';
 import { startLocalStack } from './stack.ts';
+import { DEMO_SERVICE_PRINCIPAL_ID } from './directory/demo-seed.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const env = parseLocalEnv();
@@ -25,11 +26,12 @@ console.log(`graph-sync-jobs is running (data in ${dataDir})
   Scheduler        ${stack.schedulerUrl}  (group ${stack.scheduleGroup})
   Local directory  ${stack.directoryUrl}
   Local SCIM app   ${stack.scimUrl}  (bearer token: ${stack.scimToken})
+  Demo app         service principal ${DEMO_SERVICE_PRINCIPAL_ID} (its jobs sync what is assigned to it)
 
 Get a token (tenant ${LOCAL_TENANT_ID}):
   TOKEN=$(npm run --silent token)
 Then, for example:
-  curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/servicePrincipals/demo-app/synchronization/templates
+  curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/servicePrincipals/${DEMO_SERVICE_PRINCIPAL_ID}/synchronization/templates
 
 Ctrl-C stops it.`);
 
