@@ -26,6 +26,8 @@ export interface ModelGroup {
 export interface Model {
   users: ModelUser[];
   groups: ModelGroup[];
+  /** Ids assigned to the job's service principal, with their assignment ids (assignment scope only). */
+  assigned: Map<string, string>;
   /** Counter for unique names and values. */
   serial: number;
 }
@@ -64,13 +66,69 @@ const softDeleted = (model: Model) => model.users.filter((user) => user.state ==
  * (three pages of member changes), g1 with two users and g0 nested in it.
  */
 export async function populate(world: SyncWorld): Promise<Model> {
-  const model: Model = { users: [], groups: [], serial: 0 };
+  const model: Model = { users: [], groups: [], serial: 0, assigned: new Map() };
   for (let i = 0; i < 9; i++) await createUser(world, model, { enabled: i !== 8 });
   const staff = await createGroup(world, model, model.users.slice(0, 7));
   const leads = await createGroup(world, model, model.users.slice(0, 2));
   await addMember(world, leads, staff.id, 'group');
-  world.journal.push('0. populate: u0…u8 (u8 disabled), g0 = [u0…u6], g1 = [u0 u1 g0]; start the job');
+  if (world.settings.assignmentScope) {
+    await assign(world, model, leads.id);
+    await assign(world, model, model.users[7]!.id);
+  }
+  world.journal.push(
+    `0. populate: u0…u8 (u8 disabled), g0 = [u0…u6], g1 = [u0 u1 g0]${world.settings.assignmentScope ? '; g1 and u7 assigned' : ''}; start the job`,
+  );
   return model;
+}
+
+async function assign(world: SyncWorld, model: Model, principalId: string): Promise<void> {
+  const servicePrincipal = world.h.servicePrincipalId;
+  const created = await world.graph('POST', `servicePrincipals/${servicePrincipal}/appRoleAssignedTo`, {
+    principalId,
+    resourceId: servicePrincipal,
+    appRoleId: '00000000-0000-0000-0000-000000000000',
+  });
+  model.assigned.set(principalId, created.id as string);
+}
+
+/** Who can be assigned or unassigned: active users and groups. */
+const principals = (model: Model) => [...active(model).map((user) => user.id), ...model.groups.map((group) => group.id)];
+
+/** A user or group assigned to the job's application: it comes into scope, a group with its direct members. */
+export class Assign extends SyncCommand {
+  constructor(readonly principal: number) {
+    super();
+  }
+  check(model: Model): boolean {
+    return principals(model).some((id) => !model.assigned.has(id));
+  }
+  async run(model: Model, world: SyncWorld) {
+    const id = pickFrom(principals(model).filter((candidate) => !model.assigned.has(candidate)), this.principal)!;
+    await assign(world, model, id);
+    return `assign ${refOf(model, id)}`;
+  }
+  toString(): string {
+    return `Assign(${this.principal})`;
+  }
+}
+
+/** An assignment removed: a user leaves scope (disabled) unless a group keeps it in; a group is deleted. */
+export class Unassign extends SyncCommand {
+  constructor(readonly principal: number) {
+    super();
+  }
+  check(model: Model): boolean {
+    return model.assigned.size > 0;
+  }
+  async run(model: Model, world: SyncWorld) {
+    const [id, assignment] = pickFrom([...model.assigned], this.principal)!;
+    await world.graph('DELETE', `servicePrincipals/${world.h.servicePrincipalId}/appRoleAssignedTo/${assignment}`);
+    model.assigned.delete(id);
+    return `unassign ${refOf(model, id)}`;
+  }
+  toString(): string {
+    return `Unassign(${this.principal})`;
+  }
 }
 
 async function createUser(world: SyncWorld, model: Model, options: { enabled: boolean; jobTitle?: string }): Promise<ModelUser> {
@@ -246,6 +304,7 @@ export class HardDeleteUser extends SyncCommand {
     await world.graph('DELETE', `directory/deletedItems/${user.id}`);
     user.state = 'hardDeleted';
     user.leftGroups = [];
+    model.assigned.delete(user.id); // gone for good: no longer assigned
     return `${user.ref} hard-deleted`;
   }
   toString(): string {
@@ -677,6 +736,8 @@ export interface CommandFamilies {
   faults?: boolean;
   crashes?: boolean;
   staleReads?: boolean;
+  /** Assign and unassign users and groups (a world with assignment scope). */
+  assignments?: boolean;
 }
 
 /** Which existing object a step is about: mostly one of the first few, so that steps meet on the same objects. */
@@ -730,6 +791,12 @@ export function commandArbitrary(families: CommandFamilies): fc.Arbitrary<SyncCo
       { weight: 1, name: 'NestGroup', arbitrary: fc.tuple(pick, pick).map(([group, child]) => new NestGroup(group, child)) },
       { weight: 1, name: 'ExpireDeltaTokens', arbitrary: fc.constant(new ExpireDeltaTokens()) },
       { weight: 1, name: 'TimePasses', arbitrary: fc.constantFrom(10, 8 * 1440).map((minutes) => new TimePasses(minutes)) },
+    );
+  }
+  if (families.assignments) {
+    steps.push(
+      { weight: 3, name: 'Assign', arbitrary: pick.map((principal) => new Assign(principal)) },
+      { weight: 3, name: 'Unassign', arbitrary: pick.map((principal) => new Unassign(principal)) },
     );
   }
   if (families.job) {

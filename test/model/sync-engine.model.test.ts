@@ -49,8 +49,13 @@ afterAll(async () => {
  * Sets a world up (directory populated, job started), runs the steps, lets the faults stop and compares the target
  * with the projection. A strict world throws at the first problem found during the steps.
  */
-async function play(commands: readonly SyncCommand[], seed: number, strict: boolean): Promise<{ problems: Problem[]; journal: string[] }> {
-  const world = await SyncWorld.create(h, clock, stale, SETTINGS, seed);
+async function play(
+  commands: readonly SyncCommand[],
+  seed: number,
+  strict: boolean,
+  settings: WorldSettings = SETTINGS,
+): Promise<{ problems: Problem[]; journal: string[] }> {
+  const world = await SyncWorld.create(h, clock, stale, settings, seed);
   world.strict = strict;
   try {
     const model = await populate(world);
@@ -80,7 +85,7 @@ async function check(families: CommandFamilies): Promise<void> {
       fc.asyncProperty(fc.array(commandArbitrary(families), { maxLength: MAX_STEPS }), fc.nat(), async (commands, worldSeed) => {
         if (Date.now() > deadline && !PATH) return;
         played += 1;
-        const { problems, journal } = await play(commands, worldSeed, true);
+        const { problems, journal } = await play(commands, worldSeed, true, families.assignments ? { ...SETTINGS, assignmentScope: true } : SETTINGS);
         expect(lines(problems), `the target differs from the projection of the directory\n${journal.join('\n')}`).toEqual([]);
       }),
       {
@@ -123,6 +128,12 @@ describe('the sync engine against a model of directory, job and target', () => {
   it(
     'converges after job operations and eventually consistent reads of DynamoDB',
     () => check({ directory: true, job: true, staleReads: true }),
+    timeout,
+  );
+
+  it(
+    'converges under assignment scope (SyncAll false): assigning and unassigning users and groups, with killed invocations',
+    () => check({ directory: true, job: true, crashes: true, assignments: true }),
     timeout,
   );
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GetScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { scheduleNameFor } from '../../functions/domain/ids.ts';
 import { HttpScimTarget } from '../../functions/adapters/scim/http-scim-target.ts';
@@ -53,6 +54,8 @@ export interface WorldSettings {
   targetTimeoutMs: number;
   /** Worker target concurrency. */
   concurrency: number;
+  /** Only what is assigned to the job's service principal is in scope (`SyncAll` not set); else everything. */
+  assignmentScope?: boolean;
 }
 
 /**
@@ -187,6 +190,7 @@ export class SyncWorld {
       pageSize: settings.pageSize,
       memberLimit: settings.memberLimit,
       clock,
+      servicePrincipals: [{ id: h.servicePrincipalId, appId: randomUUID(), displayName: 'Model app' }],
     });
     const scim = await startLocalScimService({ host: '127.0.0.1', port: 0, token: h.scimToken, recordRequests: true, clock });
     await h.expectOk('PUT', '/secrets', {
@@ -194,7 +198,7 @@ export class SyncWorld {
         { key: 'BaseAddress', value: scim.url },
         { key: 'SecretToken', value: h.scimToken },
         { key: 'SourceBaseAddress', value: directory.url },
-        { key: 'SyncAll', value: 'true' },
+        ...(settings.assignmentScope ? [] : [{ key: 'SyncAll', value: 'true' }]),
       ],
     });
     const jobId = await h.createJob();
@@ -516,6 +520,24 @@ export class SyncWorld {
     ];
   }
 
+  /**
+   * With assignment scope, who is in it now: the assigned users and the direct user members of the assigned groups;
+   * null when everything is.
+   */
+  private async assignedScope(): Promise<{ users: Set<string>; groups: Set<string> } | null> {
+    if (!this.settings.assignmentScope) return null;
+    const assignments = (await this.listAll(`servicePrincipals/${this.h.servicePrincipalId}/appRoleAssignedTo`, 'principalId,principalType')) as {
+      principalId: string;
+      principalType: string;
+    }[];
+    const users = new Set(assignments.filter((a) => a.principalType === 'User').map((a) => a.principalId));
+    const groups = new Set(assignments.filter((a) => a.principalType === 'Group').map((a) => a.principalId));
+    for (const groupId of groups) {
+      for (const member of await this.listAll(`groups/${groupId}/members`, 'id')) if (member['@odata.type'] === '#microsoft.graph.user') users.add(member.id as string);
+    }
+    return { users, groups };
+  }
+
   /** Where the target differs from the projection of the directory as it is now (empty when they agree). */
   async differences(): Promise<Problem[]> {
     if (process.env.MODEL_DEBUG) for (const request of this.scim.requests()) console.log('REQ', request.method, request.path, JSON.stringify(request.body ?? '').slice(0, 200), (request as any).status);
@@ -533,12 +555,18 @@ export class SyncWorld {
     for (const account of this.targetUsers())
       accounts.set(account.userName as string, [...(accounts.get(account.userName as string) ?? []), account]);
     const known = new Set<string>();
+    const scope = await this.assignedScope();
     for (const user of present) {
       const userName = user.userPrincipalName as string;
       known.add(userName);
       const found = accounts.get(userName) ?? [];
       if (found.length > 1) problem('user-duplicate', `user ${userName}: ${found.length} accounts in the target`);
       const account = found[0];
+      if (scope && !scope.users.has(user.id as string)) {
+        // Not assigned, itself or through a group: never provisioned, or disabled when it left scope.
+        if (account && account.active !== false) problem('user-out-of-scope-active', `user ${userName} (not assigned): the target account is active`);
+        continue;
+      }
       const { schemas: _schemas, ...expected } = mapped.get(user.id as string) ?? {};
       const disabled = user.accountEnabled === false;
       if (!account) {
@@ -579,6 +607,12 @@ export class SyncWorld {
     for (const group of await this.listAll('groups', 'id,displayName')) {
       const label = `group "${String(group.displayName)}"`;
       const copies = targetGroups.filter((candidate) => candidate.externalId === group.id);
+      if (scope && !scope.groups.has(group.id as string)) {
+        // Not assigned: not in the target (deleted when it was unassigned).
+        for (const copy of copies) matched.add(copy);
+        if (copies.length > 0) problem('group-out-of-scope', `${label} (not assigned): in the target`);
+        continue;
+      }
       if (copies.length > 1) problem('group-duplicate', `${label}: ${copies.length} groups in the target with its externalId`);
       let target = copies[0];
       if (!target) {
