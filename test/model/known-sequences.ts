@@ -11,6 +11,7 @@ import {
   RenameGroup,
   RestartJob,
   RunTriggered,
+  Unassign,
   SetAccountEnabled,
   SoftDeleteUser,
   StartJob,
@@ -34,6 +35,8 @@ export interface KnownSequence {
   commands: SyncCommand[];
   /** The world's seed: which older image a stale read serves, back-off jitter. */
   seed?: number;
+  /** Played in a world with assignment scope (`SyncAll` unset; g1 and u7 assigned). */
+  assignmentScope?: true;
 }
 
 const longThrottle: RunFault = { kind: 'throttle', retryAfterSeconds: 3600, times: 1 };
@@ -249,5 +252,19 @@ export const KNOWN_SEQUENCES: KnownSequence[] = [
     title: 'a user and its group both deleted in the target come back without an escrow',
     kinds: ['throttle-escrow', 'group-members-missing', 'behind-on-schedule'],
     commands: [synced(), new DeleteInTarget('group', 0), new DeleteInTarget('user', 0)],
+  },
+  {
+    id: 'N17',
+    title: 'a user created by a run killed before its link was saved, then unassigned, is not left active',
+    kinds: ['user-out-of-scope-active', 'behind-on-schedule'],
+    commands: [new Tick({ crash: { at: 31, afterEffect: true } }), new Unassign(0)],
+    assignmentScope: true,
+  },
+  {
+    id: 'N18',
+    title: 'a group created by a run killed before its link was saved, then unassigned, is not left in the target',
+    kinds: ['group-out-of-scope', 'behind-on-schedule'],
+    commands: [new Tick({ crash: { at: 40, afterEffect: true } }), new Unassign(0)],
+    assignmentScope: true,
   },
 ];

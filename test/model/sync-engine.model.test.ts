@@ -101,8 +101,8 @@ async function check(families: CommandFamilies): Promise<void> {
 }
 
 describe('the sync engine replays the counterexamples found so far', () => {
-  it.each(KNOWN_SEQUENCES)('$id: $title', async ({ kinds, commands, seed }) => {
-    const { problems, journal } = await play(commands, seed ?? 1, false);
+  it.each(KNOWN_SEQUENCES)('$id: $title', async ({ kinds, commands, seed, assignmentScope }) => {
+    const { problems, journal } = await play(commands, seed ?? 1, false, assignmentScope ? { ...SETTINGS, assignmentScope } : SETTINGS);
     const relevant = problems.filter(({ kind }) => kinds.includes(kind));
     expect(lines(relevant), `${commands.map(String).join(', ')}\n${journal.join('\n')}`).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { JobPartition } from './job-partition.ts';
 const prefix = (generation: number) => `G${generation}#A#`;
 const kinds = { users: 'U', groups: 'G' } as const;
 
-/** Assignments applied, as key-only items of the job's partition (`G<gen>#A#<U|G>#<principalId>`). */
+/** Assignments applied, as small items of the job's partition (`G<gen>#A#<U|G>#<principalId>`, `pending`). */
 export class DynamoDbAssignmentStore implements AssignmentStore {
   private readonly partition: JobPartition;
 
@@ -15,20 +15,21 @@ export class DynamoDbAssignmentStore implements AssignmentStore {
     this.partition = new JobPartition(client, tableName);
   }
 
-  async list(scope: LinkScope): Promise<Assignments> {
-    const found: Assignments = { users: [], groups: [] };
+  async list(scope: LinkScope): Promise<{ applied: Assignments; pending: Assignments }> {
+    const found = { applied: { users: [], groups: [] } as Assignments, pending: { users: [], groups: [] } as Assignments };
     const start = prefix(scope.generation);
-    for await (const items of this.partition.all(this.partition.pk(scope.tenantId, scope.jobId), start, { keysOnly: true })) {
+    for await (const items of this.partition.all(this.partition.pk(scope.tenantId, scope.jobId), start)) {
       for (const item of items) {
         const [kind, id] = [String(item.sk).slice(start.length, start.length + 1), String(item.sk).slice(start.length + 2)];
-        (kind === kinds.users ? found.users : found.groups).push(id);
+        const into = item.pending === true ? found.pending : found.applied;
+        (kind === kinds.users ? into.users : into.groups).push(id);
       }
     }
     return found;
   }
 
-  async put(scope: LinkScope, principals: Assignments): Promise<void> {
-    await this.partition.write(this.keysOf(scope, principals), []);
+  async put(scope: LinkScope, principals: Assignments, pending: boolean): Promise<void> {
+    await this.partition.write(this.keysOf(scope, principals).map((key) => ({ ...key, pending })), []);
   }
 
   async delete(scope: LinkScope, principals: Assignments): Promise<void> {

@@ -32,10 +32,21 @@ export async function applyAssignmentChanges(input: {
   hasTime(): boolean;
 }): Promise<AssignmentPass> {
   const { assignments, source, scope } = input;
-  const change = assignmentChange(await assignments.list(scope), input.current);
+  const stored = await assignments.list(scope);
+  const change = assignmentChange(stored.applied, input.current);
+  // A change begun by a run that died is done again, as the principal is assigned now.
+  const current = { users: new Set(input.current.users), groups: new Set(input.current.groups) };
+  for (const kind of ['users', 'groups'] as const) {
+    for (const id of stored.pending[kind]) {
+      const into = current[kind].has(id) ? change.assigned : change.unassigned;
+      if (!into[kind].includes(id)) into[kind].push(id);
+    }
+  }
   const batches: BatchApplied[] = [];
-  const step = async (objects: DirectoryObject[], record: () => Promise<void>): Promise<boolean> => {
+  const step = async (objects: DirectoryObject[], principals: Assignments, record: () => Promise<void>): Promise<boolean> => {
     if (!input.hasTime()) return false;
+    // Noted first: should the run die while applying, the next one does it again.
+    await assignments.put(scope, principals, true);
     const applied = await input.apply(objects);
     batches.push(applied);
     if (!applied.complete) return false;
@@ -47,21 +58,27 @@ export async function applyAssignmentChanges(input: {
 
   for (const [ids, assigned] of [[change.assigned.users, true], [change.unassigned.users, false]] as const) {
     for (const batch of chunks(ids, USERS_PER_BATCH)) {
-      const record = () => (assigned ? assignments.put(scope, { users: batch, groups: [] }) : assignments.delete(scope, { users: batch, groups: [] }));
-      if (!(await step(await users(batch), record))) return { batches, complete: false };
+      const principals = { users: batch, groups: [] };
+      const record = () => (assigned ? assignments.put(scope, principals, false) : assignments.delete(scope, principals));
+      if (!(await step(await users(batch), principals, record))) return { batches, complete: false };
     }
   }
   for (const groupId of change.assigned.groups) {
     const object = await group(groupId);
     const members = object.removed === null ? await source.readMembers(groupId, { transitive: input.flatten }) : [];
-    if (!(await step([{ ...object, membersAdded: members }], () => assignments.put(scope, { users: [], groups: [groupId] })))) {
+    const principals = { users: [], groups: [groupId] };
+    if (!(await step([{ ...object, membersAdded: members }], principals, () => assignments.put(scope, principals, false)))) {
       return { batches, complete: false };
     }
   }
   for (const groupId of change.unassigned.groups) {
-    const members = await recordedMembers(input.memberships, scope, groupId);
-    const objects = [...(members.length > 0 ? await users(members) : []), await group(groupId)];
-    if (!(await step(objects, () => assignments.delete(scope, { users: [], groups: [groupId] })))) return { batches, complete: false };
+    // Its members as recorded and as the directory has them: a run that died may have provisioned some unrecorded.
+    const object = await group(groupId);
+    const listed = object.removed === null ? await source.readMembers(groupId, { transitive: input.flatten }) : [];
+    const members = [...new Set([...(await recordedMembers(input.memberships, scope, groupId)), ...listed])];
+    const objects = [...(members.length > 0 ? await users(members) : []), object];
+    const principals = { users: [], groups: [groupId] };
+    if (!(await step(objects, principals, () => assignments.delete(scope, principals)))) return { batches, complete: false };
   }
   return { batches, complete: true };
 }

@@ -1,14 +1,16 @@
 import type { CreateIntentStore } from '../../ports/create-intents.ts';
-import type { DirectorySource } from '../../ports/directory-source.ts';
+import type { DirectoryObject, DirectorySource } from '../../ports/directory-source.ts';
 import { linkId, type LinkScope, type LinkStore } from '../../ports/link-store.ts';
 import type { ScimTarget } from '../../ports/scim-target.ts';
+import type { ObjectOutcome } from './page-applier.ts';
 
 const INTENT_PAGE = 100;
 
 /**
  * Creates a run may have sent without saving their links (it died in between). An object the directory still has
- * needs nothing here: the page is read again and its create finds the account and adopts it. An object the
- * directory no longer has would leave its account behind, active: it is disabled (soft-deleted) or deleted.
+ * is applied now (`applyPresent`): its create finds the account and adopts it. One out of scope by now (say,
+ * unassigned meanwhile), and one the directory no longer has, would leave the account behind, active: a user's is
+ * disabled (out of scope, soft-deleted), a group's deleted, as if it had been linked.
  */
 export async function resolveCreateIntents(input: {
   intents: CreateIntentStore;
@@ -17,6 +19,7 @@ export async function resolveCreateIntents(input: {
   target: ScimTarget;
   scope: LinkScope;
   hasTime(): boolean;
+  applyPresent(objects: DirectoryObject[]): Promise<ObjectOutcome[]>;
 }): Promise<void> {
   let cursor: string | null = null;
   do {
@@ -25,8 +28,15 @@ export async function resolveCreateIntents(input: {
     const linked = await input.links.getMany(input.scope, page.items);
     const unlinked = page.items.filter((intent) => !linked.has(linkId(intent.type, intent.sourceId)));
     const now = unlinked.length > 0 ? await input.source.readObjects(unlinked.map((intent) => ({ type: intent.type, id: intent.sourceId }))) : [];
+    const present = now.filter((object) => object.removed === null);
+    const outcomes = present.length > 0 ? await input.applyPresent(present) : [];
+    const outOfScope = new Set(
+      outcomes
+        .filter((outcome) => outcome.action === 'skip' && (outcome.skipReason === 'outOfScope' || outcome.skipReason === 'notEffectivelyEntitled'))
+        .map((outcome) => linkId(outcome.ref.type, outcome.ref.sourceId)),
+    );
     for (const [index, intent] of unlinked.entries()) {
-      const removed = now[index]?.removed ?? null;
+      const removed = now[index]?.removed ?? (outOfScope.has(linkId(intent.type, intent.sourceId)) ? 'changed' : null);
       if (removed === null) continue;
       let account: string | null = null;
       for (const match of intent.matches) {

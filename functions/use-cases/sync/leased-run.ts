@@ -84,7 +84,18 @@ export class LeasedRun {
       if ((await this.followTarget()) === 'leaseLost') return 'leaseLost';
       const assigned = await this.followAssignments(peeked?.assignments);
       if (assigned !== 'continue') return assigned === 'leaseLost' ? 'leaseLost' : await this.stopForTime();
-      await resolveCreateIntents({ ...this.deps, source: this.connection.source, target: this.connection.target, scope: linkScopeOf(this.job), hasTime: this.hasTime });
+      await resolveCreateIntents({
+        ...this.deps,
+        source: this.connection.source,
+        target: this.connection.target,
+        scope: linkScopeOf(this.job),
+        hasTime: this.hasTime,
+        applyPresent: async (objects) => {
+          const applied = await this.applier(objects, this.applyOptions({ readMembersOnCreate: true, stampAll: false }));
+          this.carried = { ...this.carried, ...this.absorb(applied) };
+          return applied.outcomes;
+        },
+      });
       if ((await this.retryEscrows()) === 'leaseLost') return 'leaseLost';
       for (;;) {
         if (!this.hasTime()) return await this.stopForTime();
