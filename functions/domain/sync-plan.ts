@@ -292,7 +292,7 @@ function resolveReferences(flow: TypeFlow, mapped: MappedObject, link: ObjectLin
     const named = sourceId === null ? undefined : links.get(linkId('User', sourceId));
     const targetId = named && !named.outOfScope ? named.targetId : null;
     if (targetId !== null) mapped[reference.key] = targetId;
-    const previous = link?.source[reference.sourceAttribute];
+    const previous = link?.source?.[reference.sourceAttribute];
     return { key: reference.key, sourceId, previousSourceId: typeof previous === 'string' && previous !== '' ? previous : null, targetId };
   });
 }
