@@ -76,12 +76,18 @@ describe('assignment scope (SyncAll false)', () => {
     expect(membersOf(group.displayName)).toEqual(members.map((member) => account(member.userPrincipalName)!.id).sort());
     for (const member of members) expect(account(member.userPrincipalName)!.active).toBe(true);
 
-    const leaving = members[0]!;
+    // A member that nothing else keeps in scope (not assigned itself), and one that is: only the first is disabled.
+    const direct = new Set((await assignments()).filter((a) => a.principalType === 'User').map((a) => a.principalId));
+    const leaving = members.find((member) => !direct.has(member.id))!;
+    const kept = members.find((member) => direct.has(member.id));
     const stillIn = async () => (await inScope(await h.listAll('users', 'id,userPrincipalName'))).includes(leaving.userPrincipalName);
     await h.graph('DELETE', `groups/${group.id}/members/${leaving.id}/$ref`);
+    if (kept) await h.graph('DELETE', `groups/${group.id}/members/${kept.id}/$ref`);
     await h.runJob(jobId, 'schedule');
     expect(membersOf(group.displayName)).not.toContain(account(leaving.userPrincipalName)!.id);
     expect(account(leaving.userPrincipalName)!.active).toBe(await stillIn());
+    expect(account(leaving.userPrincipalName)!.active).toBe(false);
+    if (kept) expect(account(kept.userPrincipalName)!.active).toBe(true);
 
     await unassign(group.id);
     await h.expectOk('POST', `/jobs/${jobId}/start`);
