@@ -15,7 +15,7 @@ import type { TypeFlow } from '../domain/sync-plan.ts';
 import type { SchemaStore } from '../ports/schema-store.ts';
 import { effectiveSchema } from '../use-cases/job-commands.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
-import type { StoredJob } from '../schemas/stored-job.ts';
+import type { StoredJob, TargetTraits } from '../schemas/stored-job.ts';
 import { QuarantineError, type Connection } from '../use-cases/connection.ts';
 import type { DeployedEnv } from './env.ts';
 
@@ -28,10 +28,11 @@ import type { DeployedEnv } from './env.ts';
  * publicOnlyLookup); locally the loopback services are allowed.
  */
 export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deployed') {
-  return (baseAddress: string, token: string) =>
+  return (baseAddress: string, token: string, traits: TargetTraits = {}) =>
     new HttpScimTarget({
       baseUrl: baseAddress,
       token,
+      traits,
       connections: env.SCIM_CONCURRENCY * 2,
       ...(mode === 'deployed' ? { lookup: publicOnlyLookup } : {}),
     });
@@ -101,7 +102,9 @@ export function makeConnectJob(
       );
     }
 
-    const target = scimTargetFor(baseAddress, token);
+    const targetIdentity = createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32);
+    // What runs learned of a target holds for that target only.
+    const target = scimTargetFor(baseAddress, token, job.run.targetIdentity === targetIdentity ? job.run.targetTraits : {});
     return {
       source: new GraphDirectorySource({
         baseUrl,
@@ -118,7 +121,7 @@ export function makeConnectJob(
       assignmentScope: secretValue(pairs, 'SyncAll')?.toLowerCase() !== 'true',
       flattenGroups: jobSettingValue(job.synchronizationJobSettings, FLATTEN_NESTED_GROUPS)?.toLowerCase() === 'true',
       deleteThreshold: deleteThresholdOf(job.synchronizationJobSettings, secretValue(pairs, 'SyncNotificationSettings')),
-      targetIdentity: createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32),
+      targetIdentity,
       flows,
       close: async () => {
         await target.close();

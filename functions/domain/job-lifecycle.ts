@@ -71,6 +71,7 @@ export function createJob(input: NewJobInput): StoredJob {
       escrowCursor: null,
       escrowsFresh: false,
       assignmentDigest: null,
+      targetTraits: {},
       cycle: null,
     },
     history: [{ action: 'create', at: input.now }],

@@ -1,3 +1,6 @@
+import type { TargetTraits } from '../schemas/stored-job.ts';
+
+export type { TargetTraits };
 export type ScimResourceType = 'Users' | 'Groups';
 
 export interface ScimPatchOperation {
@@ -14,6 +17,17 @@ export interface ScimResource {
 export interface ScimListPage {
   resources: ScimResource[];
   totalResults: number;
+}
+
+/** One page of a cursor listing (RFC 9865, AWS IAM Identity Center). */
+export interface ScimCursorPage {
+  resources: ScimResource[];
+  /** The cursor of the next page; null on the last. */
+  nextCursor: string | null;
+  /** The number of matches, when the answer gives one (Identity Center's cursor answers do not). */
+  totalResults: number | null;
+  /** The answer is an index-paged one (it has `startIndex`, no `nextCursor`): the target ignored the cursor. */
+  ignoredCursor: boolean;
 }
 
 /**
@@ -42,13 +56,16 @@ export class TargetUnavailableError extends Error {
 
 /**
  * A SCIM 2.0 service provider (RFC 7643/7644). Sends standard requests (boolean `active`, lowercase ops),
- * retries 429 and 5xx with back-off honouring Retry-After, and never reports a failed read as "not found".
+ * retries 429 and 5xx with back-off honouring Retry-After, and never reports a failed read as "not found". It
+ * adapts to what the target refuses (see {@link TargetTraits}) rather than asking the user to say.
  * Failures are typed: {@link ScimRequestError} (this object was refused), `ThrottledError` (slow down: the run
  * pauses), {@link TargetUnavailableError} (credentials refused, unreachable: quarantine).
  */
 export interface ScimTarget {
   /** One page of a full listing (1-based startIndex), asking only for `attributes`. */
   list(type: ScimResourceType, attributes: string[], startIndex: number, count: number): Promise<ScimListPage>;
+  /** One page of a cursor listing: `cursor` is empty for the first page, then the previous page's `nextCursor`. */
+  listByCursor(type: ScimResourceType, attributes: string[], cursor: string, count: number): Promise<ScimCursorPage>;
   /** `GET /{type}?filter=<attribute> eq "<value>"`: the first match, or null when there is none. */
   findBy(type: ScimResourceType, attribute: string, value: string): Promise<ScimResource | null>;
   /** `GET /{type}/{id}` (groups without members): the resource as the target holds it, or null on 404. */
@@ -59,4 +76,8 @@ export interface ScimTarget {
   patch(type: ScimResourceType, id: string, operations: ScimPatchOperation[]): Promise<void>;
   /** A resource that is already gone (404) counts as deleted. */
   delete(type: ScimResourceType, id: string): Promise<void>;
+  /** What the target has shown it takes and refuses, from the traits it was given and what it answered since. */
+  traits(): TargetTraits;
+  /** Records what the engine learned of the target (how it pages). */
+  learn(traits: TargetTraits): void;
 }

@@ -14,6 +14,26 @@ export const transitionSchema = z.object({
 });
 
 /**
+ * What runs learned of the target's SCIM dialect from its answers, saved so that later runs send only what it takes
+ * (a request it refused once is not sent again). Unset = not learned yet; reset when the job moves to another target.
+ */
+export const targetTraitsSchema = z.object({
+  /**
+   * How a full listing pages: `startIndex` (RFC 7644), `cursor` (RFC 9865, as AWS IAM Identity Center), or `none`
+   * (it cannot be listed completely: accounts are matched by filter queries).
+   */
+  listing: z.enum(['startIndex', 'cursor', 'none']).optional(),
+  /** False: the target refuses `attributes`/`excludedAttributes`, so requests go without them. */
+  projection: z.boolean().optional(),
+  /**
+   * How members are removed: `pathFilter` (`members[value eq "…"]`, RFC 7644 §3.5.2.2), or `valueList`
+   * (`path: members` with the values, as Entra sends it) for a target that refused the first.
+   */
+  memberRemoval: z.enum(['pathFilter', 'valueList']).optional(),
+});
+export type TargetTraits = z.infer<typeof targetTraitsSchema>;
+
+/**
  * What the sync worker owns. The API touches it only to reset (restart) or lift quarantine (start), and then
  * bumps `epoch`, so a worker that holds the lease sees the reset instead of overwriting it.
  */
@@ -52,6 +72,8 @@ export const runStateSchema = z.object({
    * ones has nothing to do for them.
    */
   assignmentDigest: z.string().nullable().default(null),
+  /** What runs learned of the target (the one `targetIdentity` names). */
+  targetTraits: targetTraitsSchema.default({}),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
   escrowCursor: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */

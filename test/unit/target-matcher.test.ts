@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   ScimRequestError,
   TargetUnavailableError,
+  type ScimCursorPage,
   type ScimListPage,
   type ScimResource,
   type ScimResourceType,
   type ScimTarget,
+  type TargetTraits,
 } from '../../functions/ports/scim-target.ts';
 import { ThrottledError } from '../../functions/ports/throttled-error.ts';
 import { TargetMatcher } from '../../functions/use-cases/target-matcher.ts';
@@ -20,11 +22,20 @@ interface Listing {
   ignoresStartIndex?: boolean;
   /** Fails every listing request with this error (AWS IAM Identity Center answers 400 to startIndex). */
   fails?: () => Error;
+  /**
+   * How it takes a `cursor`: pages by it (RFC 9865, Identity Center), ignores it and answers the first page in
+   * index form (most RFC 7644 servers, the default), or refuses it.
+   */
+  cursor?: 'pages' | 'ignored' | 'refused';
+  /** What earlier runs learned. */
+  traits?: TargetTraits;
 }
 
 function fakeTarget(count: number, listing: Listing = {}) {
   const users: ScimResource[] = Array.from({ length: count }, (_, i) => ({ id: `id-${i}`, userName: `User${i}@Contoso.com` }));
   const lists: { startIndex: number; count: number }[] = [];
+  const cursorLists: { cursor: string; count: number }[] = [];
+  const traits: TargetTraits = { ...listing.traits };
   const finds: string[] = [];
   const unsupported = async (): Promise<never> => {
     throw new Error('not used by the matcher');
@@ -37,6 +48,16 @@ function fakeTarget(count: number, listing: Listing = {}) {
       const resources = users.slice(from, from + Math.min(asked, listing.maxPage ?? Infinity));
       return { resources, totalResults: listing.totalIsPageSize ? resources.length : users.length };
     },
+    async listByCursor(_type: ScimResourceType, _attributes: string[], cursor: string, asked: number): Promise<ScimCursorPage> {
+      cursorLists.push({ cursor, count: asked });
+      const mode = listing.cursor ?? 'ignored';
+      if (mode === 'refused') throw new ScimRequestError('GET /Users answered 400: cursor is not supported', 400);
+      const from = mode === 'ignored' || cursor === '' ? 0 : Number(cursor.slice('after-'.length));
+      const resources = users.slice(from, from + Math.min(asked, listing.maxPage ?? Infinity));
+      if (mode === 'ignored') return { resources, nextCursor: null, totalResults: users.length, ignoredCursor: true };
+      const next = from + resources.length;
+      return { resources, nextCursor: next < users.length ? `after-${next}` : null, totalResults: null, ignoredCursor: false };
+    },
     async findBy(_type, attribute, value) {
       finds.push(value);
       return users.find((user) => String(user[attribute]).toLowerCase() === value.toLowerCase()) ?? null;
@@ -46,8 +67,10 @@ function fakeTarget(count: number, listing: Listing = {}) {
     create: unsupported,
     patch: unsupported,
     delete: unsupported,
+    traits: () => ({ ...traits }),
+    learn: (learned) => void Object.assign(traits, learned),
   };
-  return { target, users, lists, finds };
+  return { target, users, lists, cursorLists, finds, traits };
 }
 
 /** Prepares, then matches every account and one that does not exist; the ids found, in order. */
@@ -83,14 +106,53 @@ describe('TargetMatcher', () => {
     ['refuses the listing with 400 (AWS IAM Identity Center)', { fails: () => new ScimRequestError('GET /Users answered 400: startIndex is not supported', 400) }],
     ['answers the listing with something unreadable', { fails: () => new ScimRequestError('GET /Users answered something other than a ListResponse', 200) }],
     ['fails the listing in a way nobody foresaw', { fails: () => new TypeError('Cannot read properties of undefined') }],
-  ])('matches object by object on a target that %s, and lists no more this run', async (_, listing) => {
-    const { target, users, lists, finds } = fakeTarget(12, listing);
+  ])('matches object by object on a target that %s and ignores a cursor, and lists no more, in later runs neither', async (_, listing) => {
+    const { target, users, lists, cursorLists, finds, traits } = fakeTarget(12, listing);
     const matcher = new TargetMatcher(target, options);
     expect(await matchAll(matcher, users)).toEqual(ids(users));
     expect(finds).toHaveLength(13);
+    expect(cursorLists).toHaveLength(1);
+    expect(traits).toEqual({ listing: 'none' });
     const listed = lists.length;
     await matcher.prepare('Users', 'externalId', 100);
+    await new TargetMatcher(target, options).prepare('Users', 'userName', 100);
     expect(lists).toHaveLength(listed);
+    expect(cursorLists).toHaveLength(1);
+  });
+
+  it.each<[string, Listing]>([
+    ['refuses startIndex (AWS IAM Identity Center)', { fails: () => new ScimRequestError('GET /Users answered 400: startIndex is not supported', 400), cursor: 'pages' }],
+    ['ignores startIndex', { ignoresStartIndex: true, cursor: 'pages' }],
+    ['ignores startIndex and pages by cursor in pages of its own size', { ignoresStartIndex: true, cursor: 'pages', maxPage: 7 }],
+  ])('indexes every account of a target that %s by cursor, and later runs page by cursor at once', async (_, listing) => {
+    const { target, users, lists, cursorLists, finds, traits } = fakeTarget(250, listing);
+    expect(await matchAll(new TargetMatcher(target, options), users)).toEqual(ids(users));
+    expect(finds).toEqual([]);
+    expect(cursorLists[0]).toEqual({ cursor: '', count: 100 });
+    expect(cursorLists.every((request) => request.count <= 100)).toBe(true);
+    expect(traits).toEqual({ listing: 'cursor' });
+
+    const listed = lists.length;
+    const pagesBefore = cursorLists.length;
+    expect(await matchAll(new TargetMatcher(target, options), users)).toEqual(ids(users));
+    expect(lists).toHaveLength(listed);
+    expect(cursorLists.length - pagesBefore).toBe(pagesBefore);
+  });
+
+  it('does not take a cursor page without a next cursor for the last when it counts more accounts than were listed', async () => {
+    const { target, users, finds, traits } = fakeTarget(30, { fails: () => new ScimRequestError('400', 400), cursor: 'pages', maxPage: 10 });
+    const listByCursor = target.listByCursor.bind(target);
+    target.listByCursor = async (...args) => ({ ...(await listByCursor(...args)), nextCursor: null, totalResults: 30 });
+    expect(await matchAll(new TargetMatcher(target, options), users.slice(0, 5))).toEqual(ids(users.slice(0, 5)));
+    expect(finds).toHaveLength(6);
+    expect(traits).toEqual({ listing: 'none' });
+  });
+
+  it('starts with startIndex on a target learned to take it, and learns it on the first listing', async () => {
+    const { target, users, cursorLists, traits } = fakeTarget(25, {});
+    expect(await matchAll(new TargetMatcher(target, options), users)).toEqual(ids(users));
+    expect(traits).toEqual({ listing: 'startIndex' });
+    expect(cursorLists).toEqual([]);
   });
 
   it.each<[string, () => Error]>([

@@ -5,11 +5,13 @@ import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
 import {
   ScimRequestError,
   TargetUnavailableError,
+  type ScimCursorPage,
   type ScimListPage,
   type ScimPatchOperation,
   type ScimResource,
   type ScimResourceType,
   type ScimTarget,
+  type TargetTraits,
 } from '../../ports/scim-target.ts';
 import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
 import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
@@ -30,10 +32,14 @@ export interface HttpScimTargetOptions extends RetryPolicyOptions {
   connections?: number;
   /** Resolves host names for the default Agent (e.g. refusing non-public addresses); default DNS. */
   lookup?: LookupFunction;
+  /** What earlier runs learned of this target (see {@link TargetTraits}); default nothing. */
+  traits?: TargetTraits;
 }
 
 const patchOpSchemaUrn = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const scimJson = 'application/scim+json';
+/** Some targets block requests without one (AWS IAM Identity Center refuses a PATCH without it). */
+const userAgent = 'graph-sync-jobs-scim-client/1';
 
 const resourceSchema = z.looseObject({ id: z.string().min(1) });
 const groupMembersSchema = z.looseObject({ id: z.string().min(1), members: z.array(z.looseObject({ value: z.string() })).optional() });
@@ -42,6 +48,21 @@ const listResponseSchema = z.object({
   totalResults: z.number().int().min(0),
   Resources: z.array(resourceSchema).optional(),
 });
+
+/** A cursor page (RFC 9865; Identity Center's carries `itemsPerPage` and `nextCursor`, no `totalResults`). */
+const cursorResponseSchema = z
+  .object({
+    Resources: z.array(resourceSchema).optional(),
+    itemsPerPage: z.number().int().min(0).optional(),
+    totalResults: z.number().int().min(0).optional(),
+    startIndex: z.number().int().optional(),
+    nextCursor: z.string().min(1).optional(),
+  })
+  // An answer without resources must still say it is a (possibly empty) page.
+  .refine((page) => page.Resources !== undefined || page.itemsPerPage !== undefined || page.totalResults !== undefined);
+
+/** A member removal in RFC 7644's value-filter form, as the planner writes it (see memberRequests). */
+const memberFilterPathPattern = /^members\[value eq ("(?:[^"\\]|\\.)*")\]$/;
 
 const errorBodySchema = z.looseObject({
   scimType: z.string().optional(),
@@ -73,6 +94,7 @@ export class HttpScimTarget implements ScimTarget {
   private readonly timeoutMs: number;
   /** One policy per target: one 429 holds back every request of the job, not just its own. */
   private readonly retries: RetryPolicy;
+  private readonly learned: TargetTraits;
 
   constructor(private readonly options: HttpScimTargetOptions) {
     const base = new URL(options.baseUrl);
@@ -88,23 +110,44 @@ export class HttpScimTarget implements ScimTarget {
       });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = new RetryPolicy('target', options);
+    this.learned = { ...options.traits };
+  }
+
+  traits(): TargetTraits {
+    return { ...this.learned };
+  }
+
+  learn(traits: TargetTraits): void {
+    Object.assign(this.learned, traits);
   }
 
   async list(type: ScimResourceType, attributes: string[], startIndex: number, count: number): Promise<ScimListPage> {
-    attributes.forEach(assertAttributePath);
-    const query = new URLSearchParams({ startIndex: String(startIndex), count: String(count) });
-    if (attributes.length > 0) query.set('attributes', attributes.join(','));
-    const { body } = await this.send('GET', `/${type}?${query}`);
+    const query = { startIndex: String(startIndex), count: String(count) };
+    // A refused index listing is not sent again without attributes: the matcher turns to a cursor listing then.
+    const { body } = await this.read(`/${type}`, query, attributesOnly(attributes), { bareOnRefusal: false });
     const page = parseList(body, `GET /${type}`);
     return { resources: page.Resources ?? [], totalResults: page.totalResults };
   }
 
+  async listByCursor(type: ScimResourceType, attributes: string[], cursor: string, count: number): Promise<ScimCursorPage> {
+    const { body } = await this.read(`/${type}`, { cursor, count: String(count) }, attributesOnly(attributes));
+    const parsed = cursorResponseSchema.safeParse(body);
+    if (!parsed.success) throw new ScimRequestError(`GET /${type}?cursor answered something other than a ListResponse`, 200);
+    const { Resources, nextCursor, totalResults, startIndex } = parsed.data;
+    return {
+      resources: Resources ?? [],
+      nextCursor: nextCursor ?? null,
+      totalResults: totalResults ?? null,
+      ignoredCursor: nextCursor === undefined && startIndex !== undefined,
+    };
+  }
+
   async findBy(type: ScimResourceType, attribute: string, value: string): Promise<ScimResource | null> {
     assertAttributePath(attribute);
-    const query = new URLSearchParams({ filter: `${attribute} eq ${quoteFilterValue(value)}` });
+    const filter = { filter: `${attribute} eq ${quoteFilterValue(value)}` };
     // Entra's own group lookups leave members out: a large group's member list is not needed to match it.
-    if (type === 'Groups') query.set('excludedAttributes', 'members');
-    const { body } = await this.send('GET', `/${type}?${query}`);
+    const projection: Record<string, string> = type === 'Groups' ? { excludedAttributes: 'members' } : {};
+    const { body } = await this.read(`/${type}`, filter, projection);
     const page = parseList(body, `GET /${type}?filter`);
     const [first] = page.Resources ?? [];
     if (page.totalResults > 0 && first === undefined) {
@@ -114,8 +157,8 @@ export class HttpScimTarget implements ScimTarget {
   }
 
   async get(type: ScimResourceType, id: string): Promise<ScimResource | null> {
-    const query = type === 'Groups' ? '?excludedAttributes=members' : '';
-    const { status, body } = await this.send('GET', `/${type}/${encodeURIComponent(id)}${query}`, undefined, { notFoundIsDone: true });
+    const projection: Record<string, string> = type === 'Groups' ? { excludedAttributes: 'members' } : {};
+    const { status, body } = await this.read(`/${type}/${encodeURIComponent(id)}`, {}, projection, { notFoundIsDone: true });
     if (status === 404) return null;
     const parsed = resourceSchema.safeParse(body);
     if (!parsed.success) throw new ScimRequestError(`GET /${type}/{id} answered ${status} without a resource`, status);
@@ -124,7 +167,7 @@ export class HttpScimTarget implements ScimTarget {
 
   /** `GET /Groups/{id}?attributes=members`; a group without the attribute has no members (RFC 7643 §2.5). */
   async groupMembers(id: string): Promise<string[] | null> {
-    const { status, body } = await this.send('GET', `/Groups/${encodeURIComponent(id)}?attributes=members`, undefined, { notFoundIsDone: true });
+    const { status, body } = await this.read(`/Groups/${encodeURIComponent(id)}`, {}, { attributes: 'members' }, { notFoundIsDone: true });
     if (status === 404) return null;
     const parsed = groupMembersSchema.safeParse(body);
     if (!parsed.success) throw new ScimRequestError(`GET /Groups/{id}?attributes=members answered ${status} without a group`, status);
@@ -138,9 +181,24 @@ export class HttpScimTarget implements ScimTarget {
     return parsed.data;
   }
 
+  /**
+   * Member removals go in RFC 7644's value-filter form until the target refuses it (400) and takes the same
+   * removals as Entra sends them (`path: members` with the values); from then on, in that form only.
+   */
   async patch(type: ScimResourceType, id: string, operations: ScimPatchOperation[]): Promise<void> {
-    const body = { schemas: [patchOpSchemaUrn], Operations: operations.map(rfcOperation) };
-    await this.send('PATCH', `/${type}/${encodeURIComponent(id)}`, body);
+    const path = `/${type}/${encodeURIComponent(id)}`;
+    const asValueList = type === 'Groups' && this.learned.memberRemoval !== 'pathFilter' ? memberValueList(operations) : null;
+    const body = (ops: ScimPatchOperation[]) => ({ schemas: [patchOpSchemaUrn], Operations: ops.map(rfcOperation) });
+    if (asValueList === null) return void (await this.send('PATCH', path, body(operations)));
+    if (this.learned.memberRemoval === 'valueList') return void (await this.send('PATCH', path, body(asValueList)));
+    try {
+      await this.send('PATCH', path, body(operations));
+      this.learned.memberRemoval = 'pathFilter';
+    } catch (error) {
+      if (!(error instanceof ScimRequestError && error.status === 400)) throw error;
+      await this.send('PATCH', path, body(asValueList));
+      this.learned.memberRemoval = 'valueList';
+    }
   }
 
   async delete(type: ScimResourceType, id: string): Promise<void> {
@@ -150,6 +208,32 @@ export class HttpScimTarget implements ScimTarget {
   /** Closes the connection pool when this target created it. */
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /**
+   * A GET with `attributes`/`excludedAttributes` until the target refuses them (400) and answers the same request
+   * without them (AWS IAM Identity Center does not support them); from then on, without them only.
+   */
+  private async read(
+    path: string,
+    query: Record<string, string>,
+    projection: Record<string, string>,
+    { notFoundIsDone = false, bareOnRefusal = true } = {},
+  ): Promise<ScimResponse> {
+    const url = (params: Record<string, string>) => {
+      const search = new URLSearchParams(params).toString();
+      return search === '' ? path : `${path}?${search}`;
+    };
+    const options = { notFoundIsDone };
+    if (this.learned.projection === false || Object.keys(projection).length === 0) return this.send('GET', url(query), undefined, options);
+    try {
+      return await this.send('GET', url({ ...query, ...projection }), undefined, options);
+    } catch (error) {
+      if (!(bareOnRefusal && error instanceof ScimRequestError && error.status === 400)) throw error;
+      const answer = await this.send('GET', url(query), undefined, options);
+      this.learned.projection = false;
+      return answer;
+    }
   }
 
   private async send(
@@ -194,6 +278,7 @@ export class HttpScimTarget implements ScimTarget {
         headers: {
           authorization: `Bearer ${this.options.token}`,
           accept: `${scimJson}, application/json`,
+          'user-agent': userAgent,
           ...(body === undefined ? {} : { 'content-type': scimJson }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -220,6 +305,26 @@ export class HttpScimTarget implements ScimTarget {
 
 function assertAttributePath(attribute: string): void {
   if (!attributePathPattern.test(attribute)) throw new Error(`Not a SCIM attribute path: ${attribute}`);
+}
+
+/** `attributes=…` for a listing, when it asks for any. */
+function attributesOnly(attributes: string[]): Record<string, string> {
+  attributes.forEach(assertAttributePath);
+  return attributes.length > 0 ? { attributes: attributes.join(',') } : {};
+}
+
+/**
+ * Operations that only remove members by value filter, as one Entra-form removal
+ * (`{"op":"remove","path":"members","value":[{"value":…}]}`); null for any other request.
+ */
+function memberValueList(operations: ScimPatchOperation[]): ScimPatchOperation[] | null {
+  const values: { value: string }[] = [];
+  for (const operation of operations) {
+    const quoted = operation.op === 'remove' && operation.value === undefined ? memberFilterPathPattern.exec(operation.path ?? '')?.[1] : undefined;
+    if (quoted === undefined) return null;
+    values.push({ value: JSON.parse(quoted) as string });
+  }
+  return values.length > 0 ? [{ op: 'remove', path: 'members', value: values }] : null;
 }
 
 function parseBody(text: string): unknown {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { escrowQuarantine, type EscrowThresholds } from '../../domain/escrow-policy.ts';
 import { beganReading, countApplied, countImported, newCycle, type AppliedCounts } from '../../domain/run-cycle.ts';
 import { statusAfter, type RunEvent } from '../../domain/run-status.ts';
@@ -178,6 +179,7 @@ export class LeasedRun {
               pendingMembers: false,
               previousLinkGeneration: null,
               assignmentDigest: null,
+              targetTraits: {},
             }
           : {}),
       },
@@ -395,7 +397,11 @@ export class LeasedRun {
    */
   private async commit(commit: RunCommit): Promise<'saved' | 'reset' | 'lost'> {
     const key = keyOf(this.job);
-    const merged = { ...this.carried, ...commit.run };
+    // What the run learned of the target goes with the next write, so later runs do not send what it refused.
+    // (No connection yet while a failure to connect is being recorded.)
+    const traits = (this.connection as Connection | undefined)?.target.traits();
+    const learned = traits === undefined || isDeepStrictEqual(traits, this.job.run.targetTraits) ? {} : { targetTraits: traits };
+    const merged = { ...learned, ...this.carried, ...commit.run };
     const run = commit.release ? merged : { ...merged, leaseUntil: this.leaseUntil() };
     const saved = await this.deps.runs.commit(key, this.owner, this.job.run.epoch, { ...commit, run });
     if (saved) {
