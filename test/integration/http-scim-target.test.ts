@@ -321,10 +321,65 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     }
   });
 
+  it('asks without attributes once the target refuses them, and from then on only so', async () => {
+    const group = await target().create('Groups', { schemas: [groupSchema], displayName: 'Bare' });
+    service.clearRequests();
+    const projected = (request: { path: string }) => /[?&](excludedAttributes|attributes)=/.test(request.path);
+    service.failNext({ status: 400, times: 1_000, detail: 'excludedAttributes is not supported', match: projected });
+    const learning = target();
+    await expect(learning.get('Groups', group.id)).resolves.toMatchObject({ id: group.id, displayName: 'Bare' });
+    await expect(learning.findBy('Groups', 'displayName', 'Bare')).resolves.toMatchObject({ id: group.id });
+    await expect(learning.groupMembers(group.id)).resolves.toEqual([]);
+    expect(learning.traits()).toEqual({ projection: false });
+    expect(service.requests().map((request) => `${request.status} ${request.path.split('?')[0]}`)).toEqual([
+      `400 /Groups/${group.id}`,
+      `200 /Groups/${group.id}`,
+      '200 /Groups',
+      `200 /Groups/${group.id}`,
+    ]);
+    service.clearFaults();
+  });
+
+  it("removes members in Entra's form once the target refuses the filter form, and from then on only in that form", async () => {
+    const users = await Promise.all(['rm1', 'rm2', 'rm3'].map((name) => target().create('Users', newUser(`${name}@contoso.com`))));
+    const group = await target().create('Groups', { schemas: [groupSchema], displayName: 'Removals', members: users.map((user) => ({ value: user.id })) });
+    service.clearRequests();
+    const filterForm = (request: { method: string; body: unknown }) =>
+      request.method === 'PATCH' && JSON.stringify(request.body).includes('members[value eq');
+    service.failNext({ status: 400, times: 1_000, scimType: 'invalidPath', match: filterForm });
+    const learning = target();
+    const removal = (user: { id: string }) => ({ op: 'remove' as const, path: `members[value eq ${quoteFilterValue(user.id)}]` });
+    await learning.patch('Groups', group.id, [removal(users[0]!), removal(users[1]!)]);
+    await learning.patch('Groups', group.id, [removal(users[2]!)]);
+    expect(learning.traits()).toEqual({ memberRemoval: 'valueList' });
+    expect(await learning.groupMembers(group.id)).toEqual([]);
+    const patches = service.requests().filter((request) => request.method === 'PATCH');
+    expect(patches.map((request) => request.status)).toEqual([400, 204, 204]);
+    expect(patches.map((request) => (request.body as { Operations: unknown[] }).Operations)).toEqual([
+      [removal(users[0]!), removal(users[1]!)],
+      [{ op: 'remove', path: 'members', value: [{ value: users[0]!.id }, { value: users[1]!.id }] }],
+      [{ op: 'remove', path: 'members', value: [{ value: users[2]!.id }] }],
+    ]);
+    service.clearFaults();
+  });
+
+  it('keeps to the filter form when the target takes it, and when it refuses both forms', async () => {
+    const user = await target().create('Users', newUser('keep@contoso.com'));
+    const group = await target().create('Groups', { schemas: [groupSchema], displayName: 'Keeps', members: [{ value: user.id }] });
+    const taking = target();
+    await taking.patch('Groups', group.id, [{ op: 'remove', path: `members[value eq ${quoteFilterValue(user.id)}]` }]);
+    expect(taking.traits()).toEqual({ memberRemoval: 'pathFilter' });
+
+    service.failNext({ status: 400, times: 2, detail: 'Too many operations' });
+    const refusing = target();
+    await expect(refusing.patch('Groups', group.id, [{ op: 'remove', path: `members[value eq ${quoteFilterValue(user.id)}]` }])).rejects.toMatchObject({ status: 400 });
+    expect(refusing.traits()).toEqual({});
+  });
+
   describe('against a misbehaving server', () => {
     let rogue: Server;
     let rogueUrl: string;
-    let answer: (response: import('node:http').ServerResponse) => void;
+    let answer: (response: import('node:http').ServerResponse, request: import('node:http').IncomingMessage) => void;
     let received = 0;
 
     beforeEach(() => {
@@ -332,9 +387,9 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     });
 
     beforeAll(async () => {
-      rogue = createServer((_request, response) => {
+      rogue = createServer((request, response) => {
         received += 1;
-        answer(response);
+        answer(response, request);
       });
       await new Promise<void>((resolve) => rogue.listen(0, '127.0.0.1', resolve));
       rogueUrl = `http://127.0.0.1:${(rogue.address() as AddressInfo).port}/scim/v2`;
@@ -343,6 +398,43 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     afterAll(async () => {
       rogue.closeAllConnections();
       await new Promise((resolve) => rogue.close(resolve));
+    });
+
+    it('sends a User-Agent with every request', async () => {
+      const agents: (string | undefined)[] = [];
+      answer = (response, request) => {
+        agents.push(request.headers['user-agent']);
+        response.writeHead(200, { 'content-type': 'application/scim+json' }).end('{"totalResults":0,"Resources":[]}');
+      };
+      const each = target({ baseUrl: rogueUrl });
+      await each.findBy('Users', 'userName', 'x');
+      await each.patch('Groups', 'g-1', [{ op: 'add', path: 'members', value: [{ value: 'u-1' }] }]);
+      expect(agents).toEqual([expect.stringMatching(/^graph-sync-jobs/), expect.stringMatching(/^graph-sync-jobs/)]);
+    });
+
+    it('pages by cursor: reads the next cursor of a cursor answer, and tells an index answer (the cursor ignored)', async () => {
+      const paths: string[] = [];
+      let body = '';
+      answer = (response, request) => {
+        paths.push(request.url ?? '');
+        response.writeHead(200, { 'content-type': 'application/scim+json' }).end(body);
+      };
+      const cursorTarget = target({ baseUrl: rogueUrl });
+      body = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], itemsPerPage: 1, nextCursor: 'VGhlIG5leHQ=', Resources: [{ id: 'u-1' }] });
+      await expect(cursorTarget.listByCursor('Users', ['userName'], '', 100)).resolves.toEqual({
+        resources: [{ id: 'u-1' }],
+        nextCursor: 'VGhlIG5leHQ=',
+        totalResults: null,
+        ignoredCursor: false,
+      });
+      body = JSON.stringify({ totalResults: 3, itemsPerPage: 1, startIndex: 1, Resources: [{ id: 'u-1' }] });
+      await expect(cursorTarget.listByCursor('Users', ['userName'], 'VGhlIG5leHQ=', 100)).resolves.toMatchObject({ nextCursor: null, totalResults: 3, ignoredCursor: true });
+      expect(paths.map((path) => Object.fromEntries(new URL(`http://x${path}`).searchParams))).toEqual([
+        { cursor: '', count: '100', attributes: 'userName' },
+        { cursor: 'VGhlIG5leHQ=', count: '100', attributes: 'userName' },
+      ]);
+      body = '{"itemsPerPage":"many"}';
+      await expect(cursorTarget.listByCursor('Users', [], '', 100)).rejects.toBeInstanceOf(ScimRequestError);
     });
 
     it('throws instead of answering "not found" when a 200 is not a ListResponse', async () => {
