@@ -6,7 +6,7 @@ import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Context } from 'aws-lambda';
 import { LOCAL_TENANT_ID, issueLocalToken } from '../../local/local-auth.ts';
 import { startLambdaEndpoint } from '../../local/lambda-endpoint.ts';
-import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
+import { startLocalScimService, type LocalScimService, type LocalScimServiceOptions } from '../../local/scim-service/local-scim-service.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import type { SyncTick } from '../../functions/schemas/sync-tick.ts';
 import { getServices } from '../../functions/config/services.ts';
@@ -49,6 +49,8 @@ export interface SyncHarnessOptions {
   seedGroups?: number;
   /** The jobs' service principal (default: a fresh id the directory does not have). */
   servicePrincipalId?: string;
+  /** How the target SCIM service behaves (e.g. a target's profile); it always records its requests. */
+  scim?: Omit<LocalScimServiceOptions, 'token' | 'host' | 'port' | 'recordRequests'>;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
       // Runs happen only when a test runs the worker, so none can be in flight when a job is deleted.
       purgeSettleSeconds: 0,
     });
-    scim = await startLocalScimService({ host: '127.0.0.1', port: 0, token: scimToken, recordRequests: true });
+    scim = await startLocalScimService({ ...options.scim, host: '127.0.0.1', port: 0, token: scimToken, recordRequests: true });
     capture = await startLambdaEndpoint({
       host: '127.0.0.1',
       port: 0,
