@@ -31,6 +31,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: `${SYNC}/templates`, handler: 'templates-list' },
   { method: 'GET', path: `${SYNC}/templates/{templateId}`, handler: 'templates-get' },
   { method: 'PUT', path: `${SYNC}/secrets`, handler: 'secrets-put' },
+  { method: 'GET', path: '/v1.0/auditLogs/provisioning', handler: 'audit-logs-provisioning' },
 ];
 
 /**

@@ -30,6 +30,8 @@ export const deployedEnvSchema = z.object({
   SCIM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** Refusals one cycle must reach before Entra's escrow thresholds (40% refused, or 40,000) quarantine the job. */
   ESCROW_THRESHOLD_MINIMUM: z.coerce.number().int().min(1).default(5000),
+  /** How long provisioning-log records are kept (DynamoDB TTL deployed; never returned past it anywhere). */
+  PROVISIONING_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Endpoint overrides: the local stack points the same SDK adapters at dynalite and its emulators. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SCHEDULER_ENDPOINT: z.string().url().optional(),

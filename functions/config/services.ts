@@ -10,6 +10,7 @@ import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
 import { DynamoDbSecretsVault } from '../adapters/dynamodb/dynamodb-secrets-vault.ts';
 import { DynamoDbSchemaStore } from '../adapters/dynamodb/dynamodb-schema-store.ts';
 import { DynamoDbJobStatePurge } from '../adapters/dynamodb/dynamodb-job-state-purge.ts';
+import { DynamoDbProvisioningLog } from '../adapters/dynamodb/dynamodb-provisioning-log.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { LambdaWorkerActions } from '../adapters/lambda/lambda-worker-actions.ts';
 import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
@@ -58,6 +59,7 @@ function build(env: DeployedEnv) {
     clock: systemClock,
     worker: new LambdaWorkerActions(lambda, env.SYNC_FUNCTION_ARN),
     purges,
+    provisioningLog: new DynamoDbProvisioningLog(dynamo, env.TABLE_NAME, env.PROVISIONING_LOG_RETENTION_DAYS),
     commands: makeJobCommands({ jobs, schedules, trigger, secrets, purges, purgeSchedules: schedules, schemas, clock: systemClock }),
     /** The worker's purge of deleted jobs (functions/workers/sync-job.ts). */
     purgeJob: makePurgeJob({ jobs, purges, schedules, clock: systemClock, settleMs: env.JOB_PURGE_SETTLE_SECONDS * 1000 }),

@@ -33,6 +33,7 @@ export function syncRunDeps(services: Services, observer?: RunObserver): SyncRun
     assignments: new DynamoDbAssignmentStore(dynamo, env.TABLE_NAME),
     references: new DynamoDbReferenceStore(dynamo, env.TABLE_NAME),
     schedules: services.schedules,
+    provisioningLog: services.provisioningLog,
     trigger: new LambdaSyncTrigger(new LambdaClient({ endpoint: env.LAMBDA_ENDPOINT }), env.SYNC_FUNCTION_ARN),
     connect: makeConnectJob(env, services.secrets, services.schemas, services.mode),
     clock: services.clock,
@@ -53,6 +54,7 @@ export function makeRunObserver(log: Pick<Logger, 'warn'>, metrics: Pick<Metrics
     refused: (job, count, sample) => log.warn('Objects refused by the target', { jobId: job.id, count, first: sample }),
     interrupted: (job, error) => log.warn('Sync run stopped early', { jobId: job.id, code: error.code, reason: error.message }),
     triggerFailed: (key, error) => log.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
+    logWriteFailed: (key, count, error) => log.warn('Provisioning records could not be written', { jobId: key.jobId, count, error: error as Error }),
   };
 }
 

@@ -39,7 +39,7 @@ export interface GraphResponse {
 }
 
 export interface RouteOptions<TSchema extends z.ZodType> {
-  access: 'read' | 'write';
+  access: 'read' | 'write' | 'auditLog';
   /** Body schema; routes without one ignore the body. */
   body?: TSchema;
   /** An absent or empty body is parsed as `{}` (start, pause, restart take an optional body). */

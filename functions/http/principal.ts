@@ -2,6 +2,8 @@ import { ForbiddenError, UnauthenticatedError } from '../errors/service-errors.t
 
 export const READ_PERMISSION = 'Synchronization.Read.All';
 export const WRITE_PERMISSION = 'Synchronization.ReadWrite.All';
+/** Graph's permission for the provisioning logs; the synchronization permissions read them too. */
+export const AUDIT_LOG_PERMISSION = 'AuditLog.Read.All';
 
 /** The caller, from the validated access token's claims. */
 export interface Principal {
@@ -31,12 +33,15 @@ export function principalFromClaims(claims: Record<string, unknown> | undefined)
   return { tenantId, permissions };
 }
 
-/** Reads need Read.All or ReadWrite.All; writes need ReadWrite.All (as roles or delegated scopes). */
-export function requirePermission(principal: Principal, access: 'read' | 'write'): void {
-  const allowed =
-    principal.permissions.has(WRITE_PERMISSION) || (access === 'read' && principal.permissions.has(READ_PERMISSION));
+/**
+ * Reads need Read.All or ReadWrite.All; writes need ReadWrite.All (as roles or delegated scopes); the provisioning
+ * logs take AuditLog.Read.All as well.
+ */
+export function requirePermission(principal: Principal, access: 'read' | 'write' | 'auditLog'): void {
+  const has = (permission: string) => principal.permissions.has(permission);
+  const allowed = has(WRITE_PERMISSION) || (access !== 'write' && has(READ_PERMISSION)) || (access === 'auditLog' && has(AUDIT_LOG_PERMISSION));
   if (!allowed) {
-    const needed = access === 'read' ? `${READ_PERMISSION} or ${WRITE_PERMISSION}` : WRITE_PERMISSION;
+    const needed = { read: `${READ_PERMISSION} or ${WRITE_PERMISSION}`, write: WRITE_PERMISSION, auditLog: `${AUDIT_LOG_PERMISSION}, ${READ_PERMISSION} or ${WRITE_PERMISSION}` }[access];
     throw new ForbiddenError(`Insufficient privileges to complete the operation. Requires ${needed}.`);
   }
 }

@@ -35,11 +35,24 @@ export interface ScimCursorPage {
  * what the request asks for): the object is escrowed and retried later. Throttling and brief outages are not
  * this: they are {@link ThrottledError} and pause the run instead.
  */
+/** A refused request and the target's answer, as the provisioning logs show it (secrets taken out). */
+export interface TargetExchange {
+  method: string;
+  /** Below the base address, with the query. */
+  path: string;
+  /** The start of what was sent; empty for a request without a body. */
+  requestBody: string;
+  status: number;
+  /** The start of what the target answered. */
+  responseBody: string;
+}
+
 export class ScimRequestError extends Error {
   constructor(
     message: string,
     readonly status: number,
     readonly scimType: string | null = null,
+    readonly exchange: TargetExchange | null = null,
   ) {
     super(message);
     this.name = 'ScimRequestError';

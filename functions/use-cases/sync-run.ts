@@ -13,6 +13,7 @@ import type { ReferenceStore } from '../ports/reference-store.ts';
 import type { CreateIntentStore } from '../ports/create-intents.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobRunStore } from '../ports/job-run-store.ts';
+import type { ProvisioningLog } from '../ports/provisioning-log.ts';
 import type { JobSchedules } from '../ports/job-schedules.ts';
 import type { JobStore } from '../ports/job-store.ts';
 import type { LinkStore, MembershipStore } from '../ports/link-store.ts';
@@ -33,6 +34,8 @@ export interface RunObserver {
   interrupted?(job: StoredJob, error: SynchronizationError): void;
   /** A continuation could not be triggered (the run itself is saved; the next tick picks it up). */
   triggerFailed?(key: JobKey, error: unknown): void;
+  /** Provisioning records could not be written (the run goes on: the logs never hold provisioning back). */
+  logWriteFailed?(key: JobKey, count: number, error: unknown): void;
 }
 
 export interface SyncRunDeps {
@@ -46,6 +49,7 @@ export interface SyncRunDeps {
   references: ReferenceStore;
   schedules: JobSchedules;
   trigger: SyncTrigger;
+  provisioningLog: ProvisioningLog;
   /** Builds source and target for a job from its secrets; throws QuarantineError when it cannot. */
   connect(job: StoredJob): Promise<Connection>;
   clock: Clock;

@@ -47,6 +47,7 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   // Saved credentials are checked by the worker (the only holder of kms:Decrypt), invoked synchronously.
   'jobs-validate-credentials': ['readJobs', 'startSync'],
   'jobs-provision-on-demand': ['readJobs', 'startSync'],
+  'audit-logs-provisioning': ['readJobs'],
   [fallbackHandler]: [],
 };
 

@@ -108,6 +108,12 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
     return { status: response.status, body: text ? JSON.parse(text) : null };
   }
 
+  /** A GET of any route under /v1.0 (e.g. `/auditLogs/provisioning?$filter=…`), with the harness's token. */
+  async function getV1(route: string): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${stack!.apiUrl}${route}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: response.status, body: await response.json() };
+  }
+
   async function expectOk(method: string, route: string, body?: unknown): Promise<any> {
     const result = await api(method, route, body);
     if (result.status >= 300) throw new Error(`${method} ${route} answered ${result.status}: ${JSON.stringify(result.body)}`);
@@ -152,6 +158,7 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
     servicePrincipalId,
     tenantId: LOCAL_TENANT_ID,
     api,
+    getV1,
     expectOk,
     graph,
     listAll,

@@ -38,6 +38,8 @@ export interface HttpScimTargetOptions extends RetryPolicyOptions {
 
 const patchOpSchemaUrn = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const scimJson = 'application/scim+json';
+/** How much of a refused request and its answer the provisioning logs keep. */
+const exchangeBodyChars = 1000;
 /** Some targets block requests without one (AWS IAM Identity Center refuses a PATCH without it). */
 const userAgent = 'graph-sync-jobs-scim-client/1';
 
@@ -75,6 +77,8 @@ const attributePathPattern = /^[A-Za-z0-9:._$-]+$/;
 interface ScimResponse {
   status: number;
   body: unknown;
+  /** The answer as it came, for the provisioning logs of a refusal. */
+  text: string;
   /** The Retry-After header, if the answer had one. */
   retryAfter: string | null;
 }
@@ -251,12 +255,31 @@ export class HttpScimTarget implements ScimTarget {
       if (status === 401 || status === 403) {
         throw new TargetUnavailableError(`${what}: the target refused the credentials (${status})`);
       }
-      const refused = requestError(what, response);
+      const refused = this.requestError(method, path, body, response);
       if (isTransientStatus(status)) {
         throw new TransientFailure(refused.message, { retryAfter: meaningfulRetryAfter(status, response.retryAfter), throttled: status === 429 });
       }
       throw refused;
     });
+  }
+
+  /**
+   * The refusal as the engine keeps it (escrow, status, provisioning logs): the target's detail and the exchange,
+   * with the token taken out wherever the target echoed it.
+   */
+  private requestError(method: string, path: string, body: unknown, response: ScimResponse): ScimRequestError {
+    const redact = (text: string) => text.split(this.options.token).join('[redacted]');
+    const parsed = errorBodySchema.safeParse(response.body);
+    const scimType = parsed.success ? (parsed.data.scimType ?? null) : null;
+    const detail = parsed.success && parsed.data.detail !== undefined ? `: ${parsed.data.detail}` : '';
+    const exchange = {
+      method,
+      path,
+      requestBody: redact(body === undefined ? '' : JSON.stringify(body)).slice(0, exchangeBodyChars),
+      status: response.status,
+      responseBody: redact(response.text).slice(0, exchangeBodyChars),
+    };
+    return new ScimRequestError(redact(`${method} ${path.split('?')[0]} answered ${response.status}${detail}`), response.status, scimType, exchange);
   }
 
   /** One request; a transport failure is thrown typed: unreachable → TargetUnavailableError, else TransientFailure. */
@@ -298,6 +321,7 @@ export class HttpScimTarget implements ScimTarget {
     return {
       status: response.statusCode,
       body: parseBody(text),
+      text,
       retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
     };
   }
@@ -343,12 +367,6 @@ function parseList(body: unknown, what: string): z.infer<typeof listResponseSche
   return parsed.data;
 }
 
-function requestError(what: string, response: ScimResponse): ScimRequestError {
-  const parsed = errorBodySchema.safeParse(response.body);
-  const scimType = parsed.success ? (parsed.data.scimType ?? null) : null;
-  const detail = parsed.success && parsed.data.detail !== undefined ? `: ${parsed.data.detail}` : '';
-  return new ScimRequestError(`${what} answered ${response.status}${detail}`, response.status, scimType);
-}
 
 function isActivePath(path: string): boolean {
   return /^(urn:ietf:params:scim:schemas:core:2\.0:User:)?active$/i.test(path);

@@ -6,9 +6,10 @@ import { statusAfter, type RunEvent } from '../../domain/run-status.ts';
 import type { SynchronizationError, SynchronizationQuarantine } from '../../schemas/graph.ts';
 import type { Cycle, JobKey, StoredJob } from '../../schemas/stored-job.ts';
 import type { SyncTick } from '../../schemas/sync-tick.ts';
-import { ResyncRequiredError, type Assignments, type DirectoryPage } from '../../ports/directory-source.ts';
+import type { ProvisioningObjectSummary } from '../../schemas/provisioning-log.ts';
+import { ResyncRequiredError, type Assignments, type DirectoryObject, type DirectoryPage } from '../../ports/directory-source.ts';
 import type { RunCommit } from '../../ports/job-run-store.ts';
-import type { LinkScope } from '../../ports/link-store.ts';
+import { linkId, type LinkScope } from '../../ports/link-store.ts';
 import { QuarantineError, type Connection } from '../connection.ts';
 import type { Peeked, RunOutcome, SyncRunDeps } from '../sync-run.ts';
 import { AssignmentScope, assignmentDigest } from '../../domain/assignment-scope.ts';
@@ -16,7 +17,8 @@ import { applyAssignmentChanges } from './assignment-changes.ts';
 import { TargetMatcher } from '../target-matcher.ts';
 import { resolveCreateIntents } from './create-intents.ts';
 import { retryEscrows } from './escrow-retry.ts';
-import type { ApplyOptions, BatchApplied, PageApplier } from './page-applier.ts';
+import type { ApplyOptions, BatchApplied, ObjectOutcome, PageApplier } from './page-applier.ts';
+import { provisioningRecord, type Initiator } from '../../domain/provisioning-records.ts';
 import { sweepStep } from './round-sweep.ts';
 import { EscrowThresholdError, outcomeOf, TooManyDeletesError } from './run-outcomes.ts';
 
@@ -30,6 +32,17 @@ export function linkScopeOf(job: StoredJob): LinkScope {
 
 export function escrowScopeOf(job: StoredJob): LinkScope {
   return { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration };
+}
+
+/** Who the provisioning logs say started a run's changes. */
+function initiatorOf(trigger: SyncTick['trigger']): Initiator {
+  if (trigger === 'start') return { id: '', displayName: 'Start (sync now)', initiatorType: 'user' };
+  return { id: '', displayName: trigger === 'schedule' ? 'Schedule' : 'Continuation of a run', initiatorType: 'system' };
+}
+
+function displayNameOf(object: DirectoryObject): string {
+  const { displayName, userPrincipalName } = object.attributes;
+  return typeof displayName === 'string' ? displayName : typeof userPrincipalName === 'string' ? userPrincipalName : object.id;
 }
 
 export function earliest(a: string | null, b: string | null): string | null {
@@ -70,6 +83,36 @@ export class LeasedRun {
 
   private hasTime = (): boolean => this.remainingMs() >= this.safetyMarginMs;
 
+  /** Applies a batch, then writes its provisioning records. */
+  private apply: PageApplier = async (objects, options) => {
+    const applied = await this.applier(objects, options);
+    const records = await this.log(objects, applied.outcomes);
+    // The status's first refusal names its record, so the failing request is one query away.
+    const failure = records.find((record) => record.provisioningStatusInfo.status === 'failure');
+    return failure && applied.escrowSample ? { ...applied, escrowSample: `${applied.escrowSample} (provisioning log changeId ${failure.changeId})` } : applied;
+  };
+
+  /** One record per object change (unchanged objects write none); a failure to write them does not stop the run. */
+  private async log(objects: readonly DirectoryObject[], outcomes: readonly ObjectOutcome[]): Promise<ProvisioningObjectSummary[]> {
+    const names = new Map(objects.map((object) => [linkId(object.type, object.id), displayNameOf(object)]));
+    const context = {
+      ...keyOf(this.job),
+      cycleId: this.cycle.activityIdentifier,
+      initiatedBy: initiatorOf(this.tick.trigger),
+      activityDateTime: this.now(),
+      newId: randomUUID,
+    };
+    const records = outcomes.flatMap((outcome) => provisioningRecord(outcome, names.get(linkId(outcome.ref.type, outcome.ref.sourceId)) ?? outcome.ref.sourceId, context) ?? []);
+    if (records.length === 0) return [];
+    try {
+      await this.deps.provisioningLog.append(records);
+      return records;
+    } catch (error) {
+      this.deps.observer?.logWriteFailed?.(keyOf(this.job), records.length, error);
+      return [];
+    }
+  }
+
   async execute(peeked: Peeked | null): Promise<RunOutcome> {
     try {
       this.connection = peeked?.connection ?? (await this.deps.connect(this.job));
@@ -92,7 +135,7 @@ export class LeasedRun {
         scope: linkScopeOf(this.job),
         hasTime: this.hasTime,
         applyPresent: async (objects) => {
-          const applied = await this.applier(objects, this.applyOptions({ readMembersOnCreate: true, stampAll: false }));
+          const applied = await this.apply(objects, this.applyOptions({ readMembersOnCreate: true, stampAll: false }));
           this.carried = { ...this.carried, ...this.absorb(applied) };
           return applied.outcomes;
         },
@@ -210,7 +253,7 @@ export class LeasedRun {
       scope: linkScopeOf(this.job),
       current,
       flatten: this.connection.flattenGroups,
-      apply: (objects) => this.applier(objects, this.applyOptions({ readMembersOnCreate: true, stampAll: false })),
+      apply: (objects) => this.apply(objects, this.applyOptions({ readMembersOnCreate: true, stampAll: false })),
       hasTime: this.hasTime,
     });
     let changes: RunCommit['run'] = {};
@@ -230,7 +273,7 @@ export class LeasedRun {
       escrows: this.deps.escrows,
       source: this.connection.source,
       apply: (objects) =>
-        this.applier(objects, this.applyOptions({ reconcilePending: true, readMembersOnCreate: true, stampAll: false, escrowsPending: true, freshEscrows: run.escrowsFresh })),
+        this.apply(objects, this.applyOptions({ reconcilePending: true, readMembersOnCreate: true, stampAll: false, escrowsPending: true, freshEscrows: run.escrowsFresh })),
       scope: escrowScopeOf(this.job),
       cursor: run.escrowCursor,
       now: () => this.now(),
@@ -268,7 +311,7 @@ export class LeasedRun {
     }
     // Stamps are compared with when a type's full read last began: before the page is applied, which stamps anew.
     if (this.cycle.full && page.began) this.cycle = beganReading(this.cycle, page.began, this.now());
-    const applied = await this.applier(page.objects, this.applyOptions());
+    const applied = await this.apply(page.objects, this.applyOptions());
     const changes = this.absorb(applied);
     if (!applied.complete) {
       // Out of time inside the page: what was applied is saved, and the page is read again by the next run.
@@ -302,7 +345,7 @@ export class LeasedRun {
       memberships: this.deps.memberships,
       source: this.connection.source,
       target: this.connection.target,
-      apply: (objects) => this.applier(objects, this.applyOptions({ stampAll: true, readMembersOnCreate: true })),
+      apply: (objects) => this.apply(objects, this.applyOptions({ stampAll: true, readMembersOnCreate: true })),
       scope: linkScopeOf(this.job),
       previousGeneration: this.job.run.previousLinkGeneration,
       cycle: this.cycle,

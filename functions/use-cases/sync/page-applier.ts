@@ -27,9 +27,11 @@ import {
   type ObjectLink,
   type ObjectRef,
 } from '../../ports/link-store.ts';
-import { ScimRequestError } from '../../ports/scim-target.ts';
+import { ScimRequestError, type TargetExchange } from '../../ports/scim-target.ts';
 import type { Reference, ReferenceStore } from '../../ports/reference-store.ts';
 import { patchOperations } from '../../domain/mapping/scim-resource.ts';
+import { valueChanges, type LoggedOutcome } from '../../domain/provisioning-records.ts';
+import type { MappedObject } from '../../domain/mapping/attribute-mapping.ts';
 import { applyObjectPlan, createOrAdopt, pool, removeMembersBeyond, type CreatePlan } from '../apply-plan.ts';
 import type { Connection } from '../connection.ts';
 import type { TargetMatcher } from '../target-matcher.ts';
@@ -73,16 +75,7 @@ export interface ApplyOptions {
 }
 
 /** What became of one object of a batch (provisionOnDemand's steps, the provisioning logs). */
-export interface ObjectOutcome {
-  ref: ObjectRef;
-  action: ObjectPlan['kind'];
-  skipReason?: SkipReason;
-  targetId?: string;
-  /** The target's refusal (or the mapping's error), when the object was escrowed. */
-  error?: string;
-  membersAdded?: number;
-  membersRemoved?: number;
-}
+export type ObjectOutcome = LoggedOutcome;
 
 export interface BatchApplied extends AppliedCounts {
   outcomes: ObjectOutcome[];
@@ -167,9 +160,30 @@ class BatchWork {
     this.membershipDrops.set(key, { groupId, userId });
   }
 
-  refuse(ref: ObjectRef, error: string): void {
+  refuse(ref: ObjectRef, error: string, exchange?: TargetExchange | null): void {
     this.refused.set(linkId(ref.type, ref.sourceId), { ref, error });
-    this.note(ref, { error });
+    this.note(ref, { error, ...(exchange ? { exchange } : {}) });
+  }
+
+  /** Notes what the plan of an object decided, and the values it changes. */
+  noteAction(plan: ObjectPlan, targetId?: string): void {
+    const changes = plan.kind === 'create' ? valueChanges({}, plan.mapped) : plan.kind === 'update' ? valueChanges(plan.link.exported as MappedObject, plan.mapped) : [];
+    this.note(refOf(plan.object), {
+      action: plan.kind,
+      ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}),
+      ...(changes.length > 0 ? { changes } : {}),
+      ...(targetId ? { targetId } : {}),
+    });
+  }
+
+  /** Runs one object's work and notes how long it took. */
+  async timed(ref: ObjectRef, work: () => Promise<void>): Promise<void> {
+    const started = performance.now();
+    try {
+      await work();
+    } finally {
+      this.note(ref, { durationMs: performance.now() - started });
+    }
   }
 
   /** Adds to what is known of one object's outcome. */
@@ -385,7 +399,7 @@ export function makePageApplier(deps: PageApplierDeps) {
     async function applyUser(plan: ObjectPlan): Promise<void> {
       const ref = refOf(plan.object);
       const before = linkFor(ref);
-      work.note(ref, { action: plan.kind, ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}) });
+      work.noteAction(plan);
       if (plan.kind === 'skip') {
         keepLink(plan);
         noteReferences(plan, before);
@@ -418,7 +432,7 @@ export function makePageApplier(deps: PageApplierDeps) {
         } catch (error) {
           if (!(error instanceof ScimRequestError)) throw error;
           work.exports += 1;
-          work.refuse(ref, error.message);
+          work.refuse(ref, error.message, error.exchange);
         }
       }
       work.finish(ref);
@@ -540,6 +554,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       });
       const failed = new Set<string>();
       let refusal: string | null = null;
+      let refusedExchange: TargetExchange | null = null;
       for (const request of memberRequests(plan)) {
         if (refusal !== null) {
           request.members.forEach((member) => failed.add(member.sourceId));
@@ -551,6 +566,7 @@ export function makePageApplier(deps: PageApplierDeps) {
           if (!(error instanceof ScimRequestError)) throw error;
           if (error.status === 404 && !created) throw new GroupVanishedError(error.message);
           refusal = `${error.message} (${request.kind === 'add' ? 'adding' : 'removing'} members)`;
+          refusedExchange = error.exchange;
           request.members.forEach((member) => failed.add(member.sourceId));
         }
       }
@@ -576,12 +592,13 @@ export function makePageApplier(deps: PageApplierDeps) {
           } catch (error) {
             if (!(error instanceof ScimRequestError)) throw error;
             refusal = `${error.message} (removing members the adopted group held)`;
+            refusedExchange = error.exchange;
           }
         }
       }
       const sent = (kind: 'add' | 'remove') => (kind === 'add' ? plan.add : plan.remove).filter((member) => !failed.has(member.sourceId)).length;
       work.note(refOf(object), { targetId, membersAdded: sent('add'), membersRemoved: sent('remove') });
-      if (refusal !== null) work.refuse(refOf(object), refusal);
+      if (refusal !== null) work.refuse(refOf(object), refusal, refusedExchange);
     }
 
     async function applyGroup(plan: ObjectPlan, pageRecords: ReadonlyMap<string, ReadonlyMap<string, Membership>>): Promise<void> {
@@ -589,7 +606,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       const ref = refOf(object);
       const link = linkFor(ref);
       const records = pageRecords.get(object.id) ?? new Map<string, Membership>();
-      work.note(ref, { action: plan.kind, ...(plan.kind === 'skip' ? { skipReason: plan.reason } : {}), ...(link ? { targetId: link.targetId } : {}) });
+      work.noteAction(plan, link?.targetId);
       // A group refused (or not mappable) keeps the member changes it came with: its create, on a later page or
       // from escrow, adds them.
       if (plan.kind === 'error') {
@@ -624,7 +641,7 @@ export function makePageApplier(deps: PageApplierDeps) {
           work.exported += 1;
         } catch (error) {
           if (!(error instanceof ScimRequestError)) throw error;
-          work.refuse(ref, error.message);
+          work.refuse(ref, error.message, error.exchange);
           deferMembers(object, records);
           return;
         }
@@ -642,7 +659,7 @@ export function makePageApplier(deps: PageApplierDeps) {
           ({ targetId, adopted } = await createOrAdopt(recreate, target, matcher));
         } catch (failure) {
           if (!(failure instanceof ScimRequestError)) throw failure;
-          work.refuse(ref, failure.message);
+          work.refuse(ref, failure.message, failure.exchange);
           deferMembers(object, records);
           return;
         }
@@ -685,7 +702,7 @@ export function makePageApplier(deps: PageApplierDeps) {
     await intents.putMany(scope.links, noted);
     try {
       await prepare(userPlans);
-      await pool(userPlans, deps.concurrency, applyUser, options.hasTime);
+      await pool(userPlans, deps.concurrency, (plan) => work.timed(refOf(plan.object), () => applyUser(plan)), options.hasTime);
       if (work.done.size === userPlans.length) await rewriteReferences();
       if (work.done.size === userPlans.length && groupPlans.length > 0) {
         const pairs = groupPlans.flatMap((plan) =>
@@ -702,7 +719,7 @@ export function makePageApplier(deps: PageApplierDeps) {
         await prepare(groupPlans);
         // Done only when it returns: a group stopped by throttling or an outage keeps its escrow and is done again.
         await pool(groupPlans, deps.concurrency, async (plan) => {
-          await applyGroup(plan, records);
+          await work.timed(refOf(plan.object), () => applyGroup(plan, records));
           work.finish(refOf(plan.object));
         }, options.hasTime);
       }
