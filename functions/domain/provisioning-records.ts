@@ -129,7 +129,7 @@ export function provisioningRecord(outcome: LoggedOutcome, name: string, context
     initiatedBy: context.initiatedBy,
     servicePrincipal: { id: context.servicePrincipalId, displayName: '' },
     sourceSystem: { id: '', displayName: 'Microsoft Entra ID', details: {} },
-    targetSystem: { id: context.servicePrincipalId, displayName: 'SCIM target', details: { ServicePrincipalId: context.servicePrincipalId } },
+    targetSystem: { id: context.servicePrincipalId, displayName: 'SCIM target', details: {} },
     sourceIdentity: { id: outcome.ref.sourceId, displayName: name, identityType: type, details: {} },
     targetIdentity: { id: outcome.targetId ?? '', displayName: '', identityType: type, details: {} },
     modifiedProperties: [...(outcome.changes ?? []).map((change) => ({ displayName: change.attribute, oldValue: text(change.oldValue), newValue: text(change.newValue) })), ...members],

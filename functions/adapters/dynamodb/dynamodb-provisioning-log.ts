@@ -58,7 +58,7 @@ export class DynamoDbProvisioningLog implements ProvisioningLog {
         src: record.sourceIdentity.id,
         tgt: record.targetIdentity.id,
         sp: record.servicePrincipal.id,
-        record: deflateRawSync(JSON.stringify(record)),
+        record: deflateRawSync(JSON.stringify(compact(record))),
         expiresAt: Math.floor((Date.parse(record.activityDateTime) + this.retentionDays * DAY_MS) / 1000),
       })),
       [],
@@ -101,7 +101,7 @@ export class DynamoDbProvisioningLog implements ProvisioningLog {
           }),
         );
         for (const item of response.Items ?? []) {
-          found.push({ day, sk: String(item.sk), record: JSON.parse(inflateRawSync(item.record as Uint8Array).toString('utf8')) as ProvisioningObjectSummary });
+          found.push({ day, sk: String(item.sk), record: expand(item, query.tenantId) });
         }
         exclusiveStart = response.LastEvaluatedKey;
       } while (exclusiveStart && found.length < wanted);
@@ -113,6 +113,40 @@ export class DynamoDbProvisioningLog implements ProvisioningLog {
       cursor: found.length > query.top && last ? Buffer.from(JSON.stringify({ d: last.day, k: last.sk })).toString('base64url') : null,
     };
   }
+}
+
+/** What the item keeps beside the record: ids (incompressible) stored once, not again inside it. */
+type Compacted = Omit<ProvisioningObjectSummary, 'id' | 'changeId' | 'tenantId' | 'jobId' | 'cycleId' | 'activityDateTime' | 'provisioningAction'>;
+
+function compact(record: ProvisioningObjectSummary): Compacted {
+  const { id: _id, changeId: _changeId, tenantId: _tenantId, jobId: _jobId, cycleId: _cycleId, activityDateTime: _at, provisioningAction: _action, ...rest } = record;
+  return {
+    ...rest,
+    servicePrincipal: { ...rest.servicePrincipal, id: '' },
+    targetSystem: { ...rest.targetSystem, id: '' },
+    sourceIdentity: { ...rest.sourceIdentity, id: '' },
+    targetIdentity: { ...rest.targetIdentity, id: '' },
+  };
+}
+
+function expand(item: Item, tenantId: string): ProvisioningObjectSummary {
+  const stored = JSON.parse(inflateRawSync(item.record as Uint8Array).toString('utf8')) as Compacted;
+  const [activityDateTime = ''] = String(item.sk).split('#');
+  const [sp, src, tgt, changeId] = [item.sp, item.src, item.tgt, item.rid].map(String) as [string, string, string, string];
+  return {
+    id: changeId,
+    activityDateTime,
+    tenantId,
+    jobId: String(item.job),
+    cycleId: String(item.cycle),
+    changeId,
+    provisioningAction: item.act as ProvisioningObjectSummary['provisioningAction'],
+    ...stored,
+    servicePrincipal: { ...stored.servicePrincipal, id: sp },
+    targetSystem: { ...stored.targetSystem, id: sp },
+    sourceIdentity: { ...stored.sourceIdentity, id: src },
+    targetIdentity: { ...stored.targetIdentity, id: tgt },
+  };
 }
 
 function pkOf(tenantId: string, day: string): string {
