@@ -136,6 +136,13 @@ describe('provisioning logs', () => {
     expect(body.error).toMatchObject({ code: expect.any(String), message: expect.stringMatching(reason) });
   });
 
+  it('list the whole tenant without a filter', async () => {
+    const { status, body } = await logs('$top=3');
+    expect(status).toBe(200);
+    expect(body.value).toHaveLength(3);
+    expect(body['@odata.nextLink']).toContain('$skiptoken=');
+  });
+
   it('need a token', async () => {
     const response = await fetch(`${h.stack.apiUrl}/auditLogs/provisioning`);
     expect(response.status).toBe(401);

@@ -87,7 +87,7 @@ export class DynamoDbProvisioningLog implements ProvisioningLog {
             // The sort key starts with the time: `<after>~` sorts after every key of that instant, `<before>` before.
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
             FilterExpression: filterExpression,
-            ExpressionAttributeNames: { ...names },
+            ...(filters.length > 0 ? { ExpressionAttributeNames: names } : {}),
             ExpressionAttributeValues: {
               ...values,
               ':pk': pkOf(query.tenantId, day),
