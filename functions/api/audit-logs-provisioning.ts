@@ -20,7 +20,7 @@ export const handler = graphHandler({ access: 'auditLog' }, async ({ principal, 
   if ('error' in filter) throw new BadRequestError(filter.error);
   const services = getServices();
   const page = await services.provisioningLog.query({ tenantId: principal.tenantId, ...filter, top, cursor: query.$skiptoken || null, now: services.clock.now() });
-  const next = new URLSearchParams({ ...(query.$filter ? { $filter: query.$filter } : {}), $top: String(top), ...(page.cursor ? { $skiptoken: page.cursor } : {}) });
+  const next = [...(query.$filter ? [`$filter=${encodeURIComponent(query.$filter)}`] : []), `$top=${top}`, `$skiptoken=${page.cursor}`].join('&');
   return {
     statusCode: 200,
     body: {
