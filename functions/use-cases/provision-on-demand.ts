@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { ProvisioningLog } from '../ports/provisioning-log.ts';
+import { logOutcomes } from './log-outcomes.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DirectoryObject, DirectoryObjectType } from '../ports/directory-source.ts';
 import type { CreateIntentStore } from '../ports/create-intents.ts';
@@ -24,6 +26,7 @@ export interface ProvisionOnDemandDeps {
   references: ReferenceStore;
   connect(job: StoredJob): Promise<Connection>;
   clock: Clock;
+  provisioningLog: ProvisioningLog;
   /** Concurrent target requests. */
   concurrency: number;
 }
@@ -107,6 +110,11 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
           hasTime: () => true,
         });
         outcomes = applied.outcomes;
+        await logOutcomes(
+          deps.provisioningLog,
+          { key: request, cycleId: randomUUID(), initiatedBy: { id: '', displayName: 'provisionOnDemand', initiatorType: 'user' }, at: now(), objects: found, outcomes },
+          () => undefined,
+        );
       } catch (error) {
         if (!(error instanceof TargetUnavailableError || error instanceof ThrottledError)) throw error;
         step('EntryExport', 'Export', 'failure', `The target could not be used: ${error.message}`);

@@ -37,6 +37,9 @@ describe('POST /jobs/{id}/provisionOnDemand', () => {
     expect(key.result).toBe('Success');
     expect(value.provisioningSteps.map((step: any) => `${step.name}:${step.status}`)).toEqual(['EntryImport:success', 'EntryExportAdd:success']);
     expect(t.stack.scim.resources('Users').map((account: any) => account.userName)).toEqual([user.userPrincipalName]);
+    // The provisioning logs have it too, started by provisionOnDemand.
+    const logs = await t.api('GET', `/auditLogs/provisioning?$filter=${encodeURIComponent(`jobId eq '${jobId}' and sourceIdentity/id eq '${user.id}'`)}`);
+    expect(logs.json.value).toMatchObject([{ provisioningAction: 'create', initiatedBy: { displayName: 'provisionOnDemand', initiatorType: 'user' } }]);
 
     // Again: nothing to change, so nothing is sent.
     const again = parsed(await provision([{ objectId: user.id, objectTypeName: 'User' }]));

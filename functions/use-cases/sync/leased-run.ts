@@ -9,7 +9,7 @@ import type { SyncTick } from '../../schemas/sync-tick.ts';
 import type { ProvisioningObjectSummary } from '../../schemas/provisioning-log.ts';
 import { ResyncRequiredError, type Assignments, type DirectoryObject, type DirectoryPage } from '../../ports/directory-source.ts';
 import type { RunCommit } from '../../ports/job-run-store.ts';
-import { linkId, type LinkScope } from '../../ports/link-store.ts';
+import type { LinkScope } from '../../ports/link-store.ts';
 import { QuarantineError, type Connection } from '../connection.ts';
 import type { Peeked, RunOutcome, SyncRunDeps } from '../sync-run.ts';
 import { AssignmentScope, assignmentDigest } from '../../domain/assignment-scope.ts';
@@ -18,7 +18,8 @@ import { TargetMatcher } from '../target-matcher.ts';
 import { resolveCreateIntents } from './create-intents.ts';
 import { retryEscrows } from './escrow-retry.ts';
 import type { ApplyOptions, BatchApplied, ObjectOutcome, PageApplier } from './page-applier.ts';
-import { provisioningRecord, type Initiator } from '../../domain/provisioning-records.ts';
+import type { Initiator } from '../../domain/provisioning-records.ts';
+import { logOutcomes } from '../log-outcomes.ts';
 import { sweepStep } from './round-sweep.ts';
 import { EscrowThresholdError, outcomeOf, TooManyDeletesError } from './run-outcomes.ts';
 
@@ -38,11 +39,6 @@ export function escrowScopeOf(job: StoredJob): LinkScope {
 function initiatorOf(trigger: SyncTick['trigger']): Initiator {
   if (trigger === 'start') return { id: '', displayName: 'Start (sync now)', initiatorType: 'user' };
   return { id: '', displayName: trigger === 'schedule' ? 'Schedule' : 'Continuation of a run', initiatorType: 'system' };
-}
-
-function displayNameOf(object: DirectoryObject): string {
-  const { displayName, userPrincipalName } = object.attributes;
-  return typeof displayName === 'string' ? displayName : typeof userPrincipalName === 'string' ? userPrincipalName : object.id;
 }
 
 export function earliest(a: string | null, b: string | null): string | null {
@@ -92,25 +88,10 @@ export class LeasedRun {
     return failure && applied.escrowSample ? { ...applied, escrowSample: `${applied.escrowSample} (provisioning log changeId ${failure.changeId})` } : applied;
   };
 
-  /** One record per object change (unchanged objects write none); a failure to write them does not stop the run. */
-  private async log(objects: readonly DirectoryObject[], outcomes: readonly ObjectOutcome[]): Promise<ProvisioningObjectSummary[]> {
-    const names = new Map(objects.map((object) => [linkId(object.type, object.id), displayNameOf(object)]));
-    const context = {
-      ...keyOf(this.job),
-      cycleId: this.cycle.activityIdentifier,
-      initiatedBy: initiatorOf(this.tick.trigger),
-      activityDateTime: this.now(),
-      newId: randomUUID,
-    };
-    const records = outcomes.flatMap((outcome) => provisioningRecord(outcome, names.get(linkId(outcome.ref.type, outcome.ref.sourceId)) ?? outcome.ref.sourceId, context) ?? []);
-    if (records.length === 0) return [];
-    try {
-      await this.deps.provisioningLog.append(records);
-      return records;
-    } catch (error) {
-      this.deps.observer?.logWriteFailed?.(keyOf(this.job), records.length, error);
-      return [];
-    }
+  /** One record per object change; a failure to write them does not stop the run. */
+  private log(objects: readonly DirectoryObject[], outcomes: readonly ObjectOutcome[]): Promise<ProvisioningObjectSummary[]> {
+    const input = { key: keyOf(this.job), cycleId: this.cycle.activityIdentifier, initiatedBy: initiatorOf(this.tick.trigger), at: this.now(), objects, outcomes };
+    return logOutcomes(this.deps.provisioningLog, input, (count, error) => this.deps.observer?.logWriteFailed?.(keyOf(this.job), count, error));
   }
 
   async execute(peeked: Peeked | null): Promise<RunOutcome> {
