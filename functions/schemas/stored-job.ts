@@ -30,6 +30,11 @@ export const targetTraitsSchema = z.object({
    * (`path: members` with the values, as Entra sends it) for a target that refused the first.
    */
   memberRemoval: z.enum(['pathFilter', 'valueList']).optional(),
+  /**
+   * True: the target takes one value per multi-valued user attribute (AWS IAM Identity Center): the primary one is
+   * sent, the others are left out.
+   */
+  singleValues: z.boolean().optional(),
 });
 export type TargetTraits = z.infer<typeof targetTraitsSchema>;
 

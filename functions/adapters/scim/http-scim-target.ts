@@ -2,6 +2,7 @@ import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
+import { oneValueEach, oneValueOperations } from './single-values.ts';
 import {
   ScimRequestError,
   TargetUnavailableError,
@@ -178,8 +179,14 @@ export class HttpScimTarget implements ScimTarget {
     return (parsed.data.members ?? []).map((member) => member.value);
   }
 
+  /**
+   * A user with several values of a multi-valued attribute that the target refuses (400) is sent again with its
+   * primary values only; when that is taken, the target is known to take one value each (see `singleValues`).
+   */
   async create(type: ScimResourceType, resource: Record<string, unknown>): Promise<ScimResource> {
-    const { status, body } = await this.send('POST', `/${type}`, rfcResource(resource));
+    const rfc = rfcResource(resource);
+    const one = type === 'Users' ? oneValueEach(rfc) : { resource: rfc, reduced: false };
+    const { status, body } = await this.singleValued(one.reduced, () => this.send('POST', `/${type}`, rfc), () => this.send('POST', `/${type}`, one.resource));
     const parsed = resourceSchema.safeParse(body);
     if (!parsed.success) throw new ScimRequestError(`POST /${type} answered ${status} without a resource id`, status);
     return parsed.data;
@@ -193,7 +200,11 @@ export class HttpScimTarget implements ScimTarget {
     const path = `/${type}/${encodeURIComponent(id)}`;
     const asValueList = type === 'Groups' && this.learned.memberRemoval !== 'pathFilter' ? memberValueList(operations) : null;
     const body = (ops: ScimPatchOperation[]) => ({ schemas: [patchOpSchemaUrn], Operations: ops.map(rfcOperation) });
-    if (asValueList === null) return void (await this.send('PATCH', path, body(operations)));
+    if (asValueList === null) {
+      const one = type === 'Users' ? oneValueOperations(operations) : { operations, reduced: false };
+      const sendOne = async () => void (one.operations.length > 0 && (await this.send('PATCH', path, body(one.operations))));
+      return void (await this.singleValued(one.reduced, () => this.send('PATCH', path, body(operations)), sendOne));
+    }
     if (this.learned.memberRemoval === 'valueList') return void (await this.send('PATCH', path, body(asValueList)));
     try {
       await this.send('PATCH', path, body(operations));
@@ -212,6 +223,20 @@ export class HttpScimTarget implements ScimTarget {
   /** Closes the connection pool when this target created it. */
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /** Sends `all`, or `one` (primary values only) to a target known to take one value each, or after it refused `all`. */
+  private async singleValued<T>(reduced: boolean, all: () => Promise<T>, one: () => Promise<T>): Promise<T> {
+    if (!reduced) return all();
+    if (this.learned.singleValues === true) return one();
+    try {
+      return await all();
+    } catch (error) {
+      if (!(this.learned.singleValues === undefined && error instanceof ScimRequestError && error.status === 400)) throw error;
+      const answer = await one();
+      this.learned.singleValues = true;
+      return answer;
+    }
   }
 
   /**
