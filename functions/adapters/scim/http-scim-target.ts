@@ -232,7 +232,8 @@ export class HttpScimTarget implements ScimTarget {
     try {
       return await all();
     } catch (error) {
-      if (!(this.learned.singleValues === undefined && error instanceof ScimRequestError && error.status === 400)) throw error;
+      // (Requests in flight when another learned it are refused too: they are sent again the same way.)
+      if (!(error instanceof ScimRequestError && error.status === 400)) throw error;
       const answer = await one();
       this.learned.singleValues = true;
       return answer;
