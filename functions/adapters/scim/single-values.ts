@@ -29,7 +29,7 @@ export function oneValueEach(resource: Record<string, unknown>): { resource: Rec
 
 /**
  * PATCH operations for a target that takes one value per multi-valued attribute: those addressing an entry other
- * than the work one are left out, and lists of values keep their primary one.
+ * than the work one are left out, and values added to such an attribute keep only a work or primary one.
  */
 export function oneValueOperations(operations: readonly ScimPatchOperation[]): { operations: ScimPatchOperation[]; reduced: boolean } {
   let reduced = false;
@@ -40,9 +40,11 @@ export function oneValueOperations(operations: readonly ScimPatchOperation[]): {
       reduced = true;
       continue;
     }
-    if (operation.path !== undefined && MULTI_VALUED.has(operation.path) && Array.isArray(operation.value) && operation.value.length > 1) {
-      result.push({ ...operation, value: kept(operation.value) });
-      reduced = true;
+    if (operation.path !== undefined && MULTI_VALUED.has(operation.path) && Array.isArray(operation.value)) {
+      // An entry added beside the one the account holds would be a second value: only a work or primary one goes.
+      const primary = operation.value.filter((entry) => (entry as Entry | null)?.primary === true || (entry as Entry | null)?.type === 'work');
+      if (primary.length !== operation.value.length) reduced = true;
+      if (primary.length > 0) result.push({ ...operation, value: kept(primary) });
     } else if (operation.path === undefined && typeof operation.value === 'object' && operation.value !== null && !Array.isArray(operation.value)) {
       const one = oneValueEach(operation.value as Record<string, unknown>);
       result.push(one.reduced ? { ...operation, value: one.resource } : operation);
