@@ -8,7 +8,7 @@ import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { z } from 'zod';
 import type { Clock } from '../../functions/ports/clock.ts';
 import type { ScimAnswer, ScimRoute } from './local-scim-service.ts';
-import { ScimServiceError, scimErrorSchemaUrn } from './scim-error.ts';
+import { notFound, ScimServiceError, scimErrorSchemaUrn } from './scim-error.ts';
 import { parseScimFilter, type Filter } from './scim-filter.ts';
 import type { ResourceRules, ScimResources } from './scim-resources.ts';
 import {
@@ -34,6 +34,7 @@ const duplicate = 'Refused to create a new, duplicate resource.';
 const validation = (detail: string): ScimServiceError => new ScimServiceError(400, null, detail);
 
 const maxPage = 100;
+const discoveryEndpoints = new Set(['ServiceProviderConfig', 'Schemas', 'ResourceTypes']);
 const maxMembershipChanges = 100;
 /** Multi-valued attributes that may hold one value only (createuser.html, patchuser.html). */
 const singleValued = ['emails', 'phoneNumbers', 'addresses', 'roles'] as const;
@@ -129,6 +130,8 @@ export class IdentityCenterProfile {
       if (route.collection === 'ServiceProviderConfig' && id === undefined && method === 'GET') {
         return { status: 200, body: serviceProviderConfig };
       }
+      // /Bulk, /Me and /Search are not supported (limitations.html): there is nothing there, whatever the method.
+      if (!discoveryEndpoints.has(route.collection)) throw notFound(`No SCIM endpoint /${route.collection}.`);
       return next(plain);
     }
     // PingFederate's AWS connector changelog 1.1.0.3: "By default, AWS IAM Identity Center blocks PATCH requests
