@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { scimProfileNames } from './scim-service/local-scim-service.ts';
 
 /** The local stack's settings, from the environment (all optional). */
 export const localEnvSchema = z.object({
@@ -14,6 +15,8 @@ export const localEnvSchema = z.object({
   LOCAL_SEED_USERS: z.coerce.number().int().min(0).default(25),
   LOCAL_SEED_GROUPS: z.coerce.number().int().min(0).default(3),
   LOCAL_SCIM_TOKEN: z.string().min(1).default('local-scim-token'),
+  /** Whose rules the local SCIM service follows: RFC 7644's, or AWS IAM Identity Center's (`aws-identity-center`). */
+  LOCAL_SCIM_PROFILE: z.enum(scimProfileNames).default('rfc7644'),
   /** How often the Scheduler emulator looks for due schedules, in milliseconds. */
   SCHEDULER_POLL_MS: z.coerce.number().int().min(100).default(5000),
 });

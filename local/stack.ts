@@ -23,8 +23,10 @@ const WORKER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${WORKER_NAME}`
 /** The time budget of one local worker invocation. */
 const WORKER_BUDGET_MS = 15 * 60 * 1000;
 
-export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR'> & {
+export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR' | 'LOCAL_SCIM_PROFILE'> & {
   dataDir: string;
+  /** RFC 7644 by default. */
+  LOCAL_SCIM_PROFILE?: LocalEnv['LOCAL_SCIM_PROFILE'];
   clock?: Clock;
   /** Tests drive the Scheduler emulator themselves (runDue) instead of a timer. */
   schedulerTimer?: boolean;
@@ -100,6 +102,7 @@ export async function startLocalStack(options: LocalStackOptions) {
       token: options.LOCAL_SCIM_TOKEN,
       dataFile: path.join(options.dataDir, 'scim.json'),
       clock,
+      profile: options.LOCAL_SCIM_PROFILE,
     });
     closers.push(scim.close);
 

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../functions/ports/clock.ts';
+import { IdentityCenterProfile, identityCenterRules } from './identity-center-profile.ts';
 import { ScimDataFile } from './scim-data-file.ts';
 import { renderScimError, ScimServiceError, badRequest, notFound } from './scim-error.ts';
 import { ScimResources } from './scim-resources.ts';
@@ -39,7 +40,15 @@ export interface LocalScimServiceOptions {
   recordRequests?: boolean;
   /** List answers as some targets in the field give them; a spec-compliant listing when absent. */
   listing?: ScimListingQuirks;
+  /**
+   * Whose rules the service follows: RFC 7644's (the default), or AWS IAM Identity Center's documented subset and
+   * limits (identity-center-profile.ts), for which `listing` and `maxPageSize` do not apply.
+   */
+  profile?: ScimProfileName;
 }
+
+export const scimProfileNames = ['rfc7644', 'aws-identity-center'] as const;
+export type ScimProfileName = (typeof scimProfileNames)[number];
 
 /** How list requests (`GET /Users`, `GET /Groups`) are answered, to reproduce targets seen in the field. */
 export interface ScimListingQuirks {
@@ -116,10 +125,24 @@ const basePath = '/scim/v2';
 
 type Query = Record<string, string>;
 
-interface Answer {
+/** An answer before it is written: a status, a JSON body (null for none) and headers. */
+export interface ScimAnswer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+}
+type Answer = ScimAnswer;
+
+/** An authorised request, routed: `/<collection>[/<id>]`, with `endpoint` set for Users and Groups. */
+export interface ScimRoute {
+  method: string;
+  collection: string;
+  endpoint: ResourceEndpoint | null;
+  id: string | undefined;
+  query: Query;
+  /** The parsed JSON body, null when empty. */
+  body: unknown;
+  userAgent: string | undefined;
 }
 const contentType = 'application/scim+json';
 const maxBodyBytes = 1024 * 1024;
@@ -159,8 +182,24 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
   }
   const quirks = options.listing ?? {};
 
+  let baseUrl = '';
+  const render = (resource: StoredResource): Record<string, unknown> => ({
+    ...resource,
+    meta: { ...resource.meta, location: `${baseUrl}/${resourceTypes[endpointOf(resource)].endpoint}/${resource.id}` },
+  });
+
   let file: ScimDataFile | null = null;
-  const resources = new ScimResources(clock, maxPageSize, (change) => file?.record(change));
+  const asIdentityCenter = options.profile === 'aws-identity-center';
+  const rules = asIdentityCenter ? identityCenterRules() : {};
+  const resources = new ScimResources(clock, maxPageSize, (change) => file?.record(change), rules);
+  const identityCenter = asIdentityCenter ? new IdentityCenterProfile(resources, render, clock) : null;
+  /** A SCIM error body for anything a request throws; unexpected errors are logged and answered without detail. */
+  const errorAnswer = (error: unknown): Answer => {
+    if (!(error instanceof ScimServiceError)) console.error('SCIM request failed', error);
+    const scimError = error instanceof ScimServiceError ? error : new ScimServiceError(500, null, 'The service failed to handle the request.');
+    const body = identityCenter === null ? renderScimError(scimError) : identityCenter.renderError(scimError);
+    return { status: scimError.status, body, headers: scimError.headers };
+  };
   if (options.dataFile !== undefined) {
     file = new ScimDataFile(options.dataFile, () => resources.snapshot(), options.compactJournalBytes ?? 64 * 1024 * 1024);
     const saved = await file.load();
@@ -181,12 +220,6 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
       return errorAnswer(new ScimServiceError(500, null, 'The change could not be saved.'));
     }
   };
-
-  let baseUrl = '';
-  const render = (resource: StoredResource): Record<string, unknown> => ({
-    ...resource,
-    meta: { ...resource.meta, location: `${baseUrl}/${resourceTypes[endpointOf(resource)].endpoint}/${resource.id}` },
-  });
 
   function serveResource(endpoint: ResourceEndpoint, id: string | undefined, method: string, query: Query, body: unknown): Answer {
     const select = resources.selector(endpoint, query);
@@ -276,9 +309,22 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     }
     const [collection, id] = routeSegments(url.pathname);
     const endpoint = resourceEndpoint(collection);
+    if (endpoint !== null && !parsed.ok) throw badRequest('invalidSyntax', `The request body is not JSON: ${parsed.error}`);
+    const route: ScimRoute = {
+      method,
+      collection,
+      endpoint,
+      id,
+      query: Object.fromEntries(url.searchParams),
+      body: parsed.ok ? parsed.value : null,
+      userAgent: request.headers['user-agent'],
+    };
+    return identityCenter === null ? serveRoute(route) : identityCenter.serve(route, serveRoute);
+  }
+
+  function serveRoute({ method, collection, endpoint, id, query, body }: ScimRoute): Answer {
     if (endpoint === null) return serveDiscovery(collection, id, method);
-    if (!parsed.ok) throw badRequest('invalidSyntax', `The request body is not JSON: ${parsed.error}`);
-    return serveResource(endpoint, id, method, Object.fromEntries(url.searchParams), parsed.value);
+    return serveResource(endpoint, id, method, query, body);
   }
 
   const server = createServer((request, response) => {
@@ -313,13 +359,6 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
       await file?.close();
     },
   };
-}
-
-/** A SCIM error body for anything a request throws; unexpected errors are logged and answered without detail. */
-function errorAnswer(error: unknown): Answer {
-  if (!(error instanceof ScimServiceError)) console.error('SCIM request failed', error);
-  const scimError = error instanceof ScimServiceError ? error : new ScimServiceError(500, null, 'The service failed to handle the request.');
-  return { status: scimError.status, body: renderScimError(scimError), headers: scimError.headers };
 }
 
 /** `/scim/v2/<collection>[/<id>]` split into its two segments; anything else is not an endpoint. */

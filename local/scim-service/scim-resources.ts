@@ -29,6 +29,17 @@ export type Selection = Pick<ListQuery, 'attributes' | 'excludedAttributes'>;
 
 const bodySchemas = { Users: userBodySchema, Groups: groupBodySchema } as const;
 
+/** What a profile adds to the generic rules: its id format, and refusals of what a request would store. */
+export interface ResourceRules {
+  /** The id of a new resource; a random UUID by default. */
+  newId?: () => string;
+  /**
+   * Throws (a ScimServiceError) to refuse a resource a request would store. Not asked when a journal is replayed,
+   * since what was once accepted stays accepted.
+   */
+  check?: (endpoint: ResourceEndpoint, resource: StoredResource, change: 'create' | 'replace' | 'patch') => void;
+}
+
 /** Attributes the client never sets: the service assigns or derives them (mutability readOnly / writeOnly). */
 const serverOwnedAttributes = new Set(['id', 'meta', 'groups', 'password']);
 
@@ -51,6 +62,7 @@ export class ScimResources {
     private readonly maxPageSize: number,
     /** Hears of every change as it is made, in the order made; {@link apply} repeats it. */
     private readonly onChange: (change: ResourceChange) => void,
+    private readonly rules: ResourceRules = {},
   ) {}
 
   /** Loads a persisted state into empty collections. */
@@ -67,7 +79,7 @@ export class ScimResources {
         else collection.replace(change.resource);
         return;
       case 'patch':
-        this.applyPatch(change.endpoint, change.id, change.operations, change.lastModified);
+        collection.replace(this.patched(change.endpoint, change.id, change.operations, change.lastModified));
         return;
       case 'delete':
         if (collection.remove(change.id)) this.removeMemberEverywhere(change.id);
@@ -80,14 +92,20 @@ export class ScimResources {
 
   create(endpoint: ResourceEndpoint, body: unknown): StoredResource {
     const now = this.clock.now().toISOString();
-    const resource = this.validate(endpoint, body, randomUUID(), { resourceType: resourceTypes[endpoint].name, created: now, lastModified: now });
+    const id = this.rules.newId?.() ?? randomUUID();
+    const resource = this.validate(endpoint, body, id, { resourceType: resourceTypes[endpoint].name, created: now, lastModified: now });
+    this.rules.check?.(endpoint, resource, 'create');
     this.collections[endpoint].insert(resource);
     this.onChange({ change: 'put', endpoint, resource });
     return resource;
   }
 
+  find(endpoint: ResourceEndpoint, id: string): StoredResource | undefined {
+    return this.collections[endpoint].get(id);
+  }
+
   get(endpoint: ResourceEndpoint, id: string): StoredResource {
-    const resource = this.collections[endpoint].get(id);
+    const resource = this.find(endpoint, id);
     if (resource === undefined) throw notFound(`${resourceTypes[endpoint].name} ${id} not found.`);
     return resource;
   }
@@ -95,6 +113,7 @@ export class ScimResources {
   replace(endpoint: ResourceEndpoint, id: string, body: unknown): StoredResource {
     const previous = this.get(endpoint, id);
     const resource = this.validate(endpoint, body, id, { ...previous.meta, lastModified: this.clock.now().toISOString() });
+    this.rules.check?.(endpoint, resource, 'replace');
     this.collections[endpoint].replace(resource);
     this.onChange({ change: 'put', endpoint, resource });
     return resource;
@@ -105,7 +124,9 @@ export class ScimResources {
     const parsed = patchBodySchema.safeParse(body);
     if (!parsed.success) throw badRequest('invalidSyntax', `The PATCH body is not a PatchOp message: ${parsed.error.message}`);
     const operations = parsed.data.Operations;
-    const resource = this.applyPatch(endpoint, id, operations, this.clock.now().toISOString());
+    const resource = this.patched(endpoint, id, operations, this.clock.now().toISOString());
+    this.rules.check?.(endpoint, resource, 'patch');
+    this.collections[endpoint].replace(resource);
     this.onChange({ change: 'patch', endpoint, id, operations, lastModified: resource.meta.lastModified });
     return resource;
   }
@@ -139,7 +160,8 @@ export class ScimResources {
     return (resource) => projectResource(resource, attributes, excluded);
   }
 
-  private applyPatch(endpoint: ResourceEndpoint, id: string, operations: PatchOperation[], lastModified: string): StoredResource {
+  /** The resource as `operations` leave it, validated but not stored. */
+  private patched(endpoint: ResourceEndpoint, id: string, operations: PatchOperation[], lastModified: string): StoredResource {
     const previous = this.get(endpoint, id);
     let patched: Json;
     try {
@@ -150,9 +172,7 @@ export class ScimResources {
       throw error;
     }
     const { id: _id, meta: _meta, ...attributes } = patched;
-    const resource = this.validate(endpoint, attributes, id, { ...previous.meta, lastModified });
-    this.collections[endpoint].replace(resource);
-    return resource;
+    return this.validate(endpoint, attributes, id, { ...previous.meta, lastModified });
   }
 
   private validate(endpoint: ResourceEndpoint, body: unknown, id: string, meta: StoredResource['meta']): StoredResource {
