@@ -54,7 +54,7 @@ export type ScimProfileName = (typeof scimProfileNames)[number];
 export interface ScimListingQuirks {
   /** `totalResults` is the number of resources on the page, not of all matches (as scim2-server answers). */
   totalResultsIsPageSize?: boolean;
-  /** A list request with `startIndex` is refused with 400, as AWS IAM Identity Center (which pages by cursor) does. */
+  /** A list request with `startIndex` is refused with 400, as some cursor-paging targets do. */
   refuseStartIndex?: boolean;
   /** `startIndex` is ignored: every page starts at the first resource. */
   ignoreStartIndex?: boolean;

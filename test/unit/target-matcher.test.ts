@@ -20,7 +20,7 @@ interface Listing {
   totalIsPageSize?: boolean;
   /** Always answers from the first account. */
   ignoresStartIndex?: boolean;
-  /** Fails every listing request with this error (AWS IAM Identity Center answers 400 to startIndex). */
+  /** Fails every listing request with this error (AWS IAM Identity Center answers 400 to a count over 100). */
   fails?: () => Error;
   /**
    * How it takes a `cursor`: pages by it (RFC 9865, Identity Center), ignores it and answers the first page in
@@ -103,7 +103,7 @@ describe('TargetMatcher', () => {
   it.each<[string, Listing]>([
     ['ignores startIndex', { ignoresStartIndex: true }],
     ['ignores startIndex and pages by a size of its own', { ignoresStartIndex: true, maxPage: 4 }],
-    ['refuses the listing with 400 (AWS IAM Identity Center)', { fails: () => new ScimRequestError('GET /Users answered 400: startIndex is not supported', 400) }],
+    ['refuses the listing with 400', { fails: () => new ScimRequestError('GET /Users answered 400: startIndex is not supported', 400) }],
     ['answers the listing with something unreadable', { fails: () => new ScimRequestError('GET /Users answered something other than a ListResponse', 200) }],
     ['fails the listing in a way nobody foresaw', { fails: () => new TypeError('Cannot read properties of undefined') }],
   ])('matches object by object on a target that %s and ignores a cursor, and lists no more, in later runs neither', async (_, listing) => {
@@ -121,7 +121,7 @@ describe('TargetMatcher', () => {
   });
 
   it.each<[string, Listing]>([
-    ['refuses startIndex (AWS IAM Identity Center)', { fails: () => new ScimRequestError('GET /Users answered 400: startIndex is not supported', 400), cursor: 'pages' }],
+    ['refuses the index listing (AWS IAM Identity Center, to a count over 100)', { fails: () => new ScimRequestError('GET /Users answered 400: startIndex is not supported', 400), cursor: 'pages' }],
     ['ignores startIndex', { ignoresStartIndex: true, cursor: 'pages' }],
     ['ignores startIndex and pages by cursor in pages of its own size', { ignoresStartIndex: true, cursor: 'pages', maxPage: 7 }],
   ])('indexes every account of a target that %s by cursor, and later runs page by cursor at once', async (_, listing) => {
