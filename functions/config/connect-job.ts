@@ -10,7 +10,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
-import { FLATTEN_NESTED_GROUPS, jobSettingValue } from '../domain/job-settings.ts';
+import { FLATTEN_NESTED_GROUPS, jobSettingValue, maxRequestsPerSecondOf } from '../domain/job-settings.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
 import type { SchemaStore } from '../ports/schema-store.ts';
 import { effectiveSchema } from '../use-cases/job-commands.ts';
@@ -28,11 +28,12 @@ import type { DeployedEnv } from './env.ts';
  * publicOnlyLookup); locally the loopback services are allowed.
  */
 export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deployed') {
-  return (baseAddress: string, token: string) =>
+  return (baseAddress: string, token: string, maxRequestsPerSecond?: number) =>
     new HttpScimTarget({
       baseUrl: baseAddress,
       token,
       connections: env.SCIM_CONCURRENCY * 2,
+      ...(maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond }),
       ...(mode === 'deployed' ? { lookup: publicOnlyLookup } : {}),
     });
 }
@@ -101,7 +102,7 @@ export function makeConnectJob(
       );
     }
 
-    const target = scimTargetFor(baseAddress, token);
+    const target = scimTargetFor(baseAddress, token, maxRequestsPerSecondOf(job.synchronizationJobSettings));
     return {
       source: new GraphDirectorySource({
         baseUrl,
