@@ -14,6 +14,10 @@ export const localEnvSchema = z.object({
   LOCAL_SEED_USERS: z.coerce.number().int().min(0).default(25),
   LOCAL_SEED_GROUPS: z.coerce.number().int().min(0).default(3),
   LOCAL_SCIM_TOKEN: z.string().min(1).default('local-scim-token'),
+  /** Requests per second above which the local SCIM app answers 429 with Retry-After; unlimited when unset. */
+  LOCAL_SCIM_RATE_LIMIT: z.coerce.number().positive().optional(),
+  /** Requests the local SCIM app's rate limit lets through at once after a quiet spell; default the rate. */
+  LOCAL_SCIM_RATE_BURST: z.coerce.number().min(1).optional(),
   /** How often the Scheduler emulator looks for due schedules, in milliseconds. */
   SCHEDULER_POLL_MS: z.coerce.number().int().min(100).default(5000),
 });

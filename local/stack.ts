@@ -100,6 +100,9 @@ export async function startLocalStack(options: LocalStackOptions) {
       token: options.LOCAL_SCIM_TOKEN,
       dataFile: path.join(options.dataDir, 'scim.json'),
       clock,
+      ...(options.LOCAL_SCIM_RATE_LIMIT === undefined
+        ? {}
+        : { rateLimit: { requestsPerSecond: options.LOCAL_SCIM_RATE_LIMIT, burst: options.LOCAL_SCIM_RATE_BURST } }),
     });
     closers.push(scim.close);
 

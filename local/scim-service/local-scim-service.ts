@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../functions/ports/clock.ts';
 import { ScimDataFile } from './scim-data-file.ts';
 import { renderScimError, ScimServiceError, badRequest, notFound } from './scim-error.ts';
+import { TokenBucket, type RateLimitOptions } from './rate-limit.ts';
 import { ScimResources } from './scim-resources.ts';
 import {
   listQuerySchema,
@@ -39,6 +40,8 @@ export interface LocalScimServiceOptions {
   recordRequests?: boolean;
   /** List answers as some targets in the field give them; a spec-compliant listing when absent. */
   listing?: ScimListingQuirks;
+  /** Answer 429 with Retry-After (whole seconds) above this rate, as rate-limited SaaS targets do; unlimited when absent. */
+  rateLimit?: RateLimitOptions;
 }
 
 /** How list requests (`GET /Users`, `GET /Groups`) are answered, to reproduce targets seen in the field. */
@@ -158,6 +161,7 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     return fault;
   }
   const quirks = options.listing ?? {};
+  const bucket = options.rateLimit ? new TokenBucket(options.rateLimit, clock) : null;
 
   let file: ScimDataFile | null = null;
   const resources = new ScimResources(clock, maxPageSize, (change) => file?.record(change));
@@ -256,6 +260,10 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     }
     let answer: Answer;
     try {
+      const rate = fault === undefined && request.headers['x-operator'] === undefined ? bucket?.take() : undefined;
+      if (rate?.allowed === false) {
+        throw new ScimServiceError(429, null, 'Too many requests.', { 'retry-after': String(rate.retryAfterSeconds) });
+      }
       if (fault?.status !== undefined) {
         const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
         throw new ScimServiceError(fault.status, fault.scimType ?? null, fault.detail ?? 'Injected fault.', headers);
