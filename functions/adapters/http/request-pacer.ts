@@ -41,7 +41,7 @@ const estimateWindowMs = 60_000;
  * (a token bucket's burst, spent between the two, is refilled between them too, so the two cancel out; the first
  * estimate counts from a second before the start, the burst a target's bucket typically starts with); the rate is cut
  * to 95% of that, but never below half the rate it had, so that a poor first estimate costs one more throttle rather
- * than minutes of slow climbing. Afterwards it grows gently, 2% a second, faster the longer no throttle came (to find
+ * than minutes of slow climbing. Afterwards it grows gently, 1% a second, faster the longer no throttle came (to find
  * a limit that was raised), so that throttles are rare and the rate spends its time just below the target's. It
  * grows only while requests wait for it.
  *
