@@ -17,6 +17,10 @@ export const localEnvSchema = z.object({
   LOCAL_SCIM_TOKEN: z.string().min(1).default('local-scim-token'),
   /** Whose rules the local SCIM service follows: RFC 7644's, or AWS IAM Identity Center's (`aws-identity-center`). */
   LOCAL_SCIM_PROFILE: z.enum(scimProfileNames).default('rfc7644'),
+  /** Requests per second above which the local SCIM app answers 429 with Retry-After; unlimited when unset. */
+  LOCAL_SCIM_RATE_LIMIT: z.coerce.number().positive().optional(),
+  /** Requests the local SCIM app's rate limit lets through at once after a quiet spell; default the rate. */
+  LOCAL_SCIM_RATE_BURST: z.coerce.number().min(1).optional(),
   /** How often the Scheduler emulator looks for due schedules, in milliseconds. */
   SCHEDULER_POLL_MS: z.coerce.number().int().min(100).default(5000),
 });

@@ -25,7 +25,7 @@ console.log(`graph-sync-jobs is running (data in ${dataDir})
   DynamoDB         ${stack.dynamoDbEndpoint}  (table ${stack.tableName})
   Scheduler        ${stack.schedulerUrl}  (group ${stack.scheduleGroup})
   Local directory  ${stack.directoryUrl}
-  Local SCIM app   ${stack.scimUrl}  (bearer token: ${stack.scimToken}; ${env.LOCAL_SCIM_PROFILE} rules)
+  Local SCIM app   ${stack.scimUrl}  (bearer token: ${stack.scimToken}; ${env.LOCAL_SCIM_PROFILE} rules${env.LOCAL_SCIM_RATE_LIMIT === undefined ? '' : `; 429 above ${env.LOCAL_SCIM_RATE_LIMIT} requests/s`})
   Demo app         service principal ${DEMO_SERVICE_PRINCIPAL_ID} (its jobs sync what is assigned to it)
 
 Get a token (tenant ${LOCAL_TENANT_ID}):

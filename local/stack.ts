@@ -103,6 +103,9 @@ export async function startLocalStack(options: LocalStackOptions) {
       dataFile: path.join(options.dataDir, 'scim.json'),
       clock,
       profile: options.LOCAL_SCIM_PROFILE,
+      ...(options.LOCAL_SCIM_RATE_LIMIT === undefined
+        ? {}
+        : { rateLimit: { requestsPerSecond: options.LOCAL_SCIM_RATE_LIMIT, burst: options.LOCAL_SCIM_RATE_BURST } }),
     });
     closers.push(scim.close);
 

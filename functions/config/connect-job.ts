@@ -10,7 +10,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
-import { FLATTEN_NESTED_GROUPS, jobSettingValue } from '../domain/job-settings.ts';
+import { FLATTEN_NESTED_GROUPS, jobSettingValue, maxRequestsPerSecondOf } from '../domain/job-settings.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
 import type { SchemaStore } from '../ports/schema-store.ts';
 import { effectiveSchema } from '../use-cases/job-commands.ts';
@@ -28,12 +28,13 @@ import type { DeployedEnv } from './env.ts';
  * publicOnlyLookup); locally the loopback services are allowed.
  */
 export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deployed') {
-  return (baseAddress: string, token: string, traits: TargetTraits = {}) =>
+  return (baseAddress: string, token: string, settings: { traits?: TargetTraits; maxRequestsPerSecond?: number } = {}) =>
     new HttpScimTarget({
       baseUrl: baseAddress,
       token,
-      traits,
+      traits: settings.traits ?? {},
       connections: env.SCIM_CONCURRENCY * 2,
+      ...(settings.maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: settings.maxRequestsPerSecond }),
       ...(mode === 'deployed' ? { lookup: publicOnlyLookup } : {}),
     });
 }
@@ -104,7 +105,10 @@ export function makeConnectJob(
 
     const targetIdentity = createHash('sha256').update(new URL(baseAddress).href).digest('hex').slice(0, 32);
     // What runs learned of a target holds for that target only.
-    const target = scimTargetFor(baseAddress, token, job.run.targetIdentity === targetIdentity ? job.run.targetTraits : {});
+    const target = scimTargetFor(baseAddress, token, {
+      traits: job.run.targetIdentity === targetIdentity ? job.run.targetTraits : {},
+      maxRequestsPerSecond: maxRequestsPerSecondOf(job.synchronizationJobSettings),
+    });
     return {
       source: new GraphDirectorySource({
         baseUrl,

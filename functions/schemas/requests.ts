@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseIntervalMinutes } from '../domain/interval.ts';
+import { MAX_REQUESTS_PER_SECOND, maxRequestsPerSecondSchema } from '../domain/job-settings.ts';
 
 const intervalSchema = z
   .string()
@@ -23,6 +24,13 @@ export const updateJobBodySchema = z
       .array(z.object({ name: z.string().min(1).max(128), value: z.string().max(1024) }).strict())
       .min(1)
       .max(50)
+      .superRefine((settings, context) => {
+        settings.forEach((setting, index) => {
+          if (setting.name.toLowerCase() !== MAX_REQUESTS_PER_SECOND.toLowerCase()) return;
+          const parsed = maxRequestsPerSecondSchema.safeParse(setting.value);
+          if (!parsed.success) context.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message, path: [index, 'value'] });
+        });
+      })
       .optional(),
   })
   .strict()

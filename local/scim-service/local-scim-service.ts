@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../../functions/ports/clock.ts';
 import { IdentityCenterProfile, identityCenterRules } from './identity-center-profile.ts';
 import { ScimDataFile } from './scim-data-file.ts';
 import { renderScimError, ScimServiceError, badRequest, notFound } from './scim-error.ts';
+import { TokenBucket, type RateLimitOptions } from './rate-limit.ts';
 import { ScimResources } from './scim-resources.ts';
 import {
   listQuerySchema,
@@ -45,6 +46,8 @@ export interface LocalScimServiceOptions {
    * limits (identity-center-profile.ts), for which `listing` and `maxPageSize` do not apply.
    */
   profile?: ScimProfileName;
+  /** Answer 429 with Retry-After (whole seconds) above this rate, as rate-limited SaaS targets do; unlimited when absent. */
+  rateLimit?: RateLimitOptions;
 }
 
 export const scimProfileNames = ['rfc7644', 'aws-identity-center'] as const;
@@ -181,6 +184,7 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     return fault;
   }
   const quirks = options.listing ?? {};
+  const bucket = options.rateLimit ? new TokenBucket(options.rateLimit, clock) : null;
 
   let baseUrl = '';
   const render = (resource: StoredResource): Record<string, unknown> => ({
@@ -289,6 +293,10 @@ export async function startLocalScimService(options: LocalScimServiceOptions): P
     }
     let answer: Answer;
     try {
+      const rate = fault === undefined && request.headers['x-operator'] === undefined ? bucket?.take() : undefined;
+      if (rate?.allowed === false) {
+        throw new ScimServiceError(429, null, 'Too many requests.', { 'retry-after': String(rate.retryAfterSeconds) });
+      }
       if (fault?.status !== undefined) {
         const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
         throw new ScimServiceError(fault.status, fault.scimType ?? null, fault.detail ?? 'Injected fault.', headers);

@@ -175,6 +175,19 @@ describe('job API routes through HTTP', () => {
     expect((await getJob(jobId)).synchronizationJobSettings).toEqual(after);
   });
 
+  it('sets MaxRequestsPerSecond with PATCH, and refuses a value that is not a positive number with 400', async () => {
+    const jobId = await createJob();
+    const set = await t.api('PATCH', syncPath(SP, `/jobs/${jobId}`), { body: { synchronizationJobSettings: [{ name: 'MaxRequestsPerSecond', value: '0.27' }] } });
+    expect(set.status).toBe(204);
+    const after = (await getJob(jobId)).synchronizationJobSettings;
+    expect(after).toContainEqual({ name: 'MaxRequestsPerSecond', value: '0.27' });
+    const refused = await t.api('PATCH', syncPath(SP, `/jobs/${jobId}`), { body: { synchronizationJobSettings: [{ name: 'MaxRequestsPerSecond', value: '0' }] } });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.code).toBe('invalidRequest');
+    expect(refused.json.error.message).toContain('MaxRequestsPerSecond must be a positive number of requests per second');
+    expect((await getJob(jobId)).synchronizationJobSettings).toEqual(after);
+  });
+
   it('refuses to start without target secrets, naming BaseAddress and SecretToken, and changes nothing', async () => {
     const sp = 'no-secrets-app';
     const jobId = await createJob(sp);

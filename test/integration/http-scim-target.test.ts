@@ -190,7 +190,8 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     await shared.create('Users', newUser('retry-shared@contoso.com'));
     // The clock here stands still, so the target still asks to hold off: the next request waits before it is sent.
     await shared.findBy('Users', 'userName', 'retry-shared@contoso.com');
-    expect(sleeps).toEqual([2000, 2000]);
+    // Then it waits its turn at the pace the 429 halved to (5/s): on this clock, time passes only in the pacer's waits.
+    expect(sleeps).toEqual([2000, 2000, 200]);
     expect(service.requests().map((request) => request.method)).toEqual(['POST', 'POST', 'GET']);
   });
 
@@ -218,7 +219,8 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
       retryAt: new Date(now.getTime() + 400),
       message: 'GET /Users answered 503: Injected fault. (after 3 attempts)',
     });
-    expect(sleeps).toEqual([50, 100]);
+    // Each 503 also halved the pace (to 2.5/s): the last attempt waited its turn, 400 ms after the one before.
+    expect(sleeps).toEqual([50, 100, 400]);
     expect(service.requests()).toHaveLength(3);
   });
 

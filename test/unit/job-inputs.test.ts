@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatInterval, MAX_INTERVAL_MINUTES, parseIntervalMinutes } from '../../functions/domain/interval.ts';
+import { maxRequestsPerSecondOf } from '../../functions/domain/job-settings.ts';
 import { parseResetScope } from '../../functions/domain/reset-scope.ts';
 import { canonicalSecretKey, checkTargetAddress, isInternalHost, normaliseSecrets } from '../../functions/domain/secret-keys.ts';
+import { updateJobBodySchema } from '../../functions/schemas/requests.ts';
 
 describe('job interval', () => {
   it.each([
@@ -157,5 +159,30 @@ describe('secret keys', () => {
     const answer = checkTargetAddress(url, mode);
     if (problem === null) expect(answer).toBeNull();
     else expect(answer).toContain(problem);
+  });
+});
+
+describe('job setting MaxRequestsPerSecond', () => {
+  const patch = (value: string) => updateJobBodySchema.safeParse({ synchronizationJobSettings: [{ name: 'maxRequestsPerSecond', value }] });
+
+  it.each([
+    ['10', 10],
+    ['0.27', 0.27],
+    [' 600 ', 600],
+  ])('%j is %d requests per second', (value, rate) => {
+    expect(patch(value).success).toBe(true);
+    expect(maxRequestsPerSecondOf([{ name: 'MaxRequestsPerSecond', value }])).toBe(rate);
+  });
+
+  it.each(['0', '0.0', '-1', '1e3', 'ten', '', '.5', 'Infinity'])('%j is refused, naming the setting', (value) => {
+    const parsed = patch(value);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toContain('MaxRequestsPerSecond must be a positive number');
+    expect(parsed.error?.issues[0]?.path).toEqual(['synchronizationJobSettings', 0, 'value']);
+  });
+
+  it('is absent when not set, and other settings are not checked against it', () => {
+    expect(maxRequestsPerSecondOf([{ name: 'FlattenNestedGroups', value: 'True' }])).toBeUndefined();
+    expect(updateJobBodySchema.safeParse({ synchronizationJobSettings: [{ name: 'FlattenNestedGroups', value: 'x' }] }).success).toBe(true);
   });
 });

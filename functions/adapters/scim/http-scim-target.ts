@@ -14,6 +14,7 @@ import {
   type ScimTarget,
   type TargetTraits,
 } from '../../ports/scim-target.ts';
+import { RequestPacer } from '../http/request-pacer.ts';
 import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
 import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
 
@@ -35,6 +36,8 @@ export interface HttpScimTargetOptions extends RetryPolicyOptions {
   lookup?: LookupFunction;
   /** What earlier runs learned of this target (see {@link TargetTraits}); default nothing. */
   traits?: TargetTraits;
+  /** The job setting `MaxRequestsPerSecond`: the pace never goes above it; adaptive below it either way. */
+  maxRequestsPerSecond?: number;
 }
 
 const patchOpSchemaUrn = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -100,6 +103,8 @@ export class HttpScimTarget implements ScimTarget {
   /** One policy per target: one 429 holds back every request of the job, not just its own. */
   private readonly retries: RetryPolicy;
   private readonly learned: TargetTraits;
+  /** Paces every attempt, so that a rate-limited target is met at its rate rather than above it. */
+  private readonly pacer: RequestPacer;
 
   constructor(private readonly options: HttpScimTargetOptions) {
     const base = new URL(options.baseUrl);
@@ -116,6 +121,7 @@ export class HttpScimTarget implements ScimTarget {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = new RetryPolicy('target', options);
     this.learned = { ...options.traits };
+    this.pacer = new RequestPacer(options);
   }
 
   traits(): TargetTraits {
@@ -274,7 +280,7 @@ export class HttpScimTarget implements ScimTarget {
   ): Promise<ScimResponse> {
     const what = `${method} ${path.split('?')[0]}`;
     return this.retries.run(what, async () => {
-      const response = await this.attempt(method, path, body, what);
+      const response = await this.pacer.run(() => this.attempt(method, path, body, what));
       const { status } = response;
       if (status >= 200 && status < 300) return response;
       if (status === 404 && notFoundIsDone) return response;
