@@ -32,7 +32,8 @@ function duration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-function ago(iso: string, now: number): string {
+function ago(iso: string, now: number | null): string {
+  if (now === null) return '';
   const seconds = (now - Date.parse(iso)) / 1000;
   return Number.isFinite(seconds) && seconds >= 1 ? ` (${duration(seconds)} ago)` : '';
 }
@@ -91,9 +92,10 @@ function progressLine(job: SynchronizationJob, previous: Observation | null): Fr
 
 /**
  * One line about a job's current cycle, from its Graph JSON: a progress bar while a full round with a known total
- * runs, steady state, quarantine with its reason, paused, or what the last cycle did. Pure: `now` only dates "ago".
+ * runs, steady state, quarantine with its reason, paused, or what the last cycle did. Pure: `now` only dates
+ * "(2 min ago)", and null leaves that out (plain output prints a line only when it changes).
  */
-export function renderFrame(previous: Observation | null, job: SynchronizationJob, now: number): Frame {
+export function renderFrame(previous: Observation | null, job: SynchronizationJob, now: number | null): Frame {
   const { status } = job;
   const quarantine = status.quarantine;
   if (status.code === 'Quarantine' && quarantine) {

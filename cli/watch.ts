@@ -33,6 +33,7 @@ export async function watchJob(options: WatchOptions): Promise<number> {
     }
     shown = line;
   };
+  // The in-place line is ended before the exit, or before the error line on stderr.
   const end = (code: number) => {
     if (options.tty && shown !== null) options.write('\n');
     return code;
@@ -40,7 +41,7 @@ export async function watchJob(options: WatchOptions): Promise<number> {
   try {
     while (!options.signal?.aborted) {
       const job = await options.getJob();
-      const frame = renderFrame(observation, job, options.now());
+      const frame = renderFrame(observation, job, options.tty ? options.now() : null);
       observation = frame.observation;
       show(frame.line);
       if (options.untilSteady && frame.phase === 'steady') return end(0);
@@ -49,7 +50,6 @@ export async function watchJob(options: WatchOptions): Promise<number> {
     }
     return end(INTERRUPTED);
   } catch (error) {
-    end(0);
-    throw error;
+    throw (end(1), error);
   }
 }

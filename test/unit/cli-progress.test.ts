@@ -86,6 +86,8 @@ describe('the watch line', () => {
     expect(frame.line).toBe(
       'steady state since 2026-03-02T10:00:30Z (2 min ago) · in sync: 12 User, 3 Group · last cycle Succeeded at 2026-03-02T10:00:30Z: 15 imported, 14 exported',
     );
+    // Without a clock (plain output, a line per change) the line does not change as time passes.
+    expect(renderFrame(null, steady, null).line).toMatch(/^steady state since 2026-03-02T10:00:30Z · in sync/);
   });
 
   it('is not steady while a run that stopped after the last steady state has a round to finish', () => {
