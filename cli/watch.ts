@@ -50,6 +50,7 @@ export async function watchJob(options: WatchOptions): Promise<number> {
     }
     return end(INTERRUPTED);
   } catch (error) {
-    throw (end(1), error);
+    end(1);
+    throw error;
   }
 }
