@@ -40,6 +40,8 @@ export interface ApiAnswer {
 }
 
 const graphErrorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+/** API Gateway's own refusals (its JWT authorizer, throttling) carry only a message. */
+const gatewayErrorBodySchema = z.object({ message: z.string() });
 
 /** Graph's bodies are JSON; a 204 (and a proxy's odd answer) may have none. */
 function parseJson(text: string): unknown {
@@ -51,12 +53,12 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** What undici puts in `cause` when no HTTP answer came back at all. */
+/** fetch's TypeError carries in `cause` why no HTTP answer came back at all (ECONNREFUSED, ENOTFOUND, …). */
 function transportReason(error: unknown): string | null {
   if (!(error instanceof TypeError)) return null;
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
   if (typeof cause?.code === 'string') return cause.code;
-  return typeof cause?.message === 'string' ? cause.message : error.message;
+  return typeof cause?.message === 'string' ? cause.message : null;
 }
 
 export function makeApiClient(options: ApiClientOptions) {
@@ -80,7 +82,9 @@ export function makeApiClient(options: ApiClientOptions) {
     if (response.ok) return { status: response.status, json };
     const graph = graphErrorBodySchema.safeParse(json);
     if (graph.success) throw new GraphApiError(response.status, graph.data.error.code, graph.data.error.message);
-    throw new GraphApiError(response.status, `HTTP ${response.status}`, `${method} ${new URL(url).pathname} answered ${response.status} ${response.statusText}`.trim());
+    const gateway = gatewayErrorBodySchema.safeParse(json);
+    const message = gateway.success ? gateway.data.message : `${method} ${new URL(url).pathname} ${response.statusText}`.trim();
+    throw new GraphApiError(response.status, `HTTP ${response.status}`, message);
   }
 
   return {
@@ -89,7 +93,6 @@ export function makeApiClient(options: ApiClientOptions) {
     get: (target: string) => request('GET', target),
     post: (target: string, body?: unknown) => request('POST', target, body),
     put: (target: string, body?: unknown) => request('PUT', target, body),
-    delete: (target: string) => request('DELETE', target),
   };
 }
 

@@ -12,7 +12,7 @@ const NAME = 'graph-sync';
 /** Usage errors exit 2, as most command-line tools' do; failures of the call itself exit 1. */
 const USAGE_EXIT = 2;
 
-export function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
+function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
   const context = makeContext(io, exitWith);
   const program = new Command(NAME)
     .description('Drive the synchronization-job API: jobs, secrets, provisioning logs, live progress')
@@ -37,7 +37,7 @@ export function buildProgram(io: CliIo, exitWith: (code: number) => void): Comma
 }
 
 /** One line for anything that stops a command. */
-export function errorLine(error: unknown): string {
+function errorLine(error: unknown): string {
   if (error instanceof GraphApiError) return `${NAME}: ${error.code}: ${error.message}`;
   if (error instanceof UnreachableError) {
     const hint = isLoopback(new URL(error.url)) ? 'is npm start running?' : error.reason;

@@ -192,8 +192,11 @@ describe('graph-sync logs against a Graph provisioning logs endpoint', () => {
     server = createServer((request, response) => {
       const url = new URL(request.url ?? '/', base);
       asked.push(url);
-      const answer = url.pathname === '/v1.0/auditLogs/provisioning' && request.headers.authorization === 'Bearer token' ? answers.shift() : undefined;
-      const { status, body } = answer?.(url) ?? { status: 404, body: { error: { code: 'Request_ResourceNotFound', message: 'Resource not found.' } } };
+      // As API Gateway's JWT authorizer answers, before any function runs.
+      const unauthorized = { status: 401, body: { message: 'Unauthorized' } };
+      const notFound = { status: 404, body: { error: { code: 'Request_ResourceNotFound', message: 'Resource not found.' } } };
+      const answer = url.pathname === '/v1.0/auditLogs/provisioning' ? answers.shift() : undefined;
+      const { status, body } = request.headers.authorization !== 'Bearer token' ? unauthorized : (answer?.(url) ?? notFound);
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -277,5 +280,11 @@ describe('graph-sync logs against a Graph provisioning logs endpoint', () => {
     const result = await logsCli(['logs', 'scim.job']);
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toBe(`graph-sync: provisioning logs are not available on this API (GET ${base}/auditLogs/provisioning answered 404)\n`);
+  });
+
+  it('sends GRAPH_SYNC_TOKEN, and shows a gateway refusing it in one line', async () => {
+    reset(() => ({ status: 200, body: { value: [] } }));
+    const result = await logsCli(['logs', 'scim.job'], { env: { GRAPH_SYNC_TOKEN: 'expired' } });
+    expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'graph-sync: HTTP 401: Unauthorized\n' });
   });
 });
