@@ -97,7 +97,7 @@ function progressOf(status) {
   }
   // No value: an indeterminate bar while a first cycle may be under way.
   if (status.code !== 'Active') bar.value = 0;
-  return [bar, status.code === 'Active' ? ' first cycle' : ' not started'];
+  return [bar, status.code === 'Active' ? ' first cycle' : ' no steady state yet'];
 }
 
 function renderFailures(failures) {
