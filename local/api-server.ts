@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { apiRoutes, fallbackHandler } from '../functions/api/routes.ts';
+import { withLocalToken } from '../functions/api/status-page-html.ts';
 import { UnauthenticatedError } from '../functions/errors/service-errors.ts';
 import { renderServiceError } from '../functions/http/graph-error.ts';
 import type { ApiEvent, ApiResult } from '../functions/http/graph-handler.ts';
@@ -16,7 +17,22 @@ interface CompiledRoute {
   routeKey: string;
   regex: RegExp;
   names: string[];
+  name: string;
+  unauthenticated: boolean;
   handler: Handler;
+}
+
+const STATUS_PAGE = 'status-page';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A browser on this machine that addressed the server by a loopback name. The Host check keeps out a site whose
+ * name was made to resolve to 127.0.0.1 (DNS rebinding): the page would be same-origin to it, but its Host names it.
+ */
+function fromThisMachine(request: IncomingMessage): boolean {
+  const remote = request.socket.remoteAddress ?? '';
+  const host = (request.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+  return (remote === '::1' || /^(::ffff:)?127\./.test(remote)) && LOOPBACK_HOSTS.has(host);
 }
 
 async function loadHandler(name: string): Promise<Handler> {
@@ -29,7 +45,15 @@ async function compileRoutes(): Promise<CompiledRoute[]> {
     apiRoutes.map(async (route) => {
       const names = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] ?? '');
       const regex = new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '([^/]+)')}/?$`);
-      return { method: route.method, routeKey: `${route.method} ${route.path}`, regex, names, handler: await loadHandler(route.handler) };
+      return {
+        method: route.method,
+        routeKey: `${route.method} ${route.path}`,
+        regex,
+        names,
+        name: route.handler,
+        unauthenticated: route.unauthenticated === true,
+        handler: await loadHandler(route.handler),
+      };
     }),
   );
 }
@@ -74,11 +98,16 @@ export interface ApiServerOptions {
   port: number;
   /** Plays API Gateway's JWT authorizer: the claims of a valid token, or null. */
   verify: (authorization: string | undefined) => Promise<Record<string, unknown> | null>;
+  /**
+   * A token the status page is handed when a browser on this machine opens it, so `npm start` needs no pasting.
+   * Only locally: the deployed page always asks for one.
+   */
+  localPageToken?: () => Promise<string>;
 }
 
 /**
- * Serves the Lambda handlers over node:http exactly as API Gateway (HTTP API, payload v2) calls them: the JWT
- * authorizer first (every route needs a valid token), then the matching route, else the fallback route.
+ * Serves the Lambda handlers over node:http exactly as API Gateway (HTTP API, payload v2) calls them: the matching
+ * route, else the fallback route, each behind the JWT authorizer but the one route marked unauthenticated.
  */
 export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const routes = await compileRoutes();
@@ -97,18 +126,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
       const url = new URL(request.url ?? '/', 'http://localhost');
       const requestId = randomUUID();
       const method = request.method ?? 'GET';
-      const claims = await options.verify(request.headers.authorization);
-      if (!claims) {
-        const clientRequestId = String(request.headers['client-request-id'] ?? randomUUID());
-        send(response, renderServiceError(new UnauthenticatedError(), requestId, clientRequestId));
-        return;
-      }
-      const body = await readBody(request);
-      if (body === null) {
-        response.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
-        return;
-      }
-      const path = decodeURI(url.pathname);
       let route: CompiledRoute | undefined;
       let match: RegExpExecArray | null = null;
       for (const candidate of routes) {
@@ -119,6 +136,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
           break;
         }
       }
+      const claims = route?.unauthenticated ? null : await options.verify(request.headers.authorization);
+      if (!route?.unauthenticated && !claims) {
+        const clientRequestId = String(request.headers['client-request-id'] ?? randomUUID());
+        send(response, renderServiceError(new UnauthenticatedError(), requestId, clientRequestId));
+        return;
+      }
+      const body = await readBody(request);
+      if (body === null) {
+        response.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
+        return;
+      }
+      const path = decodeURI(url.pathname);
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
       );
@@ -144,10 +173,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
           stage: '$default',
           time: new Date().toISOString(),
           timeEpoch: Date.now(),
-          authorizer: { jwt: { claims, scopes: null }, principalId: '', integrationLatency: 0 },
+          ...(claims ? { authorizer: { jwt: { claims, scopes: null }, principalId: '', integrationLatency: 0 } } : {}),
         },
       } as unknown as ApiEvent;
-      send(response, await (route?.handler ?? fallback)(event, lambdaContext(route ? 'api' : 'not-found')));
+      const result = await (route?.handler ?? fallback)(event, lambdaContext(route ? 'api' : 'not-found'));
+      if (route?.name === STATUS_PAGE && options.localPageToken && fromThisMachine(request) && typeof result.body === 'string') {
+        result.body = withLocalToken(result.body, await options.localPageToken());
+      }
+      send(response, result);
     } catch (error) {
       console.error(error);
       if (response.headersSent) response.destroy();

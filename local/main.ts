@@ -8,7 +8,7 @@ const env = parseLocalEnv();
 const dataDir = localDataDir();
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
-  stack = await startLocalStack({ ...env, dataDir });
+  stack = await startLocalStack({ ...env, dataDir, statusPageToken: true });
 } catch (error) {
   const { code, message } = error as NodeJS.ErrnoException;
   console.error(
@@ -22,6 +22,7 @@ try {
 console.log(`graph-sync-jobs is running (data in ${dataDir})
 
   Graph API        ${stack.apiUrl}
+  Status page      ${stack.statusPageUrl}  (opened on this machine, it brings its own read-only token)
   DynamoDB         ${stack.dynamoDbEndpoint}  (table ${stack.tableName})
   Scheduler        ${stack.schedulerUrl}  (group ${stack.scheduleGroup})
   Local directory  ${stack.directoryUrl}

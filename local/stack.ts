@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../functions/ports/clock.ts';
 import { startApiServer } from './api-server.ts';
 import { describeInvocationFailure } from './invocation-failure.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
-import { makeLocalVerifier } from './local-auth.ts';
+import { issueLocalToken, makeLocalVerifier } from './local-auth.ts';
 import { startLocalDynamoDb } from './local-dynamodb.ts';
 import type { LocalEnv } from './local-config.ts';
 import { startLocalDirectory } from './directory/local-directory.ts';
@@ -37,6 +37,11 @@ export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR' | 'LOCAL_SCIM_PR
    * a worker invocation may run, as deployed. Tests that do not run the worker alongside may set 0.
    */
   purgeSettleSeconds?: number;
+  /**
+   * Hand the status page a read-only token when a browser on this machine opens it (`npm start`); off by default,
+   * so the page asks for one as it does deployed.
+   */
+  statusPageToken?: boolean;
 };
 
 async function localSecretsKey(dataDir: string): Promise<string> {
@@ -173,10 +178,16 @@ export async function startLocalStack(options: LocalStackOptions) {
       JOB_PURGE_SETTLE_SECONDS: String(options.purgeSettleSeconds ?? WORKER_BUDGET_MS / 1000 + 60),
     });
 
-    const api = await startApiServer({ host, port: options.PORT, verify: await makeLocalVerifier(options.dataDir) });
+    const api = await startApiServer({
+      host,
+      port: options.PORT,
+      verify: await makeLocalVerifier(options.dataDir),
+      ...(options.statusPageToken ? { localPageToken: () => issueLocalToken(options.dataDir, { readOnly: true }) } : {}),
+    });
     closers.push(api.close);
     return {
       apiUrl: `${api.url}/v1.0`,
+      statusPageUrl: `${api.url}/`,
       dynamoDbEndpoint: dynamo.endpoint,
       directoryUrl: directory.url,
       scimUrl: scim.url,

@@ -7,11 +7,17 @@ export interface ApiRoute {
   /** API Gateway route path, with `{name}` parameters. */
   path: string;
   handler: string;
+  /**
+   * Served without a token. Only the status page's HTML shell: a browser navigation carries no bearer token, and the
+   * shell holds no data (everything it shows comes from the routes below, which all need one).
+   */
+  unauthenticated?: true;
 }
 
 const SYNC = '/v1.0/servicePrincipals/{servicePrincipalId}/synchronization';
 
 export const apiRoutes: readonly ApiRoute[] = [
+  { method: 'GET', path: '/', handler: 'status-page', unauthenticated: true },
   { method: 'GET', path: `${SYNC}/jobs`, handler: 'jobs-list' },
   { method: 'POST', path: `${SYNC}/jobs`, handler: 'jobs-create' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}`, handler: 'jobs-get' },

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -48,6 +48,8 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'jobs-validate-credentials': ['readJobs', 'startSync'],
   'jobs-provision-on-demand': ['readJobs', 'startSync'],
   'audit-logs-provisioning': ['readJobs'],
+  // The status page's HTML shell: the same static document for everyone, read from nowhere.
+  'status-page': [],
   [fallbackHandler]: [],
 };
 
@@ -68,8 +70,9 @@ export interface JobsApiProps {
 
 /**
  * The Graph synchronization-job API: an HTTP API whose every route, the catch-all included, requires an Entra ID
- * access token (JWT authorizer), one Lambda per entry in functions/api/routes.ts with only the grants listed in
- * {@link apiHandlerAccess}, throttling and JSON access logs on the default stage.
+ * access token (JWT authorizer) but the status page's data-free HTML shell at `GET /`, one Lambda per entry in
+ * functions/api/routes.ts with only the grants listed in {@link apiHandlerAccess}, throttling and JSON access logs on
+ * the default stage.
  */
 export class JobsApi extends Construct {
   readonly httpApi: apigw.HttpApi;
@@ -131,11 +134,22 @@ export class JobsApi extends Construct {
     };
     for (const route of apiRoutes) {
       const fn = functionFor(route.handler);
-      this.httpApi.addRoutes({
+      const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${route.handler}-${route.method}`, fn.function),
+        ...(route.unauthenticated ? { authorizer: new apigw.HttpNoneAuthorizer() } : {}),
       });
+      if (route.unauthenticated) {
+        for (const httpRoute of added) {
+          Validations.of(httpRoute).acknowledge({
+            id: 'AwsSolutions-APIG4',
+            reason:
+              'The status page shell: a browser navigation carries no bearer token, and the document holds no data; ' +
+              'its script reads everything it shows from routes behind the JWT authorizer.',
+          });
+        }
+      }
     }
     this.httpApi.addRoutes({
       path: '/{proxy+}',

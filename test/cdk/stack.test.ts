@@ -32,10 +32,15 @@ const alarms = Object.values(byType('AWS::CloudWatch::Alarm')).map((alarm) => al
 const holders = (action: string) => services.filter((service) => actionsOf(template, service).includes(action)).sort();
 
 describe('HTTP API', () => {
-  it('requires a JWT on every route, the catch-all included', () => {
-    // An unauthenticated route would expose a tenant's jobs (or the 404 oracle) to anyone on the internet.
+  it('requires a JWT on every route, the catch-all included, but the status page shell at GET /', () => {
+    // An unauthenticated route would expose a tenant's jobs (or the 404 oracle) to anyone on the internet. The one
+    // exception is the page a browser opens without a token: a static document whose script calls the routes below.
     expect(routes.length).toBe(apiRoutes.length + 1);
+    expect(apiRoutes.filter((route) => route.unauthenticated)).toEqual([{ method: 'GET', path: '/', handler: 'status-page', unauthenticated: true }]);
+    const open = routes.filter((route) => route.Properties.AuthorizationType !== 'JWT');
+    expect(open.map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType, route.Properties.AuthorizerId])).toEqual([['GET /', 'NONE', undefined]]);
     for (const route of routes) {
+      if (route === open[0]) continue;
       expect(route.Properties.AuthorizationType, route.Properties.RouteKey).toBe('JWT');
       expect(authorizerIds, route.Properties.RouteKey).toContain(route.Properties.AuthorizerId.Ref);
     }
@@ -272,9 +277,11 @@ describe('least privilege', () => {
     }
   });
 
-  it('gives the fallback route nothing but its own log group', () => {
-    // It only renders 404/405; a compromise there must yield nothing.
-    expect(actionsOf(template, fallbackHandler).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+  it('gives the fallback route and the status page nothing but their own log group', () => {
+    // One renders 404/405, the other a static document anyone may fetch; a compromise there must yield nothing.
+    for (const service of [fallbackHandler, 'status-page']) {
+      expect(actionsOf(template, service).sort(), service).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    }
   });
 
   it('lets only the worker read the source app registration secret, and only that secret', () => {
