@@ -323,6 +323,20 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     }
   });
 
+  it('ends every request waiting for the pace with ThrottledError when a Retry-After is longer than a request may wait', async () => {
+    service.failNext({ status: 429, retryAfter: '3600', times: 1 });
+    // One request a second: the others wait in the pacer while the first is answered 429. A wait is a short real
+    // pause here, so that the answer comes while they wait; what they were asked to wait is recorded.
+    const paced = target({
+      maxRequestsPerSecond: 1,
+      clock: { now: () => new Date() },
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50), sleeps.push(ms))),
+    });
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => paced.findBy('Users', 'userName', `waiting${i}@contoso.com`)));
+    expect(results.map((result) => result.status === 'rejected' && result.reason instanceof ThrottledError)).toEqual(Array(10).fill(true));
+    expect(sleeps.some((ms) => ms > 30_000)).toBe(false);
+  });
+
   it('asks without attributes once the target refuses them, and from then on only so', async () => {
     const group = await target().create('Groups', { schemas: [groupSchema], displayName: 'Bare' });
     service.clearRequests();

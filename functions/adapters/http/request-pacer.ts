@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import { retryAfterMs } from './retry-policy.ts';
+import { ThrottledError } from '../../ports/throttled-error.ts';
 
 /** Tuning of a {@link RequestPacer}. */
 export interface RequestPacerOptions {
@@ -9,6 +10,11 @@ export interface RequestPacerOptions {
   initialRequestsPerSecond?: number;
   sleep?: (ms: number) => Promise<void>;
   clock?: Clock;
+  /**
+   * The longest a Retry-After may hold a request here (the RetryPolicy's `maxWaitMs`, default 30 s): a longer one
+   * ends it with ThrottledError, so the run pauses instead of the process.
+   */
+  maxWaitMs?: number;
 }
 
 /** What one attempt met: its HTTP status and its Retry-After header, if any. */
@@ -54,6 +60,7 @@ export class RequestPacer {
   private readonly max: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly clock: Clock;
+  private readonly maxWaitMs: number;
   private rate: number;
   private slowStart: boolean;
   private tokens = 0;
@@ -80,6 +87,7 @@ export class RequestPacer {
     this.max = options.maxRequestsPerSecond ?? Infinity;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.clock = options.clock ?? systemClock;
+    this.maxWaitMs = options.maxWaitMs ?? 30_000;
     this.rate = Math.min(this.max, options.initialRequestsPerSecond ?? 10);
     this.slowStart = this.max === Infinity;
   }
@@ -114,6 +122,11 @@ export class RequestPacer {
         continue;
       }
       if (now < this.holdUntil && (this.holdsAll || arrived < this.heldAt)) {
+        if (this.holdUntil - now > this.maxWaitMs) {
+          // The next one waiting for a slot is woken too: it meets the same hold and ends the same way.
+          this.freed.shift()?.();
+          throw new ThrottledError(`not sent: the target asked to hold off ${Math.ceil((this.holdUntil - now) / 1000)} s`, 'target', new Date(this.holdUntil));
+        }
         await this.wait(now, this.holdUntil - now);
         continue;
       }
