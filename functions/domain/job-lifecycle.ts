@@ -87,7 +87,8 @@ export function statusCodeOf(job: StoredJob): StatusCode {
       return 'Paused';
     case 'Active':
       if (job.status.quarantine) return 'Quarantine';
-      return job.status.steadyStateFirstAchievedTime === MIN_DATE_TIME ? 'NotRun' : 'Active';
+      // Running once is enough: a long initial sync is Active while it goes (its progress says how far).
+      return job.status.steadyStateFirstAchievedTime === MIN_DATE_TIME && job.status.lastExecution === null ? 'NotRun' : 'Active';
   }
 }
 

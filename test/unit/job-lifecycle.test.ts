@@ -69,6 +69,30 @@ describe('job lifecycle', () => {
   it.each([
     ['a new job', (job: StoredJob) => job, 'NotConfigured'],
     ['a started job', (job: StoredJob) => startJob(job, T1), 'NotRun'],
+    [
+      'a started job in its first cycle (a long initial sync)',
+      (job: StoredJob) => {
+        const started = startJob(job, T1);
+        const throttled = {
+          activityIdentifier: 'cycle-1',
+          countEntitled: 10,
+          countEntitledForProvisioning: 10,
+          countEscrowed: 0,
+          countEscrowedRaw: 0,
+          countExported: 10,
+          countExports: 10,
+          countImported: 10,
+          countImportedDeltas: 0,
+          countImportedReferenceDeltas: 0,
+          error: { code: 'TargetThrottled', message: 'GET /Users answered 429', tenantActionable: false },
+          state: 'Failed' as const,
+          timeBegan: T1,
+          timeEnded: T1,
+        };
+        return { ...started, status: { ...started.status, lastExecution: throttled } };
+      },
+      'Active',
+    ],
     ['a started job after steady state', (job: StoredJob) => ({ ...startJob(job, T1), status: { ...job.status, steadyStateFirstAchievedTime: T1 } }), 'Active'],
     ['a paused job', (job: StoredJob) => pauseJob(startJob(job, T1), T1), 'Paused'],
     ['an active job in quarantine', (job: StoredJob) => quarantined({ ...job, schedule: { ...job.schedule, state: 'Active' } }), 'Quarantine'],
