@@ -4,40 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
+import { errorSchema, group, groupSchema, patchOp, patchSchema, query, scimRequests, userSchema, type Json, type ScimAnswer } from '../support/scim-requests.ts';
 
 const token = 'identity-center-test-token';
-const userSchema = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const groupSchema = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const patchSchema = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const errorSchema = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const { call, create } = scimRequests(token, { 'user-agent': 'identity-center-test' });
 const listSchema = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 const clock = { now: () => new Date('2026-03-01T10:00:00.000Z') };
 const identityCenterId = /^[0-9a-f]{10}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const unparsable = 'Request is unparsable, syntactically incorrect, or violates schema.';
 
-type Json = Record<string, any>;
-
-interface Answer {
-  status: number;
-  body: Json | null;
-}
-
-async function call(service: LocalScimService, method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${service.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      'user-agent': 'identity-center-test',
-      ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? null : (JSON.parse(text) as Json) };
-}
-
 /** node:http sends no User-Agent unless told to, unlike fetch. */
-function callWithoutUserAgent(service: LocalScimService, method: string, path: string, body: unknown): Promise<Answer> {
+function callWithoutUserAgent(service: LocalScimService, method: string, path: string, body: unknown): Promise<Pick<ScimAnswer, 'status' | 'body'>> {
   const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(`${service.url}${path}`, {
@@ -66,15 +43,6 @@ const user = (userName: string, extra: Json = {}): Json => ({
   active: true,
   ...extra,
 });
-const group = (displayName: string, extra: Json = {}): Json => ({ schemas: [groupSchema], displayName, ...extra });
-const patchOp = (...Operations: Json[]): Json => ({ schemas: [patchSchema], Operations });
-const query = (filter: string): string => `filter=${encodeURIComponent(filter)}`;
-
-async function create(service: LocalScimService, type: 'Users' | 'Groups', body: Json): Promise<Json> {
-  const answer = await call(service, 'POST', `/${type}`, body);
-  expect(answer.status).toBe(201);
-  return answer.body as Json;
-}
 
 async function createUsers(service: LocalScimService, count: number): Promise<Json[]> {
   const users: Json[] = [];
@@ -82,7 +50,7 @@ async function createUsers(service: LocalScimService, count: number): Promise<Js
   return users;
 }
 
-function expectValidationError(answer: Answer, detail?: string | RegExp): void {
+function expectValidationError(answer: Pick<ScimAnswer, 'status' | 'body'>, detail?: string | RegExp): void {
   expect(answer.status).toBe(400);
   expect(answer.body).toMatchObject({ schema: [errorSchema], schemas: [errorSchema], status: '400' });
   expect(answer.body?.scimType).toBeUndefined();

@@ -3,47 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
+import { errorSchema, group, groupSchema, patchOp, patchSchema, query, scimRequests, userSchema, type Json, type ScimAnswer } from '../support/scim-requests.ts';
 
 const token = 'local-scim-test-token';
-const userSchema = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const { call, create } = scimRequests(token);
 const enterpriseSchema = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const groupSchema = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const patchSchema = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const errorSchema = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const fixedNow = new Date('2026-03-01T10:00:00.000Z');
 const clock = { now: () => fixedNow };
 
-type Json = Record<string, any>;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Json | null;
-}
-
-async function call(service: LocalScimService, method: string, path: string, body?: unknown, bearer = token): Promise<Answer> {
-  const response = await fetch(`${service.url}${path}`, {
-    method,
-    headers: {
-      ...(bearer === '' ? {} : { authorization: `Bearer ${bearer}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? null : (JSON.parse(text) as Json) };
-}
-
 const user = (userName: string, extra: Json = {}): Json => ({ schemas: [userSchema], userName, active: true, ...extra });
-const group = (displayName: string, extra: Json = {}): Json => ({ schemas: [groupSchema], displayName, ...extra });
-const patchOp = (...Operations: Json[]): Json => ({ schemas: [patchSchema], Operations });
-const query = (filter: string): string => `filter=${encodeURIComponent(filter)}`;
-
-async function create(service: LocalScimService, type: 'Users' | 'Groups', body: Json): Promise<Json> {
-  const answer = await call(service, 'POST', `/${type}`, body);
-  expect(answer.status).toBe(201);
-  return answer.body as Json;
-}
 
 describe('local SCIM service', () => {
   let service: LocalScimService;
