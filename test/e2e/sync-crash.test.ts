@@ -109,5 +109,5 @@ describe('a sync run that crashes anywhere', () => {
       ),
       { numRuns: 12 },
     );
-  }, 120_000);
+  }, 300_000);
 });

@@ -25,6 +25,8 @@ export interface PacedAnswer {
 
 /** A cut keeps this share of the rate the target was found to accept. */
 const backOff = 0.95;
+/** Before the first throttle the rate doubles this often a second. */
+const slowStartDoublingsPerSecond = 4;
 /** After a cut, the rate grows by this share per second, and by as much again for every `probeAfterMs` unthrottled. */
 const gentleGrowth = 0.01;
 const probeAfterMs = 60_000;
@@ -42,7 +44,7 @@ const estimateWindowMs = 60_000;
  * a second after a brief overshoot costs nothing but the wait); with one, requests are spaced evenly, so that no
  * second sees more than the ceiling.
  *
- * The control law. Before the first throttle (a 429 or 503) the rate doubles every second (slow start). A throttle
+ * The control law. Before the first throttle (a 429 or 503) the rate doubles four times a second (slow start). A throttle
  * estimates the rate the target accepts, as the requests it accepted since the previous throttle over the time since
  * (a token bucket's burst, spent between the two, is refilled between them too, so the two cancel out; the first
  * estimate counts from a second before the start, the burst a target's bucket typically starts with); the rate is cut
@@ -177,7 +179,7 @@ export class RequestPacer {
     if (now - this.boundAt > 1000 || now <= last) return;
     const seconds = (now - last) / 1000;
     const unthrottled = now - (this.cutAt ?? now);
-    const factor = this.slowStart ? 2 ** seconds : 1 + gentleGrowth * (1 + unthrottled / probeAfterMs) * seconds;
+    const factor = this.slowStart ? 2 ** (seconds * slowStartDoublingsPerSecond) : 1 + gentleGrowth * (1 + unthrottled / probeAfterMs) * seconds;
     this.rate = Math.min(this.max, this.rate * factor);
   }
 
