@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context } from 'aws-lambda';
 import { apiRoutes, fallbackHandler } from '../functions/api/routes.ts';
 import { withLocalToken } from '../functions/api/status-page-html.ts';
-import { UnauthenticatedError } from '../functions/errors/service-errors.ts';
+import { BadRequestError, UnauthenticatedError } from '../functions/errors/service-errors.ts';
 import { renderServiceError } from '../functions/http/graph-error.ts';
 import type { ApiEvent, ApiResult } from '../functions/http/graph-handler.ts';
 
@@ -147,7 +147,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
         response.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
         return;
       }
-      const path = decodeURI(url.pathname);
+      let path: string;
+      try {
+        path = decodeURI(url.pathname);
+      } catch {
+        const clientRequestId = String(request.headers['client-request-id'] ?? randomUUID());
+        send(response, renderServiceError(new BadRequestError('The path has a malformed percent escape.'), requestId, clientRequestId));
+        return;
+      }
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
       );

@@ -93,9 +93,18 @@ function readBody<TSchema extends z.ZodType>(event: ApiEvent, options: RouteOpti
   return parsed.data;
 }
 
+/** A path segment as sent, decoded; a malformed escape (`%zz`) is the client's mistake: 400, never a 500. */
+export function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`The path has a malformed percent escape: '${segment.slice(0, 80)}'.`);
+  }
+}
+
 function checkedPathParameters(event: ApiEvent): Record<string, string> {
   const params = Object.fromEntries(
-    Object.entries(event.pathParameters ?? {}).map(([name, value]) => [name, decodeURIComponent(value ?? '')]),
+    Object.entries(event.pathParameters ?? {}).map(([name, value]) => [name, decodedSegment(value ?? '')]),
   );
   if (params.servicePrincipalId !== undefined && !SERVICE_PRINCIPAL_ID.test(params.servicePrincipalId)) {
     throw new BadRequestError(`Invalid servicePrincipalId '${params.servicePrincipalId.slice(0, 80)}'.`);

@@ -25,6 +25,9 @@ const secrets = syncPath(SP, '/secrets');
 const pair = (key: string, value: string) => ({ key, value });
 
 const cases: BadInput[] = [
+  // Malformed percent escapes in the path (a client's mistake, never a 5xx)
+  { name: 'get with a malformed escape in the job id', method: 'GET', path: syncPath(SP, '/jobs/scim.%zz'), status: 400, code: 'invalidRequest', message: /percent escape/ },
+  { name: 'start with a truncated escape in the service principal', method: 'POST', path: '/servicePrincipals/sp%E0%A4/synchronization/jobs/x/start', status: 400, code: 'invalidRequest', message: /percent escape/ },
   // Malformed and missing bodies
   { name: 'create with malformed JSON', method: 'POST', path: jobs, body: '{"templateId":', status: 400, code: 'invalidRequest', message: /JSON/ },
   { name: 'patch with malformed JSON', method: 'PATCH', path: job, body: '{schedule:', status: 400, code: 'invalidRequest', message: /JSON/ },

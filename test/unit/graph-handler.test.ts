@@ -88,3 +88,12 @@ describe('graphHandler puts existence first on job routes', () => {
     expect(asked).toEqual([]);
   });
 });
+
+describe('path parameters as API Gateway hands them over (still percent-encoded)', () => {
+  it('answers a malformed percent escape with a Graph 400, never a 500', async () => {
+    const handler = graphHandler({ access: 'read' }, async () => ({ statusCode: 204 }));
+    const result = (await handler(eventFor('scim.%zz'), {} as never)) as { statusCode: number; body: string };
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body).error).toMatchObject({ code: 'invalidRequest', message: expect.stringMatching(/percent escape/) });
+  });
+});
