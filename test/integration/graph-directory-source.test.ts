@@ -193,6 +193,18 @@ const graphError = (code: string) => ({ error: { code, message: `${code} happene
 const now = new Date('2026-03-01T10:00:00.000Z');
 
 describe('GraphDirectorySource against a misbehaving Graph', () => {
+  it('never follows a redirect (to an internal address or anywhere): the directory is unusable, and says why', async () => {
+    const internal = await fakeGraph([json(200, { value: [{ id: 'secret', displayName: 'Internal' }], '@odata.deltaLink': 'x' })]);
+    const fake = await fakeGraph([
+      (_request, response) => response.writeHead(302, { location: `http://127.0.0.2:${new URL(internal.base).port}/v1.0/users/delta` }).end(),
+    ]);
+    const { graph } = source(fake.url, { getAccessToken: async () => 'token-1' });
+    const failure = graph.readPage(null);
+    await expect(failure).rejects.toBeInstanceOf(SourceUnavailableError);
+    await expect(failure).rejects.toThrow(/with a redirect \(302\), which is not followed/);
+    expect(internal.seen).toHaveLength(0);
+  });
+
   it('retries 429 and 503 honouring Retry-After, then returns the page', async () => {
     let deltaLink = '';
     const fake = await fakeGraph([

@@ -49,6 +49,8 @@ export function clientCredentialsTokenProvider(options: ClientCredentialsOptions
         grant_type: 'client_credentials',
       }),
       signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+      // A redirect could take the client secret elsewhere: it is refused (HTTP 3xx below), never followed.
+      redirect: 'manual',
     });
     const body: unknown = await response.json().catch(() => null);
     if (!response.ok) {

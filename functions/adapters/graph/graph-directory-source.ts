@@ -333,6 +333,8 @@ export class GraphDirectorySource implements DirectorySource {
         response = await this.fetch(url, {
           headers: { accept: 'application/json', ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
           signal: AbortSignal.timeout(this.timeoutMs),
+          // A redirect is never followed: it could carry the token elsewhere, or lead to an internal address.
+          redirect: 'manual',
         });
         text = await response.text();
       } catch (error) {
@@ -342,6 +344,9 @@ export class GraphDirectorySource implements DirectorySource {
       }
 
       if (response.ok) return text;
+      if (response.status >= 300 && response.status < 400) {
+        throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with a redirect (${response.status}), which is not followed.`, true);
+      }
       if (response.status === 404 && notFoundIsNull) return null;
 
       const graphError = parseGraphError(text);
