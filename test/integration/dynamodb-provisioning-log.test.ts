@@ -61,4 +61,28 @@ describe('DynamoDbProvisioningLog', () => {
     const other = await log.query({ tenantId: randomUUID(), equals: {}, top: 100, cursor: null, now });
     expect(other.records).toEqual([]);
   });
+
+  it('reads a bounded number of items per page: a filter that matches little pages through a busy tenant', async () => {
+    const log = new DynamoDbProvisioningLog(client, TABLE, 30);
+    const tenantId = randomUUID();
+    const now = new Date('2026-12-02T12:00:00.000Z');
+    // One job's three records, the oldest, under 12,000 of another job's.
+    const rare = [1, 2, 3].map((i) => recordAt(tenantId, 'rare', new Date(now.getTime() - DAY - i * 60_000), i));
+    const busy = Array.from({ length: 12_000 }, (_, i) => recordAt(tenantId, 'busy', new Date(now.getTime() - (i % 1000) * 1000), i));
+    await log.append([...rare, ...busy]);
+
+    const pages: number[] = [];
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { records: ProvisioningObjectSummary[]; cursor: string | null } = await log.query({ tenantId, equals: { jobId: 'rare' }, top: 50, cursor, now });
+      pages.push(page.records.length);
+      seen.push(...page.records.map((record) => record.changeId));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(rare.map((record) => record.changeId));
+    // The busy job's records are read a page at a time, not all in one request.
+    expect(pages.length).toBeGreaterThan(2);
+    expect(pages.slice(0, 2)).toEqual([0, 0]);
+  }, 120_000);
 });

@@ -24,7 +24,11 @@ const FILTER_ATTRIBUTES: Record<keyof ProvisioningLogEquals, string> = {
   servicePrincipalId: 'sp',
 };
 
-const cursorSchema = z.object({ d: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), k: z.string().min(1) });
+/** Items one request reads at most: a filter that matches little still answers in time, with a nextLink. */
+const SCAN_BUDGET = 5_000;
+
+/** Where a page stopped: a day and the sort key after which to go on (null: from the day's newest). */
+const cursorSchema = z.object({ d: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), k: z.string().min(1).nullable() });
 
 const dayOf = (time: string | Date) => new Date(time).toISOString().slice(0, 10);
 
@@ -78,9 +82,12 @@ export class DynamoDbProvisioningLog implements ProvisioningLog {
     const found: { day: string; sk: string; record: ProvisioningObjectSummary }[] = [];
     // One more than a page: whether there is a next page is then known without another request.
     const wanted = query.top + 1;
+    let scanned = 0;
     for (let day = start?.d ?? dayOf(before ?? query.now); day >= dayOf(after) && found.length < wanted; day = previousDay(day)) {
-      let exclusiveStart: Item | undefined = start && start.d === day ? { pk: pkOf(query.tenantId, day), sk: start.k } : undefined;
+      let exclusiveStart: Item | undefined = start && start.d === day && start.k !== null ? { pk: pkOf(query.tenantId, day), sk: start.k } : undefined;
       do {
+        // Out of budget: the page ends here, short, and the next one goes on from where this read stopped.
+        if (scanned >= SCAN_BUDGET) return { records: found.map((entry) => entry.record), cursor: cursorOf(day, exclusiveStart ? String(exclusiveStart.sk) : null) };
         const response = await this.client.send(
           new QueryCommand({
             TableName: this.tableName,
@@ -103,6 +110,7 @@ export class DynamoDbProvisioningLog implements ProvisioningLog {
         for (const item of response.Items ?? []) {
           found.push({ day, sk: String(item.sk), record: expand(item, query.tenantId) });
         }
+        scanned += response.ScannedCount ?? 0;
         exclusiveStart = response.LastEvaluatedKey;
       } while (exclusiveStart && found.length < wanted);
     }
@@ -110,7 +118,7 @@ export class DynamoDbProvisioningLog implements ProvisioningLog {
     const last = page.at(-1);
     return {
       records: page.map((entry) => entry.record),
-      cursor: found.length > query.top && last ? Buffer.from(JSON.stringify({ d: last.day, k: last.sk })).toString('base64url') : null,
+      cursor: found.length > query.top && last ? cursorOf(last.day, last.sk) : null,
     };
   }
 }
@@ -147,6 +155,10 @@ function expand(item: Item, tenantId: string): ProvisioningObjectSummary {
     sourceIdentity: { ...stored.sourceIdentity, id: src },
     targetIdentity: { ...stored.targetIdentity, id: tgt },
   };
+}
+
+function cursorOf(day: string, sortKey: string | null): string {
+  return Buffer.from(JSON.stringify({ d: day, k: sortKey })).toString('base64url');
 }
 
 function pkOf(tenantId: string, day: string): string {
