@@ -1,35 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbEscrowStore } from '../../functions/adapters/dynamodb/dynamodb-escrow-store.ts';
 import { DynamoDbMembershipStore } from '../../functions/adapters/dynamodb/dynamodb-membership-store.ts';
 import type { Membership } from '../../functions/ports/link-store.ts';
-import { startLocalDynamoDb } from '../../local/local-dynamodb.ts';
+import { dynamoDbTableForTests } from '../support/dynamodb-table.ts';
 
 const TABLE = 'memberships';
-let db: Awaited<ReturnType<typeof startLocalDynamoDb>>;
-let client: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  db = await startLocalDynamoDb({ host: '127.0.0.1', port: 0, tableName: TABLE });
-  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: db.endpoint }), { marshallOptions: { removeUndefinedValues: true } });
-});
-afterAll(async () => {
-  client?.destroy();
-  await db?.close();
-});
+const table = dynamoDbTableForTests(TABLE);
 
 describe('DynamoDbMembershipStore', () => {
   it('keeps a group of 20,000 members in items of bounded size, readable by group and by user', async () => {
-    const store = new DynamoDbMembershipStore(client, TABLE);
+    const store = new DynamoDbMembershipStore(table.client, TABLE);
     const scope = { tenantId: randomUUID(), jobId: 'job', generation: 3 };
     const groupId = randomUUID();
     const members: Membership[] = Array.from({ length: 20_000 }, (_, i) => ({ groupId, userId: randomUUID(), state: i % 10 === 0 ? 'add' : 'present', seenAt: i < 100 ? '2026-01-01T00:00:00Z' : '2026-02-01T00:00:00Z' }));
     await store.putMany(scope, members);
 
     // No item grows with the group: the largest is a few hundred bytes.
-    const { Items = [] } = await client.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `T#${scope.tenantId}#JOB#job` }, Limit: 50 }));
+    const { Items = [] } = await table.client.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `T#${scope.tenantId}#JOB#job` }, Limit: 50 }));
     expect(Math.max(...Items.map((item) => JSON.stringify(item).length))).toBeLessThan(400);
 
     let listed = 0;
@@ -66,7 +55,7 @@ describe('DynamoDbMembershipStore', () => {
   }, 120_000);
 
   it('refuses a cursor it did not issue for that listing', async () => {
-    const store = new DynamoDbMembershipStore(client, TABLE);
+    const store = new DynamoDbMembershipStore(table.client, TABLE);
     const scope = { tenantId: randomUUID(), jobId: 'job', generation: 0 };
     const forged = Buffer.from('G0#L#User#x').toString('base64url');
     await expect(store.listByGroup(scope, 'g', forged, 10)).rejects.toThrow(/cursor/);
@@ -75,7 +64,7 @@ describe('DynamoDbMembershipStore', () => {
 
 describe('DynamoDbEscrowStore', () => {
   it('lists every escrow page by page, so a retry pass reaches all of them', async () => {
-    const store = new DynamoDbEscrowStore(client, TABLE);
+    const store = new DynamoDbEscrowStore(table.client, TABLE);
     const scope = { tenantId: randomUUID(), jobId: 'job', generation: 1 };
     const escrows = Array.from({ length: 250 }, (_, i) => ({ type: 'User' as const, sourceId: `u${String(i).padStart(3, '0')}`, error: 'refused', attempts: 1, firstFailedAt: 't', nextAttemptAt: 't' }));
     await store.putMany(scope, escrows);

@@ -1,25 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbProvisioningLog } from '../../functions/adapters/dynamodb/dynamodb-provisioning-log.ts';
 import { provisioningRecord } from '../../functions/domain/provisioning-records.ts';
 import type { ProvisioningObjectSummary } from '../../functions/schemas/provisioning-log.ts';
-import { startLocalDynamoDb } from '../../local/local-dynamodb.ts';
+import { dynamoDbTableForTests } from '../support/dynamodb-table.ts';
 
 const TABLE = 'provisioning-logs';
 const DAY = 24 * 60 * 60 * 1000;
-let db: Awaited<ReturnType<typeof startLocalDynamoDb>>;
-let client: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  db = await startLocalDynamoDb({ host: '127.0.0.1', port: 0, tableName: TABLE });
-  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: db.endpoint }), { marshallOptions: { removeUndefinedValues: true } });
-});
-afterAll(async () => {
-  client?.destroy();
-  await db?.close();
-});
+const table = dynamoDbTableForTests(TABLE);
 
 /** A record as the engine writes one: a user created, with a typical set of attributes. */
 function recordAt(tenantId: string, jobId: string, at: Date, index: number): ProvisioningObjectSummary {
@@ -33,14 +22,14 @@ function recordAt(tenantId: string, jobId: string, at: Date, index: number): Pro
 
 describe('DynamoDbProvisioningLog', () => {
   it('pages newest first across days, keeps a typical record under one write unit, and returns nothing past the retention', async () => {
-    const log = new DynamoDbProvisioningLog(client, TABLE, 30);
+    const log = new DynamoDbProvisioningLog(table.client, TABLE, 30);
     const tenantId = randomUUID();
     const now = new Date('2026-12-02T12:00:00.000Z');
     // Five records a day over the last 35 days, and records of another job.
     const records = Array.from({ length: 35 * 5 }, (_, i) => recordAt(tenantId, 'job-a', new Date(now.getTime() - Math.floor(i / 5) * DAY - (i % 5) * 60_000), i));
     await log.append([...records, ...Array.from({ length: 20 }, (_, i) => recordAt(tenantId, 'job-b', new Date(now.getTime() - i * 3_600_000), i))]);
 
-    const { Items = [] } = await client.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `T#${tenantId}#LOG#2026-12-02` } }));
+    const { Items = [] } = await table.client.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `T#${tenantId}#LOG#2026-12-02` } }));
     expect(Math.max(...Items.map((item) => Buffer.byteLength(JSON.stringify({ ...item, record: undefined })) + (item.record as Uint8Array).length))).toBeLessThan(1024);
 
     const seen: ProvisioningObjectSummary[] = [];
@@ -63,7 +52,7 @@ describe('DynamoDbProvisioningLog', () => {
   });
 
   it('reads a bounded number of items per page: a filter that matches little pages through a busy tenant', async () => {
-    const log = new DynamoDbProvisioningLog(client, TABLE, 30);
+    const log = new DynamoDbProvisioningLog(table.client, TABLE, 30);
     const tenantId = randomUUID();
     const now = new Date('2026-12-02T12:00:00.000Z');
     // One job's three records, the oldest, under 12,000 of another job's.
