@@ -4,7 +4,7 @@ import type { DeploymentSecrets } from '../ports/deployment-secrets.ts';
 import { clientCredentialsTokenProvider } from '../adapters/graph/client-credentials.ts';
 import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.ts';
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
-import { publicOnlyLookup } from '../adapters/net/public-only-lookup.ts';
+import { publicOnlyConnector } from '../adapters/net/public-only-connections.ts';
 import { createHash } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
@@ -25,7 +25,7 @@ import type { DeployedEnv } from './env.ts';
  */
 /**
  * SCIM targets for the worker: deployed, every connection is checked for a public address at connect time (see
- * publicOnlyLookup); locally the loopback services are allowed.
+ * publicOnlyConnector); locally the loopback services are allowed.
  */
 export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deployed') {
   return (baseAddress: string, token: string, settings: { traits?: TargetTraits; maxRequestsPerSecond?: number } = {}) =>
@@ -35,7 +35,7 @@ export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deploye
       traits: settings.traits ?? {},
       connections: env.SCIM_CONCURRENCY * 2,
       ...(settings.maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: settings.maxRequestsPerSecond }),
-      ...(mode === 'deployed' ? { lookup: publicOnlyLookup } : {}),
+      ...(mode === 'deployed' ? { connect: publicOnlyConnector() } : {}),
     });
 }
 
@@ -68,7 +68,7 @@ export function makeConnectJob(
 
     const sourceBase = secretValue(pairs, 'SourceBaseAddress');
     // A directory address a tenant gave is, deployed, only reached at public addresses (checked at connect time).
-    const guardedSource = sourceBase && mode === 'deployed' ? new Agent({ connect: { lookup: publicOnlyLookup } }) : null;
+    const guardedSource = sourceBase && mode === 'deployed' ? new Agent({ connect: publicOnlyConnector() }) : null;
     let baseUrl: string;
     let getAccessToken: () => Promise<string | null>;
     if (sourceBase) {

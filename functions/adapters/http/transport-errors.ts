@@ -29,7 +29,7 @@ export function errorCodes(error: unknown): string[] {
 
 /**
  * Why the system cannot be reached at all, worded to follow "the target" / "the directory": a refused address
- * (see publicOnlyLookup), DNS, a refused connection, no route, a TLS certificate we refuse. Null for failures that
+ * (see publicOnlyConnector), DNS, a refused connection, no route, a TLS certificate we refuse. Null for failures that
  * may pass when the request is sent again (timeouts, dropped connections).
  */
 export function unreachableReason(error: unknown): string | null {

@@ -1,5 +1,4 @@
-import type { LookupFunction } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type buildConnector, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
 import { oneValueEach, oneValueOperations } from './single-values.ts';
@@ -32,8 +31,8 @@ export interface HttpScimTargetOptions extends RetryPolicyOptions {
   dispatcher?: Dispatcher;
   /** Connections of the default Agent; default 16. */
   connections?: number;
-  /** Resolves host names for the default Agent (e.g. refusing non-public addresses); default DNS. */
-  lookup?: LookupFunction;
+  /** Opens the default Agent's connections (e.g. refusing non-public addresses); default undici's. */
+  connect?: buildConnector.connector;
   /** What earlier runs learned of this target (see {@link TargetTraits}); default nothing. */
   traits?: TargetTraits;
   /** The job setting `MaxRequestsPerSecond`: the pace never goes above it; adaptive below it either way. */
@@ -116,7 +115,7 @@ export class HttpScimTarget implements ScimTarget {
       new Agent({
         connections: options.connections ?? 16,
         keepAliveTimeout: 30_000,
-        ...(options.lookup ? { connect: { lookup: options.lookup } } : {}),
+        ...(options.connect ? { connect: options.connect } : {}),
       });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = new RetryPolicy('target', options);

@@ -1,6 +1,7 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicOnlyLookup } from '../../functions/adapters/net/public-only-lookup.ts';
+import { publicOnlyConnector, publicOnlyLookup } from '../../functions/adapters/net/public-only-connections.ts';
 import { HttpScimTarget } from '../../functions/adapters/scim/http-scim-target.ts';
 import { TargetUnavailableError } from '../../functions/ports/scim-target.ts';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
@@ -31,8 +32,8 @@ describe('a SCIM target behind the deployed dispatcher', () => {
   });
   afterAll(async () => scim?.close());
 
-  it('cannot reach a loopback target: the job is quarantined, nothing is sent', async () => {
-    const dispatcher = new Agent({ connect: { lookup: publicOnlyLookup } });
+  it('cannot reach a loopback target by name: the job is quarantined, nothing is sent', async () => {
+    const dispatcher = new Agent({ connect: publicOnlyConnector() });
     const target = new HttpScimTarget({ baseUrl: scim.url.replace('127.0.0.1', 'localhost'), token: 't', dispatcher });
     try {
       await expect(target.findBy('Users', 'userName', 'a@b.example')).rejects.toBeInstanceOf(TargetUnavailableError);
@@ -41,10 +42,37 @@ describe('a SCIM target behind the deployed dispatcher', () => {
       await dispatcher.close();
     }
   });
+
+  // Node skips the lookup hook for IP literals: the connector checks them itself, on every connection it opens.
+  it.each(['127.0.0.1', '[::ffff:127.0.0.1]'])('cannot reach a loopback target at the literal %s', async (literal) => {
+    const target = new HttpScimTarget({ baseUrl: scim.url.replace('127.0.0.1', literal), token: 't', connect: publicOnlyConnector() });
+    try {
+      const refused = target.findBy('Users', 'userName', 'a@b.example');
+      await expect(refused).rejects.toBeInstanceOf(TargetUnavailableError);
+      await expect(refused).rejects.toMatchObject({ message: expect.stringMatching(/not allowed/) });
+      expect(scim.requests()).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
 });
 
 describe('a tenant-given source directory, deployed', () => {
-  it('is refused at connect time when it resolves to a non-public address, and the job is quarantined', async () => {
+  let connections = 0;
+  let listener: Server;
+  beforeAll(async () => {
+    listener = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+
+  it.each([
+    ['a name resolving to a loopback address', () => 'https://localhost:8443/v1.0'],
+    ['an IP literal', () => `https://127.0.0.1:${(listener.address() as AddressInfo).port}/v1.0`],
+  ])('is refused at connect time at %s, and the job is quarantined', async (_case, sourceAddress) => {
     const { makeConnectJob } = await import('../../functions/config/connect-job.ts');
     const { SourceUnavailableError } = await import('../../functions/ports/directory-source.ts');
     const { deployedEnvSchema } = await import('../../functions/config/env.ts');
@@ -62,7 +90,7 @@ describe('a tenant-given source directory, deployed', () => {
       read: async () => [
         { key: 'BaseAddress', value: 'https://scim.example.com/scim/v2' },
         { key: 'SecretToken', value: 't' },
-        { key: 'SourceBaseAddress', value: 'https://localhost:8443/v1.0' },
+        { key: 'SourceBaseAddress', value: sourceAddress() },
       ],
     };
     const schemas = { get: async () => null, put: async () => undefined, removeOthers: async () => undefined };
@@ -75,6 +103,7 @@ describe('a tenant-given source directory, deployed', () => {
       const read = connection.source.readPage(null);
       await expect(read).rejects.toBeInstanceOf(SourceUnavailableError);
       await expect(read).rejects.toMatchObject({ tenantActionable: true, message: expect.stringMatching(/not allowed/) });
+      expect(connections).toBe(0);
     } finally {
       await connection.close();
     }
