@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
+import { confidentialValues } from '../domain/secret-redaction.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
 import { FLATTEN_NESTED_GROUPS, jobSettingValue, maxRequestsPerSecondOf } from '../domain/job-settings.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
@@ -28,10 +29,15 @@ import type { DeployedEnv } from './env.ts';
  * publicOnlyConnector); locally the loopback services are allowed.
  */
 export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deployed') {
-  return (baseAddress: string, token: string, settings: { traits?: TargetTraits; maxRequestsPerSecond?: number } = {}) =>
+  return (
+    baseAddress: string,
+    token: string,
+    settings: { traits?: TargetTraits; maxRequestsPerSecond?: number; confidential?: string[] } = {},
+  ) =>
     new HttpScimTarget({
       baseUrl: baseAddress,
       token,
+      confidential: settings.confidential ?? [],
       traits: settings.traits ?? {},
       connections: env.SCIM_CONCURRENCY * 2,
       ...(settings.maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: settings.maxRequestsPerSecond }),
@@ -66,6 +72,8 @@ export function makeConnectJob(
     if (users) flows.User = { mapping: users.objectMapping, targetObject: users.targetObject, resourceType: 'Users' };
     if (groups) flows.Group = { mapping: groups.objectMapping, targetObject: groups.targetObject, resourceType: 'Groups' };
 
+    // Every secret value of the job, and the deployment's, is taken out of what the target and directory answer.
+    const confidential = confidentialValues(pairs);
     const sourceBase = secretValue(pairs, 'SourceBaseAddress');
     // A directory address a tenant gave is, deployed, only reached at public addresses (checked at connect time).
     const guardedSource = sourceBase && mode === 'deployed' ? new Agent({ connect: publicOnlyConnector() }) : null;
@@ -89,11 +97,13 @@ export function makeConnectJob(
       getAccessToken = async () => null;
     } else if (env.SOURCE_CLIENT_ID && env.SOURCE_CLIENT_SECRET_ARN) {
       baseUrl = env.SOURCE_GRAPH_BASE_URL;
+      const clientSecret = await deploymentSecrets.read(env.SOURCE_CLIENT_SECRET_ARN);
+      confidential.push(clientSecret);
       const provider = clientCredentialsTokenProvider({
         loginBaseUrl: env.SOURCE_LOGIN_BASE_URL,
         tenantId: job.tenantId,
         clientId: env.SOURCE_CLIENT_ID,
-        clientSecret: await deploymentSecrets.read(env.SOURCE_CLIENT_SECRET_ARN),
+        clientSecret,
       });
       getAccessToken = provider;
     } else {
@@ -108,6 +118,7 @@ export function makeConnectJob(
     const target = scimTargetFor(baseAddress, token, {
       traits: job.run.targetIdentity === targetIdentity ? job.run.targetTraits : {},
       maxRequestsPerSecond: maxRequestsPerSecondOf(job.synchronizationJobSettings),
+      confidential,
     });
     return {
       source: new GraphDirectorySource({
@@ -115,6 +126,7 @@ export function makeConnectJob(
         getAccessToken,
         userAttributes: users ? selectedSourceAttributes(users.objectMapping) : ['id'],
         groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
+        confidential,
         ...(guardedSource
           ? { fetch: ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: guardedSource })) as typeof fetch }
           : {}),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { checkTargetAddress, normaliseSecrets, secretValue } from '../domain/secret-keys.ts';
+import { confidentialValues } from '../domain/secret-redaction.ts';
 import type { JobStore } from '../ports/job-store.ts';
 import { ScimRequestError, TargetUnavailableError, type ScimTarget } from '../ports/scim-target.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
@@ -10,7 +11,7 @@ export interface ValidateCredentialsDeps {
   jobs: JobStore;
   secrets: SecretsVault;
   mode: 'local' | 'deployed';
-  targetFor(baseAddress: string, token: string): ScimTarget & { close(): Promise<void> };
+  targetFor(baseAddress: string, token: string, settings: { confidential: string[] }): ScimTarget & { close(): Promise<void> };
 }
 
 /**
@@ -29,7 +30,7 @@ export function makeValidateCredentials(deps: ValidateCredentialsDeps) {
     if (!baseAddress || !token) return { valid: false, reason: 'invalid', message: 'BaseAddress and SecretToken are both needed.' };
     const problem = checkTargetAddress(baseAddress, deps.mode);
     if (problem) return { valid: false, reason: 'invalid', message: `BaseAddress ${problem}.` };
-    const target = deps.targetFor(baseAddress, token);
+    const target = deps.targetFor(baseAddress, token, { confidential: confidentialValues(pairs) });
     try {
       await target.findBy('Users', 'userName', `${randomUUID()}@validation.invalid`);
       return { valid: true };

@@ -51,6 +51,8 @@ export interface SyncHarnessOptions {
   servicePrincipalId?: string;
   /** How the target SCIM service behaves (e.g. a target's profile); it always records its requests. */
   scim?: Omit<LocalScimServiceOptions, 'token' | 'host' | 'port' | 'recordRequests'>;
+  /** The target's bearer token (default `e2e-scim-token`). */
+  scimToken?: string;
 }
 
 /**
@@ -60,11 +62,14 @@ export interface SyncHarnessOptions {
  */
 export async function startSyncHarness(options: SyncHarnessOptions = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sync-e2e-'));
-  const scimToken = 'e2e-scim-token';
+  const scimToken = options.scimToken ?? 'e2e-scim-token';
   let stack: LocalStack | undefined;
   let scim: LocalScimService | undefined;
   let capture: Awaited<ReturnType<typeof startLambdaEndpoint>> | undefined;
   const triggered: unknown[] = [];
+  let runWorker: (payload: unknown) => Promise<unknown> = async () => {
+    throw new Error('the worker is not loaded yet');
+  };
   try {
     stack = await startLocalStack({
       dataDir,
@@ -82,7 +87,11 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
     capture = await startLambdaEndpoint({
       host: '127.0.0.1',
       port: 0,
-      functions: { 'sync-job': async (payload) => void triggered.push(payload) },
+      // Ticks are kept for the test to run; a request awaiting its answer (validateCredentials) is run at once.
+      functions: {
+        'sync-job': async (payload) =>
+          (payload as { action?: string }).action === 'validateCredentials' ? runWorker(payload) : void triggered.push(payload),
+      },
       onError: () => undefined,
     });
   } catch (error) {
@@ -94,6 +103,7 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
   // Read when the services are first built (on the first API call or run), so this takes effect.
   process.env.LAMBDA_ENDPOINT = capture.url;
   const { handler } = await import('../../functions/workers/sync-job.ts');
+  runWorker = (payload) => handler(payload, workerContext());
   const token = await issueLocalToken(dataDir);
   const servicePrincipalId = options.servicePrincipalId ?? randomUUID();
   const base = `${stack.apiUrl}/servicePrincipals/${servicePrincipalId}/synchronization`;

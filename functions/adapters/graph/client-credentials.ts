@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretRedactor } from '../../domain/secret-redaction.ts';
 
 export interface ClientCredentialsOptions {
   /** e.g. `https://login.microsoftonline.com`. */
@@ -58,7 +59,7 @@ export function clientCredentialsTokenProvider(options: ClientCredentialsOptions
       const reason = failure.success
         ? `${failure.data.error}${failure.data.error_description ? `: ${failure.data.error_description.split(/\r?\n/)[0]}` : ''}`
         : `HTTP ${response.status}`;
-      throw new Error(`Token request for tenant ${options.tenantId} failed (${reason}).`);
+      throw new Error(`Token request for tenant ${options.tenantId} failed (${secretRedactor([options.clientSecret])(reason)}).`);
     }
     const parsed = tokenResponseSchema.safeParse(body);
     if (!parsed.success) throw new Error(`Token response for tenant ${options.tenantId} is not a token.`);

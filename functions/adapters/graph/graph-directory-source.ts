@@ -10,6 +10,7 @@ import {
 } from '../../ports/directory-source.ts';
 import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
 import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
+import { secretRedactor } from '../../domain/secret-redaction.ts';
 
 /** Options of {@link GraphDirectorySource}; the retry tuning is {@link RetryPolicyOptions}. */
 export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
@@ -22,6 +23,8 @@ export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
   /** Graph group property names to `$select` on `/groups/delta` (`members` is always added). */
   groupAttributes: string[];
   fetch?: typeof fetch;
+  /** The job's secret values, taken out (with the access token) of what the directory answers before it is kept. */
+  confidential?: string[];
   /** Per request, including reading the body; default 30 s. */
   timeoutMs?: number;
   /** Graph pages one readPage may read while they carry no objects; default 10. */
@@ -349,7 +352,7 @@ export class GraphDirectorySource implements DirectorySource {
       }
       if (response.status === 404 && notFoundIsNull) return null;
 
-      const graphError = parseGraphError(text);
+      const graphError = parseGraphError(secretRedactor([token, ...(this.options.confidential ?? [])])(text));
       const detail = `${response.status}${graphError.code ? ` ${graphError.code}` : ''}${graphError.message ? `: ${graphError.message}` : ''}`;
       if (response.status === 410 || RESYNC_CODES.has(graphError.code ?? '')) {
         throw new ResyncRequiredError(`The directory asks for a full read (${detail}).`);
@@ -386,7 +389,8 @@ export class GraphDirectorySource implements DirectorySource {
     try {
       return await this.options.getAccessToken();
     } catch (error) {
-      throw new SourceUnavailableError(`No access token for the directory (${error instanceof Error ? error.message : String(error)}).`, true);
+      const reason = secretRedactor(this.options.confidential ?? [])(error instanceof Error ? error.message : String(error));
+      throw new SourceUnavailableError(`No access token for the directory (${reason}).`, true);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Agent, type buildConnector, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
+import { secretRedactor, type Redact } from '../../domain/secret-redaction.ts';
 import { oneValueEach, oneValueOperations } from './single-values.ts';
 import {
   ScimRequestError,
@@ -33,6 +34,8 @@ export interface HttpScimTargetOptions extends RetryPolicyOptions {
   connections?: number;
   /** Opens the default Agent's connections (e.g. refusing non-public addresses); default undici's. */
   connect?: buildConnector.connector;
+  /** The job's other secret values, taken out (with the token) of whatever the target's answers are kept as. */
+  confidential?: string[];
   /** What earlier runs learned of this target (see {@link TargetTraits}); default nothing. */
   traits?: TargetTraits;
   /** The job setting `MaxRequestsPerSecond`: the pace never goes above it; adaptive below it either way. */
@@ -104,6 +107,7 @@ export class HttpScimTarget implements ScimTarget {
   private readonly learned: TargetTraits;
   /** Paces every attempt, so that a rate-limited target is met at its rate rather than above it. */
   private readonly pacer: RequestPacer;
+  private readonly redact: Redact;
 
   constructor(private readonly options: HttpScimTargetOptions) {
     const base = new URL(options.baseUrl);
@@ -121,6 +125,7 @@ export class HttpScimTarget implements ScimTarget {
     this.retries = new RetryPolicy('target', options);
     this.learned = { ...options.traits };
     this.pacer = new RequestPacer(options);
+    this.redact = secretRedactor([options.token, ...(options.confidential ?? [])]);
   }
 
   traits(): TargetTraits {
@@ -296,10 +301,10 @@ export class HttpScimTarget implements ScimTarget {
 
   /**
    * The refusal as the engine keeps it (escrow, status, provisioning logs): the target's detail and the exchange,
-   * with the token taken out wherever the target echoed it.
+   * with the job's secrets taken out wherever the target echoed them.
    */
   private requestError(method: string, path: string, body: unknown, response: ScimResponse): ScimRequestError {
-    const redact = (text: string) => text.split(this.options.token).join('[redacted]');
+    const { redact } = this;
     const parsed = errorBodySchema.safeParse(response.body);
     const scimType = parsed.success ? (parsed.data.scimType ?? null) : null;
     const detail = parsed.success && parsed.data.detail !== undefined ? `: ${parsed.data.detail}` : '';
