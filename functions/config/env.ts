@@ -32,6 +32,9 @@ export const deployedEnvSchema = z.object({
   ESCROW_THRESHOLD_MINIMUM: z.coerce.number().int().min(1).default(5000),
   /** How long provisioning-log records are kept (DynamoDB TTL deployed; never returned past it anywhere). */
   PROVISIONING_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Quotas: jobs one service principal, and one tenant, may have (a creation over either is a 403 saying which). */
+  MAX_JOBS_PER_SERVICE_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(20),
+  MAX_JOBS_PER_TENANT: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
   /** Endpoint overrides: the local stack points the same SDK adapters at dynalite and its emulators. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SCHEDULER_ENDPOINT: z.string().url().optional(),

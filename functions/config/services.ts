@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AesGcmSecretCipher } from '../adapters/crypto/aes-gcm-secret-cipher.ts';
 import { KmsSecretCipher } from '../adapters/crypto/kms-secret-cipher.ts';
 import { DynamoDbJobStore } from '../adapters/dynamodb/dynamodb-job-store.ts';
+import { DynamoDbJobQuota } from '../adapters/dynamodb/dynamodb-job-quota.ts';
 import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
 import { DynamoDbSecretsVault } from '../adapters/dynamodb/dynamodb-secrets-vault.ts';
 import { DynamoDbSchemaStore } from '../adapters/dynamodb/dynamodb-schema-store.ts';
@@ -60,7 +61,18 @@ function build(env: DeployedEnv) {
     worker: new LambdaWorkerActions(lambda, env.SYNC_FUNCTION_ARN),
     purges,
     provisioningLog: new DynamoDbProvisioningLog(dynamo, env.TABLE_NAME, env.PROVISIONING_LOG_RETENTION_DAYS),
-    commands: makeJobCommands({ jobs, schedules, trigger, secrets, purges, purgeSchedules: schedules, schemas, clock: systemClock }),
+    commands: makeJobCommands({
+      jobs,
+      schedules,
+      trigger,
+      secrets,
+      purges,
+      purgeSchedules: schedules,
+      schemas,
+      quota: new DynamoDbJobQuota(dynamo, env.TABLE_NAME),
+      limits: { perServicePrincipal: env.MAX_JOBS_PER_SERVICE_PRINCIPAL, perTenant: env.MAX_JOBS_PER_TENANT },
+      clock: systemClock,
+    }),
     /** The worker's purge of deleted jobs (functions/workers/sync-job.ts). */
     purgeJob: makePurgeJob({ jobs, purges, schedules, clock: systemClock, settleMs: env.JOB_PURGE_SETTLE_SECONDS * 1000 }),
   };

@@ -16,6 +16,7 @@ import {
 } from '../domain/job-errors.ts';
 import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
+import { JobQuotaExceededError } from '../ports/job-quota.ts';
 
 /** Problems of a refused schema named in the message; the rest are counted. */
 const SCHEMA_PROBLEMS_SHOWN = 5;
@@ -47,6 +48,11 @@ export function toServiceError(error: unknown): ServiceError {
     const { problems } = error;
     const more = problems.length > SCHEMA_PROBLEMS_SHOWN ? ` (and ${problems.length - SCHEMA_PROBLEMS_SHOWN} more)` : '';
     return new BadRequestError(`The schema cannot be used: ${problems.slice(0, SCHEMA_PROBLEMS_SHOWN).join(' ')}${more}`);
+  }
+  if (error instanceof JobQuotaExceededError) {
+    const [where, setting] =
+      error.scope === 'tenant' ? ['This tenant', 'MAX_JOBS_PER_TENANT'] : ['This service principal', 'MAX_JOBS_PER_SERVICE_PRINCIPAL'];
+    return new ServiceError(403, 'quotaLimitReached', `${where} has ${error.limit} jobs, the most this deployment allows (${setting}). Delete a job first.`);
   }
   if (error instanceof JobVersionConflictError) {
     return new ConflictError('The job was changed by another request at the same time. Retry the request.');

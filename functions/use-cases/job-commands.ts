@@ -28,6 +28,7 @@ import { findTemplate } from '../domain/templates.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { JobScheduleSpec, JobSchedules } from '../ports/job-schedules.ts';
 import { JobVersionConflictError, type JobPage, type JobStore } from '../ports/job-store.ts';
+import type { JobLimits, JobQuota } from '../ports/job-quota.ts';
 import type { SecretsVault } from '../ports/secrets-vault.ts';
 import type { SyncTrigger } from '../ports/sync-trigger.ts';
 import type { JobStatePurge } from '../ports/job-state-purge.ts';
@@ -47,6 +48,9 @@ export interface JobCommandsDeps {
   /** The schedule that drives that removal until it is done. */
   purgeSchedules: PurgeSchedules;
   schemas: SchemaStore;
+  /** Counts jobs against `limits`, per service principal and per tenant. */
+  quota: JobQuota;
+  limits: JobLimits;
   clock: Clock;
   randomHex?: () => string;
 }
@@ -177,7 +181,13 @@ export function makeJobCommands(deps: JobCommandsDeps) {
         randomHex32: randomHex(),
         now: now(),
       });
-      await jobs.create(job);
+      await deps.quota.reserve(tenantId, servicePrincipalId, deps.limits);
+      try {
+        await jobs.create(job);
+      } catch (error) {
+        await deps.quota.release(tenantId, servicePrincipalId);
+        throw error;
+      }
       return job;
     },
 
@@ -249,6 +259,7 @@ export function makeJobCommands(deps: JobCommandsDeps) {
           await schedules.remove(scheduleName);
           try {
             await jobs.delete(key, job.version);
+            await deps.quota.release(key.tenantId, key.servicePrincipalId);
             break;
           } catch (error) {
             if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;

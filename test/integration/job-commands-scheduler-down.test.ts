@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbJobStatePurge } from '../../functions/adapters/dynamodb/dynamodb-job-state-purge.ts';
+import { DynamoDbJobQuota } from '../../functions/adapters/dynamodb/dynamodb-job-quota.ts';
 import { DynamoDbJobStore } from '../../functions/adapters/dynamodb/dynamodb-job-store.ts';
 import { graphHandler, type ApiEvent } from '../../functions/http/graph-handler.ts';
 import { systemClock } from '../../functions/ports/clock.ts';
@@ -49,12 +50,14 @@ const secrets: SecretsVault = {
 let dynamo: Awaited<ReturnType<typeof startLocalDynamoDb>>;
 let jobs: DynamoDbJobStore;
 let purges: DynamoDbJobStatePurge;
+let quota: DynamoDbJobQuota;
 
 beforeAll(async () => {
   dynamo = await startLocalDynamoDb({ host: '127.0.0.1', port: 0, tableName: 'jobs-test' });
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint }));
   jobs = new DynamoDbJobStore(client, 'jobs-test');
   purges = new DynamoDbJobStatePurge(client, 'jobs-test');
+  quota = new DynamoDbJobQuota(client, 'jobs-test');
 });
 afterAll(async () => dynamo?.close());
 
@@ -67,6 +70,8 @@ function commands(schedules: DownScheduler) {
     purges,
     purgeSchedules: schedules,
     schemas: { get: async () => null, put: async () => undefined, removeOthers: async () => undefined },
+    quota,
+    limits: { perServicePrincipal: 100, perTenant: 1000 },
     clock: systemClock,
   });
 }

@@ -3,6 +3,7 @@ import { GetScheduleCommand, ListSchedulesCommand, ResourceNotFoundException, Sc
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbJobStatePurge } from '../../functions/adapters/dynamodb/dynamodb-job-state-purge.ts';
+import { DynamoDbJobQuota } from '../../functions/adapters/dynamodb/dynamodb-job-quota.ts';
 import { DynamoDbJobStore } from '../../functions/adapters/dynamodb/dynamodb-job-store.ts';
 import { DynamoDbSchemaStore } from '../../functions/adapters/dynamodb/dynamodb-schema-store.ts';
 import { keys } from '../../functions/adapters/dynamodb/table-keys.ts';
@@ -62,6 +63,8 @@ function commands() {
     purges: adapterPurges,
     purgeSchedules: schedules,
     schemas: new DynamoDbSchemaStore(client, TABLE),
+    quota: new DynamoDbJobQuota(client, TABLE),
+    limits: { perServicePrincipal: 100, perTenant: 1000 },
     clock,
   });
 }

@@ -1,5 +1,9 @@
 /** Key layout of the single table (docs/table-design.md explains the access patterns). */
 export const keys = {
+  /** Items of the tenant as a whole (its job count). */
+  tenant: (tenantId: string) => `T#${tenantId}`,
+  /** The job count of a tenant or of a service principal, in its partition. */
+  quota: 'QUOTA',
   servicePrincipal: (tenantId: string, servicePrincipalId: string) => `T#${tenantId}#SP#${servicePrincipalId}`,
   job: (jobId: string) => `JOB#${jobId}`,
   secrets: 'SECRETS',
