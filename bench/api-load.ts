@@ -32,6 +32,8 @@ function run(options: object): Promise<Result> {
   });
 }
 
+// One job per connection, all of one service principal: the quota must let them be.
+process.env.MAX_JOBS_PER_SERVICE_PRINCIPAL ??= String(Math.max(20, connections));
 const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-api-'));
 const t = await startTestStack({ dataDir });
 try {
