@@ -14,6 +14,7 @@ import {
   UnknownTemplateError,
   UnusableSchemaError,
 } from '../domain/job-errors.ts';
+import { UnsupportedExpressionError } from '../domain/mapping/expression-error.ts';
 import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
 
@@ -48,6 +49,7 @@ export function toServiceError(error: unknown): ServiceError {
     const more = problems.length > SCHEMA_PROBLEMS_SHOWN ? ` (and ${problems.length - SCHEMA_PROBLEMS_SHOWN} more)` : '';
     return new BadRequestError(`The schema cannot be used: ${problems.slice(0, SCHEMA_PROBLEMS_SHOWN).join(' ')}${more}`);
   }
+  if (error instanceof UnsupportedExpressionError) return new BadRequestError(`${error.message}.`);
   if (error instanceof JobVersionConflictError) {
     return new ConflictError('The job was changed by another request at the same time. Retry the request.');
   }

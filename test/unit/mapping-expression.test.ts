@@ -99,6 +99,9 @@ describe('printExpression', () => {
       .stringMatching(/^[A-Za-z][\w.:-]{0,15}$/)
       .map((name): AttributeMappingSource => ({ type: 'Attribute', name, expression: null, parameters: [] })),
   );
+  const pattern = fc
+    .constantFrom('a+', '^(?<user>[^@]+)@', '[0-9]{3}', '\\.', '')
+    .map((name): AttributeMappingSource => ({ type: 'Constant', name, expression: null, parameters: [] }));
   const fn = (name: string, keys: string[], args: AttributeMappingSource[]): AttributeMappingSource => ({
     type: 'Function',
     name,
@@ -114,7 +117,10 @@ describe('printExpression', () => {
       fc
         .tuple(tie('source'), tie('source'), tie('source'))
         .map((args) => fn('Switch', ['source', 'key', 'value'], args)),
-      fc.tuple(tie('source'), tie('source')).map((args) => fn('Replace', ['source', 'regexPattern'], args)),
+      // A constant regexPattern must be one the engine runs (parseExpression refuses others); any other source may be.
+      fc
+        .tuple(tie('source'), fc.oneof(pattern, tie('call')))
+        .map((args) => fn('Replace', ['source', 'regexPattern'], args)),
       fc.tuple(leaf, leaf, tie('source'), tie('source')).map(([left, right, yes, no]) =>
         fn('IIF', ['condition', 'valueIfTrue', 'valueIfFalse'], [fn('=', ['left', 'right'], [left, right]), yes, no]),
       ),
