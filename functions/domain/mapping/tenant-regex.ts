@@ -32,6 +32,8 @@ export class TenantRegex {
     if (pattern.length > MAX_REGEX_PATTERN_LENGTH) {
       return `it is ${pattern.length} characters long, and a pattern may have at most ${MAX_REGEX_PATTERN_LENGTH}`;
     }
+    // translateRegExp reads `\k<name>` as the text "k<name>"; it is a backreference.
+    if (namedBackreference(pattern)) return BACKREFERENCE;
     let compiled: RE2JS;
     try {
       compiled = RE2JS.compile(RE2JS.translateRegExp(pattern));
@@ -115,14 +117,25 @@ export function quoted(pattern: string): string {
 }
 
 const UNSUPPORTED = 'which the linear-time regular expression engine (RE2 syntax) does not run';
+const BACKREFERENCE = `it uses a backreference (\\1, \\k<name>), ${UNSUPPORTED}`;
 
 /** re2js's reason, named for the constructs people reach for that RE2 leaves out. */
 function syntaxProblem(pattern: string, error: unknown): string {
   const message = (error instanceof Error ? error.message : String(error)).replace(/^error parsing regexp: /, '');
-  if (/invalid escape sequence: `\\([1-9]|k)/.test(message)) return `it uses a backreference (\\1, \\k<name>), ${UNSUPPORTED}`;
+  if (/invalid escape sequence: `\\[1-9]/.test(message)) return BACKREFERENCE;
   if (/`\(\?[=!]/.test(message)) return `it uses a lookahead ((?=…), (?!…)), ${UNSUPPORTED}`;
   if (compilesWithLookbehinds(pattern)) return `it uses a lookbehind ((?<=…), (?<!…)), ${UNSUPPORTED}`;
   return message;
+}
+
+/** Whether an unescaped `\k<` occurs (a backslash pair is an escaped backslash). */
+function namedBackreference(pattern: string): boolean {
+  for (let index = 0; index < pattern.length; index += 1) {
+    if (pattern[index] !== '\\') continue;
+    if (pattern.startsWith('k<', index + 1)) return true;
+    index += 1;
+  }
+  return false;
 }
 
 function compilesWithLookbehinds(pattern: string): boolean {
