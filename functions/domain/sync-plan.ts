@@ -215,7 +215,13 @@ export function planObject(object: DirectoryObject, context: PlanContext): Objec
   let deprovision = object.removed === 'changed';
   let outOfScope = false;
   if (!deprovision) {
-    const filtered = scopeOf(flow.mapping, object.id, source);
+    let filtered: ReturnType<typeof scopeOf>;
+    try {
+      filtered = scopeOf(flow.mapping, object.id, source);
+    } catch (error) {
+      // A scoping regex that cannot run: the object is reported, neither provisioned nor deprovisioned.
+      return { kind: 'error', object, message: (error as Error).message };
+    }
     // Input filters decide what is read at all: an object failing them is left alone, never deprovisioned.
     if (filtered === 'ignored') return skip('ignoredByInputFilter');
     const reason: SkipReason | null = context.entitled && !context.entitled(object) ? 'notEffectivelyEntitled' : filtered === 'out' ? 'outOfScope' : null;

@@ -14,6 +14,7 @@ import {
   UnknownTemplateError,
   UnusableSchemaError,
 } from '../domain/job-errors.ts';
+import { UnsupportedExpressionError } from '../domain/mapping/expression-error.ts';
 import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
 import { JobQuotaExceededError } from '../ports/job-quota.ts';
@@ -54,6 +55,7 @@ export function toServiceError(error: unknown): ServiceError {
       error.scope === 'tenant' ? ['This tenant', 'MAX_JOBS_PER_TENANT'] : ['This service principal', 'MAX_JOBS_PER_SERVICE_PRINCIPAL'];
     return new ServiceError(403, 'quotaLimitReached', `${where} has ${error.limit} jobs, the most this deployment allows (${setting}). Delete a job first.`);
   }
+  if (error instanceof UnsupportedExpressionError) return new BadRequestError(`${error.message}.`);
   if (error instanceof JobVersionConflictError) {
     return new ConflictError('The job was changed by another request at the same time. Retry the request.');
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseIntervalMinutes } from '../domain/interval.ts';
 import { MAX_REQUESTS_PER_SECOND, maxRequestsPerSecondSchema } from '../domain/job-settings.ts';
+import { MAX_EXPRESSION_LENGTH } from '../domain/mapping/limits.ts';
 
 const intervalSchema = z
   .string()
@@ -65,7 +66,7 @@ export type RestartJobBody = z.infer<typeof restartJobBodySchema>;
 
 /** POST /jobs/{id}/schema/parseExpression. */
 export const parseExpressionBodySchema = z.looseObject({
-  expression: z.string().min(1).max(10_000),
+  expression: z.string().min(1).max(MAX_EXPRESSION_LENGTH),
   testInputObject: z
     .looseObject({
       definition: z.unknown().optional(),

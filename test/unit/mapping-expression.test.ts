@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ExpressionError } from '../../functions/domain/mapping/expression-error.ts';
+import { ExpressionError, UnsupportedExpressionError } from '../../functions/domain/mapping/expression-error.ts';
 import { evaluate } from '../../functions/domain/mapping/expression-evaluator.ts';
 import { listFunctions } from '../../functions/domain/mapping/expression-functions.ts';
 import { parseExpression, printExpression } from '../../functions/domain/mapping/expression.ts';
+import { MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_VALUE_CHARS } from '../../functions/domain/mapping/limits.ts';
+import { parseAndEvaluate } from '../../functions/domain/mapping/parse-expression-response.ts';
 import type { AttributeMappingSource } from '../../functions/domain/mapping/schema.ts';
 
 const attribute = (name: string): AttributeMappingSource => ({ type: 'Attribute', name, expression: `[${name}]`, parameters: [] });
@@ -99,6 +101,9 @@ describe('printExpression', () => {
       .stringMatching(/^[A-Za-z][\w.:-]{0,15}$/)
       .map((name): AttributeMappingSource => ({ type: 'Attribute', name, expression: null, parameters: [] })),
   );
+  const pattern = fc
+    .constantFrom('a+', '^(?<user>[^@]+)@', '[0-9]{3}', '\\.', '')
+    .map((name): AttributeMappingSource => ({ type: 'Constant', name, expression: null, parameters: [] }));
   const fn = (name: string, keys: string[], args: AttributeMappingSource[]): AttributeMappingSource => ({
     type: 'Function',
     name,
@@ -114,7 +119,10 @@ describe('printExpression', () => {
       fc
         .tuple(tie('source'), tie('source'), tie('source'))
         .map((args) => fn('Switch', ['source', 'key', 'value'], args)),
-      fc.tuple(tie('source'), tie('source')).map((args) => fn('Replace', ['source', 'regexPattern'], args)),
+      // A constant regexPattern must be one the engine runs (parseExpression refuses others); any other source may be.
+      fc
+        .tuple(tie('source'), fc.oneof(pattern, tie('call')))
+        .map((args) => fn('Replace', ['source', 'regexPattern'], args)),
       fc.tuple(leaf, leaf, tie('source'), tie('source')).map(([left, right, yes, no]) =>
         fn('IIF', ['condition', 'valueIfTrue', 'valueIfFalse'], [fn('=', ['left', 'right'], [left, right]), yes, no]),
       ),
@@ -239,5 +247,67 @@ describe('listFunctions', () => {
       { name: 'key', type: 'String', required: true, allowMultipleOccurrences: true },
       { name: 'value', type: 'String', required: true, allowMultipleOccurrences: true },
     ]);
+  });
+});
+
+describe('limits of expressions', () => {
+  const nested = (levels: number) => `${'ToLower('.repeat(levels - 1)}[mail]${')'.repeat(levels - 1)}`;
+
+  it(`parses ${MAX_EXPRESSION_DEPTH} levels and refuses one more, naming the limit`, () => {
+    expect(parseExpression(nested(MAX_EXPRESSION_DEPTH)).type).toBe('Function');
+    expect(() => parseExpression(nested(MAX_EXPRESSION_DEPTH + 1))).toThrow(UnsupportedExpressionError);
+    expect(() => parseExpression(nested(MAX_EXPRESSION_DEPTH + 1))).toThrow(/at most 32 levels/);
+  });
+
+  it('refuses an expression nested 1,500 levels before it can overflow the stack', () => {
+    const text = `${'Not('.repeat(1_500)}"True"${')'.repeat(1_500)}`;
+    expect(() => parseExpression(text)).toThrow(/at most 32 levels/);
+  });
+
+  it('counts a comparison as a level', () => {
+    const calls = MAX_EXPRESSION_DEPTH - 1;
+    expect(parseExpression(`${'Not('.repeat(calls)}[a]${')'.repeat(calls)}`).type).toBe('Function');
+    expect(() => parseExpression(`${'Not('.repeat(calls)}[a]="b"${')'.repeat(calls)}`)).toThrow(/at most 32 levels/);
+  });
+
+  it('refuses an expression whose parsed form would be far larger than its text', () => {
+    const text = `${'ToLower('.repeat(30)}"${'x'.repeat(5_000)}"${')'.repeat(30)}`;
+    expect(() => parseExpression(text)).toThrow(/parsed expression would have \d+ characters/);
+  });
+
+  it('refuses at parse time a constant regexPattern the engine cannot run, naming why', () => {
+    expect(() => parseExpression('Replace([mail], , "(a)\\\\1", , "x", , )')).toThrow(UnsupportedExpressionError);
+    expect(() => parseExpression('Replace([mail], , "(?=a)", , "x", , )')).toThrow(/Replace: invalid regexPattern "\(\?=a\)": it uses a lookahead/);
+    expect(() => parseAndEvaluate('Replace([mail], , "(?<=a)b", , "x", , )', null)).toThrow(/lookbehind/);
+  });
+
+  it('runs a ReDoS pattern in Replace in linear time', () => {
+    const redos = 'Replace([name], , "^(a|a)*$", , "x", , )';
+    expect(evaluate(parseExpression(redos), { name: `${'a'.repeat(28)}!` })).toBe(`${'a'.repeat(28)}!`);
+    expect(evaluate(parseExpression(redos), { name: 'a'.repeat(28) })).toBe('x');
+  });
+
+  it('inserts the replacement as it is: $1, ${name} and $& are text', () => {
+    expect(evaluate(parseExpression('Replace("ab", , "(?<n>a)", , "[$1|${n}|$&]", , )'), {})).toBe('[$1|${n}|$&]b');
+    expect(evaluate(parseExpression('Replace("ab", , "(?<n>a)", "n", "$1", , )'), {})).toBe('$1b');
+  });
+
+  it.each([
+    ['Replace([x], "a", , , [long], , )', /Replace: the value would have \d+ characters; an expression value may have at most 65536/],
+    ['Replace([x], , "", , [long], , )', /Replace: the value would have/],
+    ['Replace([x], "{x}", , , , , [template])', /Replace: the value would have/],
+    ['Join([long], [x], [x], [x], [x], [x], [x], [x], [x])', /Join: the value would have/],
+    ['Append([many], [long])', /Append: the value would have/],
+  ])('refuses to build a value over the limit: %s', (text, message) => {
+    const attributes = { x: 'a'.repeat(100), long: 'b'.repeat(10_000), template: '{x}'.repeat(1_000), many: Array.from({ length: 100 }, () => 'c') };
+    expect(() => evaluate(parseExpression(text), attributes)).toThrow(ExpressionError);
+    expect(() => evaluate(parseExpression(text), attributes)).toThrow(message);
+    expect(MAX_EXPRESSION_VALUE_CHARS).toBe(65_536);
+  });
+
+  it('reads a test value of arrays nested thousands deep without recursing', () => {
+    let deep: unknown = ['x'];
+    for (let level = 0; level < 20_000; level += 1) deep = [deep, 'y'];
+    expect(evaluate(parseExpression('Join(",", [v])'), { v: deep })).toBe('y');
   });
 });

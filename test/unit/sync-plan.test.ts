@@ -179,6 +179,12 @@ describe('planObject with a scoping filter', () => {
     const context = { flows: scopedFlows([], [{ name: 'read', clauses: [clause('NOT_EQUALS', ['Contractors'])] }]), links: new Map([[linkId('User', 'u1'), link]]) };
     expect(planObject(user('u1', { department: 'Contractors' }), context).kind).toBe('skip');
   });
+
+  it('reports a provisioned user whose stored scoping regex cannot run, rather than deprovisioning it', () => {
+    const link = linkFor(user('u1', { department: 'Sales' }));
+    const context = { flows: scopedFlows([{ name: 'g', clauses: [clause('NOT_REGEX_MATCH', ['^(?!Sales)'])] }]), links: new Map([[linkId('User', 'u1'), link]]) };
+    expect(planObject(user('u1', { department: 'Sales' }), context)).toMatchObject({ kind: 'error', message: expect.stringMatching(/invalid regular expression "\^\(\?!Sales\)": it uses a lookahead/) });
+  });
 });
 
 describe('planObject with assignment scope (SyncAll false)', () => {

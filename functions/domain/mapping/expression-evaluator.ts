@@ -1,5 +1,5 @@
 import { ExpressionError } from './expression-error.ts';
-import { type ExpressionValue, type FunctionArguments, findFunction, textOf } from './expression-functions.ts';
+import { type ExpressionValue, type FunctionArguments, checkValueChars, findFunction, textOf, valueChars } from './expression-functions.ts';
 import { type ComparisonOperator, isComparisonOperator } from './expression.ts';
 import type { AttributeMappingSource } from './schema.ts';
 
@@ -38,7 +38,9 @@ function call(source: AttributeMappingSource, attributes: Readonly<Record<string
   if (isComparisonOperator(source.name)) return compare(source.name, args.one('left'), args.one('right'));
   const fn = findFunction(source.name);
   if (fn === undefined) throw new ExpressionError(`Unknown function "${source.name}"`);
-  return fn.apply(args);
+  const value = fn.apply(args);
+  checkValueChars(source.name, valueChars(value));
+  return value;
 }
 
 function comparable(value: ExpressionValue | undefined): string | null {
@@ -68,15 +70,21 @@ function compare(operator: ComparisonOperator, leftValue: ExpressionValue | unde
   }
 }
 
-/** A directory attribute value as an expression value. */
+/** A directory attribute value as an expression value; arrays inside an array (no directory has them) are left out. */
 export function expressionValueOf(raw: unknown): ExpressionValue {
+  if (!Array.isArray(raw)) return singleValueOf(raw);
+  // Not recursive: a test object's value may nest arrays thousands deep.
+  const values = raw.flatMap((element) => {
+    const value = Array.isArray(element) ? null : singleValueOf(element);
+    return value === null ? [] : [textOf(value)];
+  });
+  return values.length === 0 ? null : values;
+}
+
+function singleValueOf(raw: unknown): string | boolean | null {
   if (raw === null || raw === undefined) return null;
   if (typeof raw === 'string' || typeof raw === 'boolean') return raw;
   if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
-  if (Array.isArray(raw)) {
-    const values = raw.map(expressionValueOf).flatMap((value) => (value === null ? [] : Array.isArray(value) ? value : [textOf(value)]));
-    return values.length === 0 ? null : values;
-  }
   if (typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string') return (raw as { id: string }).id;
   return null;
 }

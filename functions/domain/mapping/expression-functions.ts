@@ -1,5 +1,7 @@
 import { ExpressionError } from './expression-error.ts';
-import type { AttributeMappingFunctionSchema, AttributeMappingParameterSchema, AttributeType } from './schema.ts';
+import { MAX_EXPRESSION_VALUE_CHARS } from './limits.ts';
+import { patternMessage, regexProblem, tenantRegex } from './tenant-regex.ts';
+import type { AttributeMappingFunctionSchema, AttributeMappingParameterSchema, AttributeMappingSource, AttributeType } from './schema.ts';
 
 /**
  * A value inside an expression. Booleans keep Graph's convention: they compare and print as "True"/"False",
@@ -47,11 +49,31 @@ function scalar(value: ExpressionValue | undefined): string | null {
   return textOf(value);
 }
 
-/** Applies a string function to a value, element by element when it is multi-valued. */
-function eachText(value: ExpressionValue | undefined, apply: (text: string) => string): ExpressionValue {
+/** Characters of a value as MAX_EXPRESSION_VALUE_CHARS counts them: its texts, plus one per value of a multi-valued one. */
+export function valueChars(value: ExpressionValue): number {
+  if (value === null) return 0;
+  if (Array.isArray(value)) return value.reduce((total, text) => total + text.length + 1, 0);
+  return textOf(value).length;
+}
+
+/** @throws ExpressionError when `functionName` would produce a value of more than MAX_EXPRESSION_VALUE_CHARS. */
+export function checkValueChars(functionName: string, chars: number): void {
+  if (chars > MAX_EXPRESSION_VALUE_CHARS) {
+    throw new ExpressionError(`${functionName}: the value would have ${chars} characters; an expression value may have at most ${MAX_EXPRESSION_VALUE_CHARS}`);
+  }
+}
+
+/** Applies a string function to a value, element by element when it is multi-valued, stopping once the result is too long. */
+function eachText(functionName: string, value: ExpressionValue | undefined, apply: (text: string) => string): ExpressionValue {
   if (value === undefined || value === null) return null;
-  if (Array.isArray(value)) return value.map(apply);
-  return apply(textOf(value));
+  if (!Array.isArray(value)) return apply(textOf(value));
+  let chars = 0;
+  return value.map((text) => {
+    const result = apply(text);
+    chars += result.length + 1;
+    checkValueChars(functionName, chars);
+    return result;
+  });
 }
 
 /** "True"/"False" (any case) or a boolean; anything else is an error. */
@@ -76,26 +98,44 @@ function isNullOrEmpty(value: ExpressionValue | undefined): boolean {
   return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
 }
 
-function regexOf(pattern: string, flags: string): RegExp {
-  try {
-    return new RegExp(pattern, flags);
-  } catch (error) {
-    throw new ExpressionError(`Replace: invalid regexPattern "${pattern}": ${(error as Error).message}`);
-  }
+const INVALID_PATTERN = 'Replace: invalid regexPattern';
+
+/**
+ * Why each constant regexPattern of Replace calls in `source` cannot be used, one message each: refused when an
+ * expression is parsed or a schema saved, rather than failing object by object. Patterns read from attributes
+ * are only known when evaluated. `source` must be of bounded depth (sourceDepth).
+ */
+export function constantRegexProblems(source: AttributeMappingSource): string[] {
+  const own =
+    source.type === 'Function' && source.name === 'Replace'
+      ? source.parameters.flatMap(({ key, value }) => {
+          if (key.toLowerCase() !== 'regexpattern' || value.type !== 'Constant') return [];
+          const problem = regexProblem(value.name);
+          return problem === null ? [] : [patternMessage(INVALID_PATTERN, value.name, problem)];
+        })
+      : [];
+  return [...own, ...source.parameters.flatMap((parameter) => constantRegexProblems(parameter.value))];
 }
 
 /** Replaces every match of `pattern`, or only the named group inside each match when `groupName` is given. */
 function replaceMatches(text: string, pattern: string, groupName: string | null, replacement: string): string {
-  if (groupName === null) return text.replace(regexOf(pattern, 'g'), () => replacement);
+  const regex = tenantRegex(pattern, INVALID_PATTERN);
+  // The replacement is inserted as it is: `$1` and `${name}` stay literal text, as they always have here.
   let result = '';
   let cursor = 0;
-  for (const match of text.matchAll(regexOf(pattern, 'gd'))) {
-    const span = match.indices?.groups?.[groupName];
-    if (span === undefined) continue;
-    result += text.slice(cursor, span[0]) + replacement;
-    cursor = span[1];
+  for (const [start, end] of regex.spans(text, groupName)) {
+    result += text.slice(cursor, start) + replacement;
+    cursor = end;
+    checkValueChars('Replace', result.length + text.length - cursor);
   }
   return result + text.slice(cursor);
+}
+
+/** `text` with every `search` replaced by `replacement`, refused before it is built when it would be too long. */
+function replaceText(text: string, search: string, replacement: string): string {
+  const parts = text.split(search);
+  checkValueChars('Replace', text.length + (parts.length - 1) * (replacement.length - search.length));
+  return parts.join(replacement);
 }
 
 function replace(args: FunctionArguments): ExpressionValue {
@@ -106,11 +146,11 @@ function replace(args: FunctionArguments): ExpressionValue {
   const template = scalar(args.one('template'));
   const source = args.one('source');
   if (template !== null && oldValue !== null) {
-    return eachText(source, (text) => template.split(oldValue).join(text));
+    return eachText('Replace', source, (text) => replaceText(template, oldValue, text));
   }
   if (replacement === null) return source ?? null;
-  if (pattern !== null) return eachText(source, (text) => replaceMatches(text, pattern, groupName, replacement));
-  if (oldValue !== null && oldValue !== '') return eachText(source, (text) => text.split(oldValue).join(replacement));
+  if (pattern !== null) return eachText('Replace', source, (text) => replaceMatches(text, pattern, groupName, replacement));
+  if (oldValue !== null && oldValue !== '') return eachText('Replace', source, (text) => replaceText(text, oldValue, replacement));
   return source ?? null;
 }
 
@@ -120,7 +160,7 @@ const functions: ExpressionFunction[] = [
     parameters: [param('source'), param('suffix')],
     apply: (args) => {
       const suffix = scalar(args.one('suffix')) ?? '';
-      return eachText(args.one('source'), (text) => text + suffix);
+      return eachText('Append', args.one('source'), (text) => text + suffix);
     },
   },
   {
@@ -131,12 +171,12 @@ const functions: ExpressionFunction[] = [
   {
     name: 'ConvertToBase64',
     parameters: [param('source')],
-    apply: (args) => eachText(args.one('source'), (text) => Buffer.from(text, 'utf16le').toString('base64')),
+    apply: (args) => eachText('ConvertToBase64', args.one('source'), (text) => Buffer.from(text, 'utf16le').toString('base64')),
   },
   {
     name: 'CStr',
     parameters: [param('value')],
-    apply: (args) => eachText(args.one('value'), (text) => text),
+    apply: (args) => eachText('CStr', args.one('value'), (text) => text),
   },
   {
     name: 'IgnoreFlowIfNullOrEmpty',
@@ -196,7 +236,10 @@ const functions: ExpressionFunction[] = [
       const parts = args
         .all('source')
         .flatMap((value) => (value === null ? [] : Array.isArray(value) ? value : [textOf(value)]));
-      return parts.length === 0 ? null : parts.join(scalar(args.one('separator')) ?? '');
+      if (parts.length === 0) return null;
+      const separator = scalar(args.one('separator')) ?? '';
+      checkValueChars('Join', parts.reduce((total, part) => total + part.length + separator.length, 0));
+      return parts.join(separator);
     },
   },
   {
@@ -204,7 +247,7 @@ const functions: ExpressionFunction[] = [
     parameters: [param('String'), param('NumChars', { type: 'Integer' })],
     apply: (args) => {
       const count = Math.max(0, integerOf(args.one('NumChars'), 'Left', 'NumChars'));
-      return eachText(args.one('String'), (text) => text.slice(0, count));
+      return eachText('Left', args.one('String'), (text) => text.slice(0, count));
     },
   },
   {
@@ -213,13 +256,13 @@ const functions: ExpressionFunction[] = [
     apply: (args) => {
       const start = Math.max(1, integerOf(args.one('start'), 'Mid', 'start'));
       const length = Math.max(0, integerOf(args.one('length'), 'Mid', 'length'));
-      return eachText(args.one('source'), (text) => text.slice(start - 1, start - 1 + length));
+      return eachText('Mid', args.one('source'), (text) => text.slice(start - 1, start - 1 + length));
     },
   },
   {
     name: 'NormalizeDiacritics',
     parameters: [param('source')],
-    apply: (args) => eachText(args.one('source'), (text) => text.normalize('NFD').replace(/\p{M}/gu, '')),
+    apply: (args) => eachText('NormalizeDiacritics', args.one('source'), (text) => text.normalize('NFD').replace(/\p{M}/gu, '')),
   },
   {
     name: 'Not',
@@ -264,7 +307,7 @@ const functions: ExpressionFunction[] = [
   {
     name: 'StripSpaces',
     parameters: [param('source')],
-    apply: (args) => eachText(args.one('source'), (text) => text.replaceAll(' ', '')),
+    apply: (args) => eachText('StripSpaces', args.one('source'), (text) => text.replaceAll(' ', '')),
   },
   {
     name: 'Switch',
@@ -286,12 +329,12 @@ const functions: ExpressionFunction[] = [
   {
     name: 'ToLower',
     parameters: [param('source'), param('culture', { required: false })],
-    apply: (args) => eachText(args.one('source'), (text) => text.toLowerCase()),
+    apply: (args) => eachText('ToLower', args.one('source'), (text) => text.toLowerCase()),
   },
   {
     name: 'ToUpper',
     parameters: [param('source'), param('culture', { required: false })],
-    apply: (args) => eachText(args.one('source'), (text) => text.toUpperCase()),
+    apply: (args) => eachText('ToUpper', args.one('source'), (text) => text.toUpperCase()),
   },
   {
     name: 'Word',
@@ -301,8 +344,20 @@ const functions: ExpressionFunction[] = [
       const delimiters = scalar(args.one('Delimiters')) ?? ' ';
       const text = scalar(args.one('String'));
       if (text === null) return null;
-      const words = text.split(new RegExp(`[${delimiters.replace(/[\\\]^-]/g, '\\$&')}]`, 'u'));
-      return words.filter((word) => word !== '')[number - 1] ?? null;
+      // Split by hand rather than through a RegExp built from tenant text.
+      const delimiter = new Set(delimiters);
+      const words: string[] = [];
+      let word = '';
+      for (const char of text) {
+        if (!delimiter.has(char)) {
+          word += char;
+        } else {
+          if (word !== '') words.push(word);
+          word = '';
+        }
+      }
+      if (word !== '') words.push(word);
+      return words[number - 1] ?? null;
     },
   },
 ];

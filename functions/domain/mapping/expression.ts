@@ -1,9 +1,7 @@
-import { ExpressionError } from './expression-error.ts';
-import { type ExpressionFunction, findFunction, listFunctions } from './expression-functions.ts';
-import type { AttributeMappingSource } from './schema.ts';
-
-/** Entra's limit on the length of one mapping expression. */
-export const MAX_EXPRESSION_LENGTH = 10_000;
+import { ExpressionError, UnsupportedExpressionError } from './expression-error.ts';
+import { type ExpressionFunction, constantRegexProblems, findFunction, listFunctions } from './expression-functions.ts';
+import { MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, MAX_PARSED_EXPRESSION_CHARS } from './limits.ts';
+import { type AttributeMappingSource, sourceDepth, TOO_DEEP } from './schema.ts';
 
 /**
  * IIF conditions compare with these. Graph does not document how it serialises a comparison, so it is a Function
@@ -21,16 +19,29 @@ export function isComparisonOperator(name: string): name is ComparisonOperator {
  * `Func(a, , b)` with blank optional arguments, one comparison such as `[country]="US"`) into Graph's
  * attributeMappingSource. Function names are case-sensitive; arguments are bound to the function's parameter
  * names and blank optional ones are left out, as Graph does. Each node's `expression` is its text.
- * @throws ExpressionError on any syntax error, unknown function or wrong number of arguments.
+ * @throws UnsupportedExpressionError beyond a limit of limits.ts (length, depth, parsed size) or for a constant
+ *   regexPattern the regular expression engine cannot run.
+ * @throws ExpressionError on any other syntax error, unknown function or wrong number of arguments.
  */
 export function parseExpression(text: string): AttributeMappingSource {
   if (text.length > MAX_EXPRESSION_LENGTH) {
-    throw new ExpressionError(`An expression may be at most ${MAX_EXPRESSION_LENGTH} characters long`);
+    throw new UnsupportedExpressionError(`An expression may be at most ${MAX_EXPRESSION_LENGTH} characters long`);
   }
   const parser = new Parser(text);
-  const source = parser.expression();
+  const source = parser.expression(0);
   parser.skipSpaces();
   if (!parser.atEnd()) throw parser.error(`Unexpected "${parser.peek()}"`);
+  // The parser bounds function nesting as it recurses; comparisons add levels, counted here.
+  if (sourceDepth(source) > MAX_EXPRESSION_DEPTH) throw new UnsupportedExpressionError(TOO_DEEP);
+  const parsedChars = JSON.stringify(source).length;
+  if (parsedChars > MAX_PARSED_EXPRESSION_CHARS) {
+    throw new UnsupportedExpressionError(
+      `The parsed expression would have ${parsedChars} characters (each function repeats the text of its arguments); ` +
+        `at most ${MAX_PARSED_EXPRESSION_CHARS} are allowed: nest less or shorten long constants`,
+    );
+  }
+  const [regexProblem] = constantRegexProblems(source);
+  if (regexProblem !== undefined) throw new UnsupportedExpressionError(regexProblem);
   return source;
 }
 
@@ -98,17 +109,17 @@ class Parser {
     while (/\s/.test(this.peek()) && !this.atEnd()) this.position += 1;
   }
 
-  /** operand [comparison operand] */
-  expression(): AttributeMappingSource {
+  /** operand [comparison operand]; `calls` is how many function calls enclose it. */
+  expression(calls: number): AttributeMappingSource {
     this.skipSpaces();
     const start = this.position;
-    const left = this.operand();
+    const left = this.operand(calls);
     this.skipSpaces();
     const operator = COMPARISON_OPERATORS.find((candidate) => this.text.startsWith(candidate, this.position));
     if (operator === undefined) return left;
     this.position += operator.length;
     this.skipSpaces();
-    const right = this.operand();
+    const right = this.operand(calls);
     return {
       type: 'Function',
       name: operator,
@@ -120,12 +131,12 @@ class Parser {
     };
   }
 
-  private operand(): AttributeMappingSource {
+  private operand(calls: number): AttributeMappingSource {
     const char = this.peek();
     if (char === '[') return this.attribute();
     if (char === '"') return this.constant();
     if (/[-\d]/.test(char)) return this.number();
-    if (/[A-Za-z_]/.test(char)) return this.call();
+    if (/[A-Za-z_]/.test(char)) return this.call(calls + 1);
     throw this.error(`Unexpected "${char}"; expected [attribute], "constant", a number or a function call`);
   }
 
@@ -166,8 +177,11 @@ class Parser {
     return { type: 'Constant', name: match[0], expression: match[0], parameters: [] };
   }
 
-  private call(): AttributeMappingSource {
+  /** `depth`: this call and the calls enclosing it. */
+  private call(depth: number): AttributeMappingSource {
     const start = this.position;
+    // Refused before recursing into the arguments: an expression nested 1,500 calls deep would overflow the stack.
+    if (depth >= MAX_EXPRESSION_DEPTH) throw new UnsupportedExpressionError(TOO_DEEP, start);
     const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.text.slice(start))?.[0] ?? '';
     this.position += name.length;
     this.skipSpaces();
@@ -179,7 +193,7 @@ class Parser {
       throw new ExpressionError(`Unknown function "${name}"${hint}`, start);
     }
     this.position += 1;
-    const args = this.arguments();
+    const args = this.arguments(depth);
     return {
       type: 'Function',
       name,
@@ -189,7 +203,7 @@ class Parser {
   }
 
   /** Comma-separated arguments up to and including ")"; null marks a blank one. */
-  private arguments(): Array<AttributeMappingSource | null> {
+  private arguments(calls: number): Array<AttributeMappingSource | null> {
     const args: Array<AttributeMappingSource | null> = [];
     this.skipSpaces();
     if (this.peek() === ')') {
@@ -198,7 +212,7 @@ class Parser {
     }
     for (;;) {
       this.skipSpaces();
-      args.push(this.peek() === ',' || this.peek() === ')' ? null : this.expression());
+      args.push(this.peek() === ',' || this.peek() === ')' ? null : this.expression(calls));
       this.skipSpaces();
       const char = this.peek();
       this.position += 1;

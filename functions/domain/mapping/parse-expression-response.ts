@@ -1,4 +1,4 @@
-import { ExpressionError } from './expression-error.ts';
+import { ExpressionError, UnsupportedExpressionError } from './expression-error.ts';
 import { evaluate } from './expression-evaluator.ts';
 import { textOf } from './expression-functions.ts';
 import { parseExpression } from './expression.ts';
@@ -16,6 +16,8 @@ export interface ParseExpressionResponse {
 /**
  * Parses an attribute-mapping expression and, given a test object's properties, evaluates it: what an admin uses
  * to try a mapping before saving it. Failures are reported in the response, as Graph does, not as HTTP errors.
+ * @throws UnsupportedExpressionError for an expression beyond the limits of limits.ts or with a regular expression
+ *   the engine cannot run: the request is refused (400) rather than answered, as a schema PUT with it would be.
  */
 export function parseAndEvaluate(expression: string, properties: Record<string, unknown> | null): ParseExpressionResponse {
   let parsed: AttributeMappingSource;
@@ -41,6 +43,6 @@ function failure(
   error: unknown,
   parse: Pick<ParseExpressionResponse, 'parsingSucceeded' | 'parsedExpression'>,
 ): ParseExpressionResponse {
-  if (!(error instanceof ExpressionError)) throw error;
+  if (!(error instanceof ExpressionError) || error instanceof UnsupportedExpressionError) throw error;
   return { error: { code, message: error.message }, evaluationResult: null, evaluationSucceeded: false, ...parse };
 }

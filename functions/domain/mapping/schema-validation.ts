@@ -1,6 +1,7 @@
 import { ExpressionError } from './expression-error.ts';
-import { findFunction } from './expression-functions.ts';
+import { constantRegexProblems, findFunction } from './expression-functions.ts';
 import { parseExpression } from './expression.ts';
+import { MAX_SCHEMA_BYTES } from './limits.ts';
 import { checkFilter } from './scoping-filter.ts';
 import { SOFT_DELETED_ATTRIBUTE, MEMBERS_ATTRIBUTE } from './attribute-mapping.ts';
 import type { AttributeMappingSource, ObjectDefinition, SynchronizationSchema } from './schema.ts';
@@ -11,8 +12,9 @@ const IMPLICIT_SOURCE_ATTRIBUTES = new Set([SOFT_DELETED_ATTRIBUTE, MEMBERS_ATTR
 /**
  * Checks a schema a client PUT before it replaces the job's: the rules must name directories and objects the
  * schema defines, map to attributes the target object has, read attributes the source object has, call functions
- * the engine evaluates, and match on something. A mapping given only as expression text is parsed here. Returns
- * the schema ready to store, or the problems (each a sentence naming where).
+ * the engine evaluates, run regular expressions the engine can run, and match on something; stored, it must fit
+ * MAX_SCHEMA_BYTES. A mapping given only as expression text is parsed here. Returns the schema ready to store,
+ * or the problems (each a sentence naming where).
  */
 export function checkSchema(schema: SynchronizationSchema): { schema: SynchronizationSchema } | { problems: string[] } {
   const problems: string[] = [];
@@ -55,6 +57,7 @@ export function checkSchema(schema: SynchronizationSchema): { schema: Synchroniz
           return attributeMapping;
         }
         const parsed = parsedSource(attributeMapping.source, at, problems);
+        if (parsed) problems.push(...constantRegexProblems(parsed).map((problem) => `${at}: ${problem}.`));
         if (parsed && source) checkSource(parsed, source, at, problems);
         return { ...attributeMapping, source: parsed ?? attributeMapping.source };
       });
@@ -66,11 +69,29 @@ export function checkSchema(schema: SynchronizationSchema): { schema: Synchroniz
     return { ...rule, objectMappings };
   });
 
-  return problems.length > 0 ? { problems } : { schema: { ...schema, synchronizationRules: rules } };
+  if (problems.length > 0) return { problems };
+  const checked = { ...schema, synchronizationRules: rules };
+  const bytes = Buffer.byteLength(JSON.stringify(checked));
+  if (bytes > MAX_SCHEMA_BYTES) {
+    return {
+      problems: [
+        `The schema would be stored as ${bytes} bytes (with its defaults filled in and its expressions parsed); at most ${MAX_SCHEMA_BYTES} are allowed.`,
+      ],
+    };
+  }
+  return { schema: checked };
 }
 
+const attributeNames = new WeakMap<ObjectDefinition, Set<string>>();
+
+/** Whether the object defines the attribute (any case); a set per object, as a schema may list thousands. */
 function has(object: ObjectDefinition, name: string): boolean {
-  return object.attributes.some((attribute) => attribute.name.toLowerCase() === name.toLowerCase());
+  let names = attributeNames.get(object);
+  if (!names) {
+    names = new Set(object.attributes.map((attribute) => attribute.name.toLowerCase()));
+    attributeNames.set(object, names);
+  }
+  return names.has(name.toLowerCase());
 }
 
 /** A Function given only as its expression text is parsed into its structured form. */

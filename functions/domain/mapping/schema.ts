@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_EXPRESSION_DEPTH } from './limits.ts';
 
 /**
  * Graph's synchronizationSchema and everything it contains, as Graph spells it. Optional properties get Graph's
@@ -84,9 +85,40 @@ export const attributeMappingSourceSchema = z.object({
   },
 });
 
+/**
+ * How deep a mapping source nests (`[mail]` is 1, `ToLower([mail])` 2), counted up to `limit + 1` at most. Walks
+ * any JSON value by its `parameters[].value` without recursion, so it can measure a source before anything
+ * recursive (zod, the evaluator) touches it.
+ */
+export function sourceDepth(source: unknown, limit = MAX_EXPRESSION_DEPTH): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[source, 1]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    const parameters = (node as { parameters?: unknown }).parameters;
+    if (!Array.isArray(parameters)) continue;
+    for (const parameter of parameters) {
+      if (typeof parameter === 'object' && parameter !== null) pending.push([(parameter as { value?: unknown }).value, depth + 1]);
+    }
+  }
+  return deepest;
+}
+
+/** The message for a source nested deeper than MAX_EXPRESSION_DEPTH. */
+export const TOO_DEEP = `An expression may nest at most ${MAX_EXPRESSION_DEPTH} levels ([attribute] is one level, ToLower([attribute]) two)`;
+
+/** A mapping source whose depth is checked before the recursive parse: a deep one is refused, never a stack overflow. */
+const boundedSourceSchema = z
+  .unknown()
+  .refine((source) => sourceDepth(source) <= MAX_EXPRESSION_DEPTH, { message: TOO_DEEP, abort: true })
+  .pipe(attributeMappingSourceSchema);
+
 export const attributeMappingSchema = z.object({
   targetAttributeName: z.string().min(1),
-  source: attributeMappingSourceSchema.nullable().default(null),
+  source: boundedSourceSchema.nullable().default(null),
   defaultValue: z.string().nullable().default(null),
   exportMissingReferences: z.boolean().default(false),
   flowBehavior: attributeFlowBehaviorSchema.default('FlowWhenChanged'),

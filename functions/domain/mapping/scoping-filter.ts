@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { textOf } from './expression-functions.ts';
+import { quoted, regexProblem, tenantRegex } from './tenant-regex.ts';
 import { attributeTypeSchema, type Filter, type FilterClause, type FilterGroup } from './schema.ts';
 
 /** Graph's filterOperatorSchema: one operator a scoping clause may use, as `GET .../schema/filterOperators` lists it. */
@@ -14,7 +15,7 @@ export type FilterOperatorSchema = z.infer<typeof filterOperatorSchemaSchema>;
 /** A source value reduced to one value (a primitive, or an object such as a reference); null when absent or empty. */
 type Scalar = string | number | boolean | object;
 
-/** What a binary operator's target values must be: any text, integers, or JavaScript regular expressions. */
+/** What a binary operator's target values must be: any text, integers, or regular expressions (see tenant-regex.ts). */
 type OperandKind = 'text' | 'integer' | 'regex';
 
 type Operator =
@@ -66,14 +67,6 @@ function integerOf(value: Scalar | string): bigint | null {
   return null;
 }
 
-function regexOf(pattern: string): RegExp | null {
-  try {
-    return new RegExp(pattern);
-  } catch {
-    return null;
-  }
-}
-
 /** EQUALS is case-sensitive on text; a JSON boolean or number attribute compares by value ("true" equals `true`). */
 function equals(value: Scalar, operand: string): boolean {
   if (typeof value === 'boolean') return booleanOfScalar(operand) === value;
@@ -92,7 +85,7 @@ function textTest(test: (text: string, operand: string) => boolean): (value: Sca
   };
 }
 
-const matchesRegex = textTest((text, operand) => regexOf(operand)?.test(text) ?? false);
+const matchesRegex = textTest((text, operand) => tenantRegex(operand, 'Scoping filter: invalid regular expression').test(text));
 
 function integerTest(test: (value: bigint, operand: bigint) => boolean): (value: Scalar, operand: string) => boolean {
   return (value, operand) => {
@@ -187,8 +180,10 @@ function groupsHold(groups: readonly FilterGroup[], attributes: Readonly<Record<
  * comparisons (`EQUALS`, `INCLUDES`, `ENDS_WITH`, regexes) are case-sensitive; binary operators hold when any of
  * the target values matches, their negations when none does; a binary clause without target values is false.
  * Booleans are JSON booleans or "True"/"False" in any case; integers are numbers or integer text. A regex is the
- * whole target value as an unanchored JavaScript pattern; an invalid one never matches (`checkFilter` reports it).
- * An unknown operator makes its clause false (`checkFilter` reports it).
+ * whole target value as an unanchored pattern, run in linear time (tenant-regex.ts). An unknown operator makes its
+ * clause false (`checkFilter` reports it).
+ * @throws ExpressionError for a regex that cannot be used (`checkFilter` refuses it; a stored schema may still
+ *   hold one) or is too costly on the value: the object's scope cannot be told, so it must not be decided.
  */
 export function inScope(filter: Filter | null, attributes: Readonly<Record<string, unknown>>): boolean {
   if (filter === null) return true;
@@ -197,8 +192,8 @@ export function inScope(filter: Filter | null, attributes: Readonly<Record<strin
 
 function operandProblem(kind: OperandKind, operand: string): string | null {
   if (kind === 'integer' && integerOf(operand) === null) return `"${operand}" is not an integer`;
-  if (kind === 'regex' && regexOf(operand) === null) return `"${operand}" is not a valid regular expression`;
-  return null;
+  const problem = kind === 'regex' ? regexProblem(operand) : null;
+  return problem === null ? null : `${quoted(operand)} is not a valid regular expression: ${problem}`;
 }
 
 function clauseProblems(clause: FilterClause): string[] {
