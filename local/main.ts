@@ -35,6 +35,7 @@ Then, for example:
   curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/servicePrincipals/${DEMO_SERVICE_PRINCIPAL_ID}/synchronization/templates
 
 Ctrl-C stops it.`);
+if (stack.releasedLeases > 0) console.log(`Resuming ${stack.releasedLeases} job run(s) the previous process left unfinished.`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

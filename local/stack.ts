@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { systemClock, type Clock } from '../functions/ports/clock.ts';
+import { releaseAbandonedLeases } from './abandoned-leases.ts';
 import { startApiServer } from './api-server.ts';
 import { describeInvocationFailure } from './invocation-failure.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
@@ -92,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions) {
       tableName: TABLE_NAME,
     });
     closers.push(dynamo.close);
+    const releasedLeases = await releaseAbandonedLeases({ endpoint: dynamo.endpoint, tableName: TABLE_NAME });
     const directory = await startLocalDirectory({
       host,
       port: options.SOURCE_PORT,
@@ -195,6 +197,8 @@ export async function startLocalStack(options: LocalStackOptions) {
       schedulerUrl: scheduler.url,
       scheduleGroup: SCHEDULE_GROUP,
       tableName: TABLE_NAME,
+      /** Jobs whose run died with the previous process, freed to resume at once (see abandoned-leases.ts). */
+      releasedLeases,
       runDueSchedules: () => scheduler.runDue(),
       directory,
       scim,

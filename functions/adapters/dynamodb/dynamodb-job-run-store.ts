@@ -76,6 +76,15 @@ export class DynamoDbJobRunStore implements JobRunStore {
     );
   }
 
+  /**
+   * Frees a lease whose holder is known to be gone (the local stack's previous process), so that the job need not
+   * wait for it to expire: conditional on that owner still holding it. A run resumes from its last commit as after
+   * an expiry. null when the lease had changed hands meanwhile.
+   */
+  releaseLease(key: JobKey, owner: string): Promise<StoredJob | null> {
+    return this.update(key, updateOf({ leaseOwner: null, leaseUntil: null }, {}, '#run.leaseOwner = :owner', { ':owner': owner }));
+  }
+
   /** The job as stored after the write, or null when the condition no longer held. */
   private async update(key: JobKey, expression: ReturnType<typeof updateOf>): Promise<StoredJob | null> {
     try {
