@@ -196,6 +196,10 @@ export async function startLocalStack(options: LocalStackOptions) {
       scheduleGroup: SCHEDULE_GROUP,
       tableName: TABLE_NAME,
       runDueSchedules: () => scheduler.runDue(),
+      /** Resolves once no worker run is in flight (one a run in flight starts included): tests read settled state. */
+      workerRunsSettled: async () => {
+        while (runs.size > 0) await Promise.allSettled([...runs]);
+      },
       directory,
       scim,
       close: async () => {
