@@ -15,8 +15,11 @@ export const AUTH_KINDS = [
 ] as const;
 export type AuthKind = (typeof AUTH_KINDS)[number];
 
-/** An id segment: one the state holds (by index), one of a valid shape that exists nowhere, or a malformed one. */
-export type IdRef = { kind: 'known'; pick: number } | { kind: 'literal'; segment: string };
+/**
+ * An id segment: one the state holds (by index), a job deleted during the run, one of a valid shape that exists
+ * nowhere, or a malformed one.
+ */
+export type IdRef = { kind: 'known'; pick: number } | { kind: 'deleted'; pick: number } | { kind: 'literal'; segment: string };
 
 export type BodySpec = { kind: 'none' } | { kind: 'raw'; text: string } | { kind: 'json'; value: unknown };
 
@@ -39,8 +42,10 @@ export interface FuzzRequest {
 export interface FuzzWorld {
   /** Service principals the state knows, the tenant's own first. */
   servicePrincipals: readonly string[];
-  /** Jobs of this tenant and of the other tenant, and jobs deleted during the run. */
+  /** Jobs of this tenant and of the other tenant. */
   jobs: readonly { servicePrincipalId: string; jobId: string }[];
+  /** Jobs deleted during the run. */
+  deletedJobs: readonly { servicePrincipalId: string; jobId: string }[];
   /** The local SCIM service, the one target a job may reach (no request may lead the worker off this machine). */
   scimUrl: string;
   scimToken: string;
@@ -143,6 +148,7 @@ const queryArbitrary: fc.Arbitrary<string> = fc.oneof(
 const idRef = (validShape: fc.Arbitrary<string>): fc.Arbitrary<IdRef> =>
   fc.oneof(
     { weight: 14, arbitrary: fc.nat().map((pick): IdRef => ({ kind: 'known', pick })) },
+    { weight: 1, arbitrary: fc.nat().map((pick): IdRef => ({ kind: 'deleted', pick })) },
     { weight: 2, arbitrary: validShape.map((segment): IdRef => ({ kind: 'literal', segment })) },
     { weight: 2, arbitrary: fc.constantFrom(...MALFORMED_SEGMENTS).map((segment): IdRef => ({ kind: 'literal', segment })) },
     { weight: 1, arbitrary: fc.string({ maxLength: 20 }).map((segment): IdRef => ({ kind: 'literal', segment: encodeURIComponent(segment) })) },
@@ -156,7 +162,11 @@ const unknownJobId = fc
 
 const INTERVALS = ['PT5M', 'PT1M', 'PT40M', 'PT1H', 'P1D', 'PT1H30M', 'PT30S', 'PT0M', 'P1M', '5', '', 'PT', 'P400D', 'pt5m', 'PT5.5M', 'PT99999999M'];
 
-const interval = fc.oneof(fc.constantFrom(...INTERVALS), fc.string({ maxLength: 12 }));
+const interval = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...INTERVALS.slice(0, 6)) },
+  { weight: 2, arbitrary: fc.constantFrom(...INTERVALS) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+);
 
 const SETTING_NAMES = ['MaxRequestsPerSecond', 'maxrequestspersecond', 'Other', 'DeleteThresholdValue', ''];
 const SETTING_VALUES = ['5', '0', '-1', '0.27', 'abc', '1000', '1e3', '', 'NaN', 'Infinity', '00005'];
@@ -221,7 +231,10 @@ export function validBodies(world: Pick<FuzzWorld, 'scimUrl' | 'scimToken' | 'te
   const objectId = fc.oneof(fc.uuid(), fc.string({ minLength: 1, maxLength: 10 }));
   return {
     create: fc.record(
-      { templateId: fc.oneof(fc.constantFrom('scim', 'SCIM', 'salesforce'), fc.string({ maxLength: 70 })), schedule: fc.record({ interval }) },
+      {
+        templateId: fc.oneof({ weight: 4, arbitrary: fc.constant('scim') }, fc.constantFrom('SCIM', 'salesforce'), fc.string({ maxLength: 70 })),
+        schedule: fc.record({ interval }),
+      },
       { requiredKeys: ['templateId'] },
     ),
     update: fc.record(
@@ -421,8 +434,9 @@ export function requestArbitrary(world: Pick<FuzzWorld, 'scimUrl' | 'scimToken' 
 }
 
 /** The path of a request in the world as it is now (relative to /v1.0, as TestStack.api takes it). */
-export function resolvePath(request: FuzzRequest, world: Pick<FuzzWorld, 'servicePrincipals' | 'jobs'>): string {
-  const job = request.job.kind === 'known' ? world.jobs[request.job.pick % Math.max(world.jobs.length, 1)] : undefined;
+export function resolvePath(request: FuzzRequest, world: Pick<FuzzWorld, 'servicePrincipals' | 'jobs' | 'deletedJobs'>): string {
+  const jobs = request.job.kind === 'deleted' && world.deletedJobs.length > 0 ? world.deletedJobs : world.jobs;
+  const job = request.job.kind === 'literal' ? undefined : jobs[request.job.pick % Math.max(jobs.length, 1)];
   const servicePrincipal =
     request.servicePrincipal.kind === 'literal'
       ? request.servicePrincipal.segment
