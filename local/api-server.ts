@@ -123,7 +123,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
   });
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
-      const url = new URL(request.url ?? '/', 'http://localhost');
+      // The request target is a path: `//x` must stay one (a URL parsed against a base would take `x` for a host).
+      const url = new URL(`http://localhost${(request.url ?? '/').replace(/^(?!\/)/, '/')}`);
       const requestId = randomUUID();
       const method = request.method ?? 'GET';
       let route: CompiledRoute | undefined;

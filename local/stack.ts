@@ -200,6 +200,10 @@ export async function startLocalStack(options: LocalStackOptions) {
       /** Jobs whose run died with the previous process, freed to resume at once (see abandoned-leases.ts). */
       releasedLeases,
       runDueSchedules: () => scheduler.runDue(),
+      /** Resolves once no worker run is in flight (one a run in flight starts included): tests read settled state. */
+      workerRunsSettled: async () => {
+        while (runs.size > 0) await Promise.allSettled([...runs]);
+      },
       directory,
       scim,
       close: async () => {

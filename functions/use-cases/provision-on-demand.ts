@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProvisioningLog } from '../ports/provisioning-log.ts';
 import { logOutcomes } from './log-outcomes.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { DirectoryObject, DirectoryObjectType } from '../ports/directory-source.ts';
+import { SourceUnavailableError, type DirectoryObject, type DirectoryObjectType } from '../ports/directory-source.ts';
 import type { CreateIntentStore } from '../ports/create-intents.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
 import type { JobStore } from '../ports/job-store.ts';
@@ -75,7 +75,18 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
         ...request.subjects.filter((subject) => subject.objectTypeName === 'Group').map((subject) => ({ type: 'Group' as const, id: subject.objectId })),
       ].filter((ref, index, all) => all.findIndex((other) => other.type === ref.type && other.id === ref.id) === index);
 
-      const read = await connection.source.readObjects(refs);
+      let read: DirectoryObject[];
+      let assignments: AssignmentScope | undefined;
+      try {
+        read = await connection.source.readObjects(refs);
+        // As Entra: with "Sync only assigned users and groups", an object not assigned is skipped (NotEffectivelyEntitled).
+        assignments = connection.assignmentScope ? new AssignmentScope(await connection.source.readAssignments(job.servicePrincipalId)) : undefined;
+      } catch (error) {
+        // The directory refuses this job (no such service principal, credentials it rejects): the tenant's to fix,
+        // as a quarantine is. Nothing has been written yet.
+        if (error instanceof SourceUnavailableError && error.tenantActionable) return { outcome: 'notReady', message: error.message };
+        throw error;
+      }
       const found: DirectoryObject[] = [];
       for (const object of read) {
         if (object.removed !== null) {
@@ -88,8 +99,6 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
         found.push(subject ? { ...object, membersAdded: subject.members.filter((id) => present.has(id)) } : object);
       }
 
-      // As Entra: with "Sync only assigned users and groups", an object not assigned is skipped (NotEffectivelyEntitled).
-      const assignments = connection.assignmentScope ? new AssignmentScope(await connection.source.readAssignments(job.servicePrincipalId)) : undefined;
       let outcomes: ObjectOutcome[] = [];
       try {
         const applied = await apply(found, {

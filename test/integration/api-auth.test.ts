@@ -1,8 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_TENANT_ID } from '../../local/local-auth.ts';
+import { LOCAL_TENANT_ID } from '../../local/local-auth.ts';
 import { startTestStack, syncPath, type TestStack } from '../support/local-stack.ts';
 
 const SP = 'shared-app';
@@ -10,18 +7,6 @@ const TENANT_B = '00000000-0000-4000-8000-00000000000b';
 
 let t: TestStack;
 let jobA: string;
-
-/** Signs claims with the stack's own key, so only the claim under test is wrong. */
-async function signWithStackKey(claims: Record<string, unknown>, audience = LOCAL_AUDIENCE, lifetime = '1h'): Promise<string> {
-  const jwk = JSON.parse(await readFile(path.join(t.dataDir, 'signing-key.json'), 'utf8')) as JWK;
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
-    .setIssuer(LOCAL_ISSUER)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime(lifetime)
-    .sign(await importJWK(jwk, 'ES256'));
-}
 
 beforeAll(async () => {
   t = await startTestStack();
@@ -49,9 +34,9 @@ describe('authentication', () => {
     ['no token', async () => null],
     ['a garbage token', async () => 'not-a-jwt'],
     ['an expired token', () => t.issueToken({ lifetime: -60 })],
-    ['a token for another audience', () => signWithStackKey({ tid: LOCAL_TENANT_ID, roles: ['Synchronization.ReadWrite.All'] }, 'api://other')],
-    ['a token without a tenant', () => signWithStackKey({ roles: ['Synchronization.ReadWrite.All'] })],
-    ['a token with a malformed tenant', () => signWithStackKey({ tid: "x' or 1=1", roles: ['Synchronization.ReadWrite.All'] })],
+    ['a token for another audience', () => t.signToken({ tid: LOCAL_TENANT_ID, roles: ['Synchronization.ReadWrite.All'] }, 'api://other')],
+    ['a token without a tenant', () => t.signToken({ roles: ['Synchronization.ReadWrite.All'] })],
+    ['a token with a malformed tenant', () => t.signToken({ tid: "x' or 1=1", roles: ['Synchronization.ReadWrite.All'] })],
   ])('answers 401 InvalidAuthenticationToken to %s', async (_name, token) => {
     const bearer = await token();
     for (const [method, apiPath, body] of [['GET', syncPath(SP, '/jobs'), undefined] as const, ...writes(jobA)]) {
@@ -66,14 +51,14 @@ describe('authentication', () => {
   });
 
   it('answers 403 to a token with neither permission', async () => {
-    const token = await signWithStackKey({ tid: LOCAL_TENANT_ID, roles: ['User.Read.All'] });
+    const token = await t.signToken({ tid: LOCAL_TENANT_ID, roles: ['User.Read.All'] });
     const response = await t.api('GET', syncPath(SP, '/jobs'), { token });
     expect(response.status).toBe(403);
     expect(response.json.error.code).toBe('Authorization_RequestDenied');
   });
 
   it('accepts the permission as a delegated scope too', async () => {
-    const token = await signWithStackKey({ tid: LOCAL_TENANT_ID, scp: 'Synchronization.Read.All' });
+    const token = await t.signToken({ tid: LOCAL_TENANT_ID, scp: 'Synchronization.Read.All' });
     const response = await t.api('GET', syncPath(SP, '/jobs'), { token });
     expect(response.status).toBe(200);
   });

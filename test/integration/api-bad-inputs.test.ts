@@ -167,6 +167,12 @@ describe('bad inputs answer a Graph error and write nothing', () => {
     expect(await observableState()).toEqual(before);
   });
 
+  it('reads a path that starts with // as a path, not as a host (found by the API fuzz suite)', async () => {
+    const response = await fetch(`${new URL(t.stack.apiUrl).origin}//elsewhere.example/v1.0${jobs}`, { headers: { authorization: `Bearer ${t.token}` } });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('Request_ResourceNotFound');
+  });
+
   it('the fixture really is observable: a good request changes the observed state', async () => {
     const before = await observableState();
     const response = await t.api('PATCH', syncPath(SP, `/jobs/${fixtureJob}`), { body: { schedule: { interval: 'PT7M' } } });

@@ -67,6 +67,24 @@ describe('POST /jobs/{id}/provisionOnDemand', () => {
     expect(value.provisioningSteps[0]).toMatchObject({ name: 'EntryImport', status: 'failure' });
   });
 
+  it('answers 400 naming the service principal when the directory does not have it (assigned-only scope), and changes nothing', async () => {
+    // Found by the API fuzz suite: the worker's SourceUnavailableError came back as a 500.
+    const sp = 'not-in-directory-app';
+    const job = (await t.api('POST', syncPath(sp, '/jobs'), { body: { templateId: 'scim' } })).json.id;
+    const secrets = { value: [{ key: 'BaseAddress', value: t.stack.scimUrl }, { key: 'SecretToken', value: t.stack.scimToken }] };
+    expect((await t.api('PUT', syncPath(sp, '/secrets'), { body: secrets })).status).toBe(204);
+    const before = t.stack.scim.resources('Users').length;
+    const response = await t.api('POST', syncPath(sp, `/jobs/${job}/provisionOnDemand`), {
+      body: { parameters: [{ ruleId: 'AAD2SCIM', subjects: [{ objectId: users[1]!.id, objectTypeName: 'User' }] }] },
+    });
+    expect(response.status).toBe(400);
+    expect(response.json.error.code).toBe('invalidRequest');
+    expect(response.json.error.message).toMatch(new RegExp(`cannot provision yet: .*${sp}`));
+    expect(t.stack.scim.resources('Users')).toHaveLength(before);
+    const logs = await t.api('GET', `/auditLogs/provisioning?$filter=${encodeURIComponent(`jobId eq '${job}'`)}`);
+    expect(logs.json.value).toEqual([]);
+  });
+
   it.each([
     ['an unknown ruleId', () => provision([{ objectId: 'x', objectTypeName: 'User' }], 'nope'), 400],
     ['more than five subjects', () => provision(Array.from({ length: 6 }, (_, i) => ({ objectId: `u${i}`, objectTypeName: 'User' }))), 400],

@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { importJWK, SignJWT, type JWK } from 'jose';
 import type { Clock } from '../../functions/ports/clock.ts';
-import { issueLocalToken, LOCAL_TENANT_ID, type TokenOptions } from '../../local/local-auth.ts';
+import { issueLocalToken, LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_TENANT_ID, type TokenOptions } from '../../local/local-auth.ts';
 import { localEnvSchema, type LocalEnv } from '../../local/local-config.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 
@@ -44,6 +45,8 @@ export interface TestStack {
   token: string;
   /** Signs a token with the stack's key (other tenant, read-only, short lifetime). */
   issueToken: (options?: TokenOptions) => Promise<string>;
+  /** Signs any claims with the stack's own key, so only the claim under test is wrong (audience, lifetime too). */
+  signToken: (claims: Record<string, unknown>, audience?: string, lifetime?: string) => Promise<string>;
   /** Calls the API; `apiPath` is relative to `/v1.0`, e.g. `/servicePrincipals/sp/synchronization/jobs`. */
   api: (method: string, apiPath: string, options?: ApiRequestOptions) => Promise<ApiResponse>;
   /** A real SDK client pointed at the stack's Scheduler emulator. */
@@ -124,6 +127,16 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     dataDir,
     token,
     issueToken: (tokenOptions) => issueLocalToken(dataDir, tokenOptions),
+    signToken: async (claims, audience = LOCAL_AUDIENCE, lifetime = '1h') => {
+      const jwk = JSON.parse(await readFile(path.join(dataDir, 'signing-key.json'), 'utf8')) as JWK;
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
+        .setIssuer(LOCAL_ISSUER)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime(lifetime)
+        .sign(await importJWK(jwk, 'ES256'));
+    },
     api,
     scheduler,
     ports: {
