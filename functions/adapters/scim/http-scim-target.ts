@@ -186,6 +186,46 @@ export class HttpScimTarget implements ScimTarget {
   }
 
   /**
+   * `GET /Users?filter=groups.value eq "<id>"`, every page: paged by cursor (count 100) when the target lists that
+   * way, else by `startIndex` until a short or empty page. Null when the target refuses the filter.
+   */
+  async usersInGroup(id: string): Promise<string[] | null> {
+    const filter = `groups.value eq ${quoteFilterValue(id)}`;
+    const ids = new Set<string>();
+    try {
+      if (this.learned.listing === 'cursor') {
+        let cursor = '';
+        do {
+          const { body } = await this.read('/Users', { filter, cursor, count: '100' }, attributesOnly(['id']));
+          const parsed = cursorResponseSchema.safeParse(body);
+          if (!parsed.success) return null;
+          const before = ids.size;
+          for (const resource of parsed.data.Resources ?? []) ids.add(resource.id);
+          // A cursor that does not move on (or repeats what was listed) ends the listing.
+          if (parsed.data.nextCursor === cursor || (ids.size === before && (parsed.data.Resources ?? []).length > 0)) break;
+          cursor = parsed.data.nextCursor ?? '';
+        } while (cursor !== '');
+        return [...ids];
+      }
+      let startIndex = 1;
+      let longest = 0;
+      for (;;) {
+        const { body } = await this.read('/Users', { filter, startIndex: String(startIndex), count: '1000' }, attributesOnly(['id']));
+        const page = parseList(body, 'GET /Users?filter');
+        const resources = page.Resources ?? [];
+        const before = ids.size;
+        for (const resource of resources) ids.add(resource.id);
+        if (resources.length === 0 || resources.length < longest || ids.size === before) return [...ids];
+        longest = resources.length;
+        startIndex += resources.length;
+      }
+    } catch (error) {
+      if (error instanceof ScimRequestError) return null;
+      throw error;
+    }
+  }
+
+  /**
    * A user with several values of a multi-valued attribute that the target refuses (400) is sent again with its
    * primary values only; when that is taken, the target is known to take one value each (see `singleValues`).
    */

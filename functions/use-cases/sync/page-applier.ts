@@ -105,6 +105,8 @@ class BatchWork {
   readonly referenceDeletes = new Map<string, Omit<Reference, 'waiting'>>();
   /** Users whose account appeared or went (out of scope, deleted) in this batch: who names them is written again. */
   readonly referencedChanged = new Set<string>();
+  /** Of those, users whose account now has another id (provisioned again): who names them holds the old one. */
+  readonly moved = new Set<string>();
   readonly done = new Map<string, ObjectRef>();
   readonly outcomes = new Map<string, ObjectOutcome>();
   exports = 0;
@@ -423,6 +425,11 @@ export function makePageApplier(deps: PageApplierDeps) {
             noteReferences(plan, before);
             const outOfScope = plan.kind === 'update' ? Boolean(plan.outOfScope) : false;
             if (!before || Boolean(before.outOfScope) !== outOfScope) work.referencedChanged.add(ref.sourceId);
+            if (before && before.targetId !== applied.targetId) {
+              // Provisioned again (deleted in the target behind our back): who names it learns its new id.
+              work.referencedChanged.add(ref.sourceId);
+              work.moved.add(ref.sourceId);
+            }
             const { mapped, source } = plan as Exclude<typeof plan, { kind: 'delete' }>;
             recordLink({ ...ref, targetId: applied.targetId, exported: mapped, source, seenAt: now(), ...(outOfScope ? { outOfScope } : {}) });
             work.note(ref, { targetId: applied.targetId });
@@ -450,7 +457,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       const holders = new Map<string, Reference>();
       for (const referencedId of work.referencedChanged) {
         const named = known.get(linkId('User', referencedId));
-        if (named && !named.outOfScope && !waitingSomewhere) continue;
+        if (named && !named.outOfScope && !waitingSomewhere && !work.moved.has(referencedId)) continue;
         for (const reference of await references.holdersOf(scope.links, referencedId)) holders.set(`${referencedId}#${reference.holderId}`, reference);
         for (const reference of work.referencePuts.values()) if (reference.referencedId === referencedId) holders.set(`${referencedId}#${reference.holderId}`, reference);
       }
