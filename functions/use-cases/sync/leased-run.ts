@@ -316,7 +316,7 @@ export class LeasedRun {
         return 'roundComplete';
       }
     }
-    if (page.roundComplete) {
+    if (page.roundComplete && this.cycle.full) {
       this.cycle = { ...this.cycle, sweep: { stage: this.job.run.previousLinkGeneration === null ? 'memberships' : 'previousLinks', cursor: null } };
     }
     return this.commitStep({
@@ -377,7 +377,7 @@ export class LeasedRun {
       memberships: this.deps.memberships,
       source: this.connection.source,
       target: this.connection.target,
-      apply: (objects) => this.apply(objects, this.applyOptions({ stampAll: false, readMembersOnCreate: true, reconcilePending: true })),
+      apply: (objects, readBack) => this.apply(objects, this.applyOptions({ stampAll: false, readMembersOnCreate: true, reconcilePending: true, readBack })),
       scope: linkScopeOf(this.job),
       concurrency: this.deps.concurrency,
       hasTime: this.hasTime,

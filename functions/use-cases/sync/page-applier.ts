@@ -72,6 +72,11 @@ export interface ApplyOptions {
   allowDeletes?: (count: number) => void;
   /** Only assigned users and groups are in scope (`SyncAll` false); absent when everything is. */
   assignments?: AssignmentScope;
+  /**
+   * Links as a read-back of the target found them (`exported` = what it holds, {} when gone), planned against in
+   * place of the stored ones; saved only once applied, so a run that dies first finds the same drift again.
+   */
+  readBack?: ReadonlyMap<string, ObjectLink>;
 }
 
 /** What became of one object of a batch (provisionOnDemand's steps, the provisioning logs). */
@@ -307,6 +312,7 @@ export function makePageApplier(deps: PageApplierDeps) {
     const target = connection.target;
     const input = connection.flattenGroups ? await flattened(batch, options) : batch;
     const known = new Map(await links.getMany(scope.links, linkIdsFor(input)));
+    for (const [id, link] of options.readBack ?? []) if (known.has(id)) known.set(id, link);
     const joining = await membersToEvaluate(input, known, options);
     for (const [id, link] of await links.getMany(scope.links, linkIdsFor(joining))) known.set(id, link);
     const objects = [...joining, ...(await complete(input, known, options))];

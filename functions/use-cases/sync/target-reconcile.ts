@@ -25,8 +25,8 @@ type Found =
 
 /**
  * One step of reading the target back (a page of user links, then of group links): each account is read, and one
- * that is gone or holds other values than the link says was sent gets its link's `exported` set to what the target
- * holds ({} when gone), then its directory object is applied as it is now. The applier then does what it does with
+ * that is gone or holds other values than the link says was sent has its directory object applied as it is now,
+ * planned against what the target holds ({} when gone) in place of what the link says was sent. The applier then does what it does with
  * any change: patches back to what the mapping produces, or provisions again an account that is gone (with its
  * groups). A group's recorded memberships the target no longer holds are marked pending and sent again. What the
  * target holds beyond the links (accounts, members added there) is left alone: the job never removes what it did
@@ -37,7 +37,8 @@ export async function reconcileStep(input: {
   memberships: MembershipStore;
   source: DirectorySource;
   target: ScimTarget;
-  apply(objects: DirectoryObject[]): Promise<BatchApplied>;
+  /** Applies the objects, planned against `readBack` in place of their stored links. */
+  apply(objects: DirectoryObject[], readBack: ReadonlyMap<string, ObjectLink>): Promise<BatchApplied>;
   scope: LinkScope;
   concurrency: number;
   hasTime: () => boolean;
@@ -67,16 +68,18 @@ export async function reconcileStep(input: {
   };
   let applied: BatchApplied | null = null;
   if (drifted.length > 0) {
-    // What the target holds becomes what was last sent: the plan then sends what differs from it.
-    const rebased = drifted.flatMap((link): ObjectLink[] => {
-      const state = found.get(link.sourceId)!;
-      if (state.kind === 'inStep') return [];
-      return [{ ...link, exported: state.kind === 'missing' ? {} : state.held }];
-    });
-    await input.links.putMany(input.scope, rebased);
+    // What the target holds is taken for what was last sent: the plan then sends what differs from it.
+    const readBack = new Map(
+      drifted.flatMap((link): [string, ObjectLink][] => {
+        const state = found.get(link.sourceId)!;
+        if (state.kind === 'inStep') return [];
+        return [[linkId(link.type, link.sourceId), { ...link, exported: state.kind === 'missing' ? {} : state.held }]];
+      }),
+    );
+    // (Marked pending until sent: a run that dies first finds them missing again, and sends them then.)
     await input.memberships.putMany(input.scope, [...lost.values()].flat().map((record) => ({ ...record, state: 'add' as const })));
     const objects = await input.source.readObjects(drifted.map((link) => ({ type, id: link.sourceId })));
-    applied = await input.apply(objects);
+    applied = await input.apply(objects, readBack);
     // Stopped part-way: the step is done again (what was repaired then reads back in step).
     if (!applied.complete) return { applied, next: reconcile, counted: reconcile };
   }
