@@ -140,8 +140,8 @@ export class HttpScimTarget implements ScimTarget {
     return { resources: page.Resources ?? [], totalResults: page.totalResults };
   }
 
-  async listByCursor(type: ScimResourceType, attributes: string[], cursor: string, count: number): Promise<ScimCursorPage> {
-    const { body } = await this.read(`/${type}`, { cursor, count: String(count) }, attributesOnly(attributes));
+  async listByCursor(type: ScimResourceType, attributes: string[], cursor: string, count: number, filter?: string): Promise<ScimCursorPage> {
+    const { body } = await this.read(`/${type}`, { ...(filter === undefined ? {} : { filter }), cursor, count: String(count) }, attributesOnly(attributes));
     const parsed = cursorResponseSchema.safeParse(body);
     if (!parsed.success) throw new ScimRequestError(`GET /${type}?cursor answered something other than a ListResponse`, 200);
     const { Resources, nextCursor, totalResults, startIndex } = parsed.data;
@@ -186,36 +186,42 @@ export class HttpScimTarget implements ScimTarget {
   }
 
   /**
-   * `GET /Users?filter=groups.value eq "<id>"`, every page: paged by cursor (count 100) when the target lists that
-   * way, else by `startIndex` until a short or empty page. Null when the target refuses the filter.
+   * `GET /Users?filter=groups.value eq "<id>"`, every page: by cursor (count 100, as Identity Center takes) unless
+   * the target is known to page by `startIndex`, or answers an index page to the cursor or refuses it; by index until
+   * a short, empty or repeated page. Null when the target refuses the filter.
    */
   async usersInGroup(id: string): Promise<string[] | null> {
     const filter = `groups.value eq ${quoteFilterValue(id)}`;
     const ids = new Set<string>();
+    /** Adds a page; false when it held nothing new (the end, or a target repeating itself). */
+    const add = (resources: readonly ScimResource[]) => {
+      const before = ids.size;
+      for (const resource of resources) ids.add(resource.id);
+      return ids.size > before;
+    };
     try {
-      if (this.learned.listing === 'cursor') {
-        let cursor = '';
-        do {
-          const { body } = await this.read('/Users', { filter, cursor, count: '100' }, attributesOnly(['id']));
-          const parsed = cursorResponseSchema.safeParse(body);
-          if (!parsed.success) return null;
-          const before = ids.size;
-          for (const resource of parsed.data.Resources ?? []) ids.add(resource.id);
-          // A cursor that does not move on (or repeats what was listed) ends the listing.
-          if (parsed.data.nextCursor === cursor || (ids.size === before && (parsed.data.Resources ?? []).length > 0)) break;
-          cursor = parsed.data.nextCursor ?? '';
-        } while (cursor !== '');
-        return [...ids];
-      }
       let startIndex = 1;
-      let longest = 0;
-      for (;;) {
-        const { body } = await this.read('/Users', { filter, startIndex: String(startIndex), count: '1000' }, attributesOnly(['id']));
-        const page = parseList(body, 'GET /Users?filter');
-        const resources = page.Resources ?? [];
-        const before = ids.size;
-        for (const resource of resources) ids.add(resource.id);
-        if (resources.length === 0 || resources.length < longest || ids.size === before) return [...ids];
+      if (this.learned.listing !== 'startIndex') {
+        let cursor = '';
+        try {
+          for (;;) {
+            const page = await this.listByCursor('Users', ['id'], cursor, 100, filter);
+            if (page.ignoredCursor) {
+              add(page.resources);
+              startIndex = ids.size + 1;
+              break;
+            }
+            if (!add(page.resources) || page.nextCursor === null || page.nextCursor === cursor) return [...ids];
+            cursor = page.nextCursor;
+          }
+        } catch (error) {
+          if (!(error instanceof ScimRequestError && error.status === 400 && cursor === '')) throw error;
+        }
+      }
+      for (let longest = 0; ; ) {
+        const { body } = await this.read('/Users', { filter, startIndex: String(startIndex), count: '100' }, attributesOnly(['id']));
+        const resources = parseList(body, 'GET /Users?filter').Resources ?? [];
+        if (!add(resources) || resources.length < longest) return [...ids];
         longest = resources.length;
         startIndex += resources.length;
       }

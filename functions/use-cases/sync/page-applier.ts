@@ -73,10 +73,10 @@ export interface ApplyOptions {
   /** Only assigned users and groups are in scope (`SyncAll` false); absent when everything is. */
   assignments?: AssignmentScope;
   /**
-   * Links as a read-back of the target found them (`exported` = what it holds, {} when gone), planned against in
-   * place of the stored ones; saved only once applied, so a run that dies first finds the same drift again.
+   * Links as a read-back of the target found them (`exported` = what it holds), or `gone` from it, planned against
+   * in place of the stored ones; saved only once applied, so a run that dies first finds the same drift again.
    */
-  readBack?: ReadonlyMap<string, ObjectLink>;
+  readBack?: ReadonlyMap<string, ObjectLink | 'gone'>;
 }
 
 /** What became of one object of a batch (provisionOnDemand's steps, the provisioning logs). */
@@ -312,7 +312,14 @@ export function makePageApplier(deps: PageApplierDeps) {
     const target = connection.target;
     const input = connection.flattenGroups ? await flattened(batch, options) : batch;
     const known = new Map(await links.getMany(scope.links, linkIdsFor(input)));
-    for (const [id, link] of options.readBack ?? []) if (known.has(id)) known.set(id, link);
+    const gone = new Set<string>();
+    for (const [id, found] of options.readBack ?? []) {
+      const stored = known.get(id);
+      if (!stored) continue;
+      // Gone: every mapped value is to be sent again, to an account provisioned again.
+      known.set(id, found === 'gone' ? { ...stored, exported: {} } : found);
+      if (found === 'gone') gone.add(id);
+    }
     const joining = await membersToEvaluate(input, known, options);
     for (const [id, link] of await links.getMany(scope.links, linkIdsFor(joining))) known.set(id, link);
     const objects = [...joining, ...(await complete(input, known, options))];
@@ -416,7 +423,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       else if (plan.kind === 'error') work.refuse(ref, plan.message);
       else {
         try {
-          const applied = await applyObjectPlan(plan, target, matcher);
+          const applied = await applyObjectPlan(plan, target, matcher, gone.has(linkId(ref.type, ref.sourceId)));
           if (applied.kind === 'absent') {
             work.note(ref, { action: 'skip', skipReason: 'disabledNotProvisioned' });
             work.finish(ref);
@@ -644,7 +651,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       else {
         work.exports += 1;
         try {
-          const applied = await applyObjectPlan(plan, target, matcher);
+          const applied = await applyObjectPlan(plan, target, matcher, gone.has(linkId(ref.type, ref.sourceId)));
           if (applied.kind !== 'linked') return;
           targetId = applied.targetId;
           created = applied.linked;

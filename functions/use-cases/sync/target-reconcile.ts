@@ -26,7 +26,7 @@ type Found =
 /**
  * One step of reading the target back (a page of user links, then of group links): each account is read, and one
  * that is gone or holds other values than the link says was sent has its directory object applied as it is now,
- * planned against what the target holds ({} when gone) in place of what the link says was sent. The applier then does what it does with
+ * planned against what the target holds (or, gone, against nothing) in place of what the link says was sent. The applier then does what it does with
  * any change: patches back to what the mapping produces, or provisions again an account that is gone (with its
  * groups). A group's recorded memberships the target no longer holds are marked pending and sent again. What the
  * target holds beyond the links (accounts, members added there) is left alone: the job never removes what it did
@@ -38,7 +38,7 @@ export async function reconcileStep(input: {
   source: DirectorySource;
   target: ScimTarget;
   /** Applies the objects, planned against `readBack` in place of their stored links. */
-  apply(objects: DirectoryObject[], readBack: ReadonlyMap<string, ObjectLink>): Promise<BatchApplied>;
+  apply(objects: DirectoryObject[], readBack: ReadonlyMap<string, ObjectLink | 'gone'>): Promise<BatchApplied>;
   scope: LinkScope;
   concurrency: number;
   hasTime: () => boolean;
@@ -70,10 +70,10 @@ export async function reconcileStep(input: {
   if (drifted.length > 0) {
     // What the target holds is taken for what was last sent: the plan then sends what differs from it.
     const readBack = new Map(
-      drifted.flatMap((link): [string, ObjectLink][] => {
+      drifted.flatMap((link): [string, ObjectLink | 'gone'][] => {
         const state = found.get(link.sourceId)!;
         if (state.kind === 'inStep') return [];
-        return [[linkId(link.type, link.sourceId), { ...link, exported: state.kind === 'missing' ? {} : state.held }]];
+        return [[linkId(link.type, link.sourceId), state.kind === 'missing' ? 'gone' : { ...link, exported: state.held }]];
       }),
     );
     // (Marked pending until sent: a run that dies first finds them missing again, and sends them then.)
@@ -93,7 +93,10 @@ async function readBack(target: ScimTarget, link: ObjectLink): Promise<Found> {
   const resource = await target.get(link.type === 'User' ? 'Users' : 'Groups', link.targetId);
   if (resource === null) return { kind: 'missing' };
   const held = fromScimResource(resource, Object.keys(link.exported));
-  return patchOperations(held, link.exported as MappedObject).length === 0 ? { kind: 'inStep' } : { kind: 'changed', held };
+  // A target that takes one value of each multi-valued attribute was never sent the others: their absence is no drift.
+  const singleValues = target.traits().singleValues === true;
+  const sent = Object.fromEntries(Object.entries(link.exported).filter(([key]) => !(singleValues && key.includes('[') && held[key] === undefined)));
+  return patchOperations(held, sent as MappedObject).length === 0 ? { kind: 'inStep' } : { kind: 'changed', held };
 }
 
 /**
