@@ -70,6 +70,8 @@ export function createJob(input: NewJobInput): StoredJob {
       escrowsDueAt: null,
       escrowCursor: null,
       escrowsFresh: false,
+      reconcileRequested: false,
+      reconciledAt: null,
       assignmentDigest: null,
       targetTraits: {},
       cycle: null,
@@ -157,6 +159,9 @@ export function restartJob(job: StoredJob, plan: ResetPlan, scopeText: string, n
     run.watermark = null;
     run.cycle = null;
   }
+  // The full round that follows reads the target back when it keeps the links (Entra's initial cycle queries the
+  // target for every object); with new links it matches every object against the target anyway.
+  if (plan.watermark || plan.links) run.reconcileRequested = !plan.links;
   if (plan.links) {
     run.previousLinkGeneration = run.previousLinkGeneration ?? run.linkGeneration;
     run.linkGeneration += 1;

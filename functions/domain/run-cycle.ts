@@ -29,6 +29,8 @@ export function newCycle(activityIdentifier: string, now: string, full: boolean)
     readSince: { User: null, Group: null },
     escrowSample: null,
     sweep: null,
+    reconcile: null,
+    reconciled: null,
   };
 }
 

@@ -54,17 +54,44 @@ export function execution(cycle: Cycle, at: string, failure: SynchronizationErro
   };
 }
 
-/** Progress of a full round: objects read against what the directory held when it began. */
+/**
+ * Progress of a full round: objects read against what the directory held when it began; and of a read-back of the
+ * target: accounts and groups read back against the links it began with.
+ */
 function progressOf(cycle: Cycle, at: string): SynchronizationStatus['progress'] {
-  if (!cycle.full || cycle.estimatedTotal === null) return [];
-  return [
-    {
-      completedUnits: cycle.countImported,
-      totalUnits: Math.max(cycle.estimatedTotal, cycle.countImported),
-      units: 'objects',
-      progressObservationDateTime: at,
-    },
-  ];
+  const progress: SynchronizationStatus['progress'] = [];
+  if (cycle.full && cycle.estimatedTotal !== null) {
+    progress.push({ completedUnits: cycle.countImported, totalUnits: Math.max(cycle.estimatedTotal, cycle.countImported), units: 'objects', progressObservationDateTime: at });
+  }
+  const { reconcile } = cycle;
+  if (reconcile) {
+    progress.push({ completedUnits: reconcile.verified, totalUnits: Math.max(reconcile.total, reconcile.verified), units: 'targetObjectsVerified', progressObservationDateTime: at });
+  }
+  return progress;
+}
+
+/** The keys of `synchronizedEntryCountByType` that give the last read-back of the target's counts. */
+export const READ_BACK_COUNT_KEYS = ['TargetObjectsVerified', 'TargetObjectsRepaired', 'TargetMembershipsRestored'] as const;
+
+/**
+ * The entry counts after a round: the links by type when read again, and the counts of the last read-back of the
+ * target (this round's, or kept from the one before). Undefined when nothing changes.
+ */
+function entryCounts(status: SynchronizationStatus, event: Extract<RunEvent, { kind: 'roundComplete' }>): SynchronizationStatus['synchronizedEntryCountByType'] | undefined {
+  const { reconciled } = event.cycle;
+  if (!event.counts && !reconciled) return undefined;
+  const readBack = (key: string) => (READ_BACK_COUNT_KEYS as readonly string[]).includes(key);
+  const byType = event.counts
+    ? [{ key: 'User', value: event.counts.User }, { key: 'Group', value: event.counts.Group }]
+    : status.synchronizedEntryCountByType.filter((entry) => !readBack(entry.key));
+  const lastReadBack = reconciled
+    ? [
+        { key: 'TargetObjectsVerified', value: reconciled.verified },
+        { key: 'TargetObjectsRepaired', value: reconciled.repaired },
+        { key: 'TargetMembershipsRestored', value: reconciled.membershipsRestored },
+      ]
+    : status.synchronizedEntryCountByType.filter((entry) => readBack(entry.key));
+  return [...byType, ...lastReadBack];
 }
 
 function steadyState(status: SynchronizationStatus, at: string): Partial<SynchronizationStatus> {
@@ -81,6 +108,7 @@ export function statusAfter(status: SynchronizationStatus, event: RunEvent, at: 
       return { progress: progressOf(event.cycle, at) };
     case 'roundComplete': {
       const finished = execution(event.cycle, at);
+      const entries = entryCounts(status, event);
       return {
         lastExecution: finished,
         countSuccessiveCompleteFailures: 0,
@@ -89,9 +117,7 @@ export function statusAfter(status: SynchronizationStatus, event: RunEvent, at: 
         ...steadyState(status, at),
         ...(finished.state === 'Succeeded' ? { lastSuccessfulExecution: finished } : {}),
         ...(finished.state === 'Succeeded' && finished.countExported > 0 ? { lastSuccessfulExecutionWithExports: finished } : {}),
-        ...(event.counts
-          ? { synchronizedEntryCountByType: [{ key: 'User', value: event.counts.User }, { key: 'Group', value: event.counts.Group }] }
-          : {}),
+        ...(entries ? { synchronizedEntryCountByType: entries } : {}),
       };
     }
     case 'idleRound': {

@@ -38,6 +38,9 @@ export function linkId(type: DirectoryObjectType, sourceId: string): string {
   return `${type}#${sourceId}`;
 }
 
+/** A `before` later than any time stamp: `listUnseen` then lists every link of a type (or every membership). */
+export const LIST_ALL = '\uffff';
+
 /** One page of a listing and where the next one starts (null = that was the last). */
 export interface ListPage<T> {
   items: T[];

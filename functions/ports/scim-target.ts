@@ -85,6 +85,11 @@ export interface ScimTarget {
   get(type: ScimResourceType, id: string): Promise<ScimResource | null>;
   /** The member values (target ids) a group holds now, or null when it is gone (404). */
   groupMembers(id: string): Promise<string[] | null>;
+  /**
+   * The users a group holds by the users' side (`GET /Users?filter=groups.value eq "<id>"`, every page): for a
+   * target whose group reads list no members (AWS IAM Identity Center). Null when the target refuses the filter.
+   */
+  usersInGroup(id: string): Promise<string[] | null>;
   create(type: ScimResourceType, resource: Record<string, unknown>): Promise<ScimResource>;
   patch(type: ScimResourceType, id: string, operations: ScimPatchOperation[]): Promise<void>;
   /** A resource that is already gone (404) counts as deleted. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseIntervalMinutes } from '../domain/interval.ts';
-import { MAX_REQUESTS_PER_SECOND, maxRequestsPerSecondSchema } from '../domain/job-settings.ts';
+import { CHECKED_SETTINGS } from '../domain/job-settings.ts';
 import { MAX_EXPRESSION_LENGTH } from '../domain/mapping/limits.ts';
 
 const intervalSchema = z
@@ -27,8 +27,9 @@ export const updateJobBodySchema = z
       .max(50)
       .superRefine((settings, context) => {
         settings.forEach((setting, index) => {
-          if (setting.name.toLowerCase() !== MAX_REQUESTS_PER_SECOND.toLowerCase()) return;
-          const parsed = maxRequestsPerSecondSchema.safeParse(setting.value);
+          const schema = CHECKED_SETTINGS[setting.name.toLowerCase()];
+          if (!schema) return;
+          const parsed = schema.safeParse(setting.value);
           if (!parsed.success) context.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message, path: [index, 'value'] });
         });
       })

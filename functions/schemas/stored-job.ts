@@ -79,6 +79,13 @@ export const runStateSchema = z.object({
   assignmentDigest: z.string().nullable().default(null),
   /** What runs learned of the target (the one `targetIdentity` names). */
   targetTraits: targetTraitsSchema.default({}),
+  /**
+   * A restart that keeps the links (`Watermark`, the default) asked for the target to be read back: the round it
+   * begins ends by repairing what was changed there behind the job's back.
+   */
+  reconcileRequested: z.boolean().default(false),
+  /** When the target was last known to hold what the links say (a read-back, or a full round that matched it all). */
+  reconciledAt: z.string().nullable().default(null),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
   escrowCursor: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
@@ -112,6 +119,27 @@ export const runStateSchema = z.object({
         .object({ stage: z.enum(['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group', 'adoptedGroups']), cursor: z.string().nullable() })
         .nullable()
         .default(null),
+      /**
+       * After the round's changes (and sweep): reading the target back, user links then group links a page at a
+       * time from `cursor`, repairing what differs. null = not reading back.
+       */
+      reconcile: z
+        .object({
+          stage: z.enum(['User', 'Group']),
+          cursor: z.string().nullable(),
+          /** Links to look at when it began (progress). */
+          total: z.number().int(),
+          /** Accounts and groups read back so far. */
+          verified: z.number().int(),
+          /** Those found deleted or changed in the target, or missing memberships, and given back what the mapping produces. */
+          repaired: z.number().int(),
+          /** Memberships the target had lost, added again. */
+          membershipsRestored: z.number().int(),
+        })
+        .nullable()
+        .default(null),
+      /** This cycle read the target back to its end (the status keeps its counts). */
+      reconciled: z.object({ verified: z.number().int(), repaired: z.number().int(), membershipsRestored: z.number().int() }).nullable().default(null),
     })
     .nullable(),
 });

@@ -92,9 +92,10 @@ export async function createOrAdopt(plan: CreatePlan, target: ScimTarget, matche
 
 /**
  * Applies one object's own plan (attributes, not membership) to the target. A refused request throws
- * ScimRequestError (the object is escrowed); an account deleted in the target behind our back is provisioned again.
+ * ScimRequestError (the object is escrowed); an account deleted in the target behind our back is provisioned again
+ * (at once when a read-back found it `gone`, else when its update answers 404).
  */
-export async function applyObjectPlan(plan: CreatePlan | UpdatePlan | DeletePlan, target: ScimTarget, matcher: TargetMatcher): Promise<Applied> {
+export async function applyObjectPlan(plan: CreatePlan | UpdatePlan | DeletePlan, target: ScimTarget, matcher: TargetMatcher, gone = false): Promise<Applied> {
   switch (plan.kind) {
     case 'delete':
       await target.delete(plan.resourceType, plan.link.targetId);
@@ -109,6 +110,7 @@ export async function applyObjectPlan(plan: CreatePlan | UpdatePlan | DeletePlan
       return { kind: 'linked', ...(await createOrAdopt(plan, target, matcher)), linked: true, recreated: false };
     }
     case 'update':
+      if (gone) return { kind: 'linked', ...(await createOrAdopt({ ...plan, kind: 'create' }, target, matcher)), linked: true, recreated: true };
       try {
         await target.patch(plan.resourceType, plan.link.targetId, plan.operations);
         return { kind: 'linked', targetId: plan.link.targetId, linked: false, recreated: false, adopted: false };

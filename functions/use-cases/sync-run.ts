@@ -8,6 +8,7 @@ import type { SyncTick } from '../schemas/sync-tick.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Assignments, DirectoryPage } from '../ports/directory-source.ts';
 import { assignmentDigest } from '../domain/assignment-scope.ts';
+import { reconcileWanted } from '../domain/job-settings.ts';
 import type { AssignmentStore } from '../ports/assignment-store.ts';
 import type { ReferenceStore } from '../ports/reference-store.ts';
 import type { CreateIntentStore } from '../ports/create-intents.ts';
@@ -142,6 +143,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
       escrowsAtRest &&
       !job.run.rerunRequested &&
       !job.run.forceDeletes &&
+      !reconcileWanted(job, at) &&
       job.status.quarantine === null &&
       (job.run.leaseOwner === null || (job.run.leaseUntil ?? '') < at);
     if (!atRest) return null;

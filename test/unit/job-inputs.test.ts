@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatInterval, MAX_INTERVAL_MINUTES, parseIntervalMinutes } from '../../functions/domain/interval.ts';
-import { maxRequestsPerSecondOf } from '../../functions/domain/job-settings.ts';
+import { maxRequestsPerSecondOf, reconcileIntervalOf, reconcileWanted } from '../../functions/domain/job-settings.ts';
 import { parseResetScope } from '../../functions/domain/reset-scope.ts';
 import { canonicalSecretKey, checkTargetAddress, isInternalHost, normaliseSecrets } from '../../functions/domain/secret-keys.ts';
 import { updateJobBodySchema } from '../../functions/schemas/requests.ts';
@@ -184,5 +184,41 @@ describe('job setting MaxRequestsPerSecond', () => {
   it('is absent when not set, and other settings are not checked against it', () => {
     expect(maxRequestsPerSecondOf([{ name: 'FlattenNestedGroups', value: 'True' }])).toBeUndefined();
     expect(updateJobBodySchema.safeParse({ synchronizationJobSettings: [{ name: 'FlattenNestedGroups', value: 'x' }] }).success).toBe(true);
+  });
+});
+
+describe('job setting ReconcileInterval', () => {
+  const patch = (value: string) => updateJobBodySchema.safeParse({ synchronizationJobSettings: [{ name: 'reconcileinterval', value }] });
+
+  it.each([
+    ['P1D', 1440],
+    ['PT1H', 60],
+    [' PT12H ', 720],
+  ])('%j is %d minutes', (value, minutes) => {
+    expect(patch(value).success).toBe(true);
+    expect(reconcileIntervalOf([{ name: 'ReconcileInterval', value }])).toBe(minutes);
+  });
+
+  it.each(['PT59M', 'PT30S', 'daily', '1', '', 'P'])('%j is refused, naming the setting', (value) => {
+    const parsed = patch(value);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toContain('ReconcileInterval must be an ISO 8601 duration');
+    expect(parsed.error?.issues[0]?.path).toEqual(['synchronizationJobSettings', 0, 'value']);
+  });
+
+  const job = (reconciledAt: string | null, settings = [{ name: 'ReconcileInterval', value: 'P1D' }], reconcileRequested = false) => ({
+    createdDateTime: '2024-01-01T00:00:00.000Z',
+    synchronizationJobSettings: settings,
+    run: { reconcileRequested, reconciledAt },
+  });
+  it.each([
+    ['due a day after the last read-back', job('2024-01-05T00:00:00.000Z'), '2024-01-06T00:00:00.000Z', true],
+    ['not before', job('2024-01-05T00:00:00.000Z'), '2024-01-05T23:59:59.000Z', false],
+    ['before the first, counted from the creation', job(null), '2024-01-01T23:00:00.000Z', false],
+    ['and due a day after it', job(null), '2024-01-02T00:00:00.000Z', true],
+    ['never without the setting', job(null, []), '2030-01-01T00:00:00.000Z', false],
+    ['always when a restart asked for it', job('2024-01-05T00:00:00.000Z', [], true), '2024-01-05T00:00:01.000Z', true],
+  ])('a read-back is %s', (_what, given, now, wanted) => {
+    expect(reconcileWanted(given, now)).toBe(wanted);
   });
 });

@@ -138,13 +138,14 @@ describe('job lifecycle', () => {
   });
 
   it.each([
-    ['', { watermark: null, links: 0, escrows: 1, fresh: false }],
-    ['None', { watermark: 'w-42', links: 0, escrows: 0, fresh: false }],
-    ['Watermark', { watermark: null, links: 0, escrows: 0, fresh: false }],
+    // A full round that keeps the links reads the target back; one with new links matches everything anyway.
+    ['', { watermark: null, links: 0, escrows: 1, fresh: false, readBack: true }],
+    ['None', { watermark: 'w-42', links: 0, escrows: 0, fresh: false, readBack: false }],
+    ['Watermark', { watermark: null, links: 0, escrows: 0, fresh: false, readBack: true }],
     // Without a full round to read them again, escrows are retried afresh rather than dropped.
-    ['Escrows', { watermark: 'w-42', links: 0, escrows: 0, fresh: true }],
-    ['ConnectorDataStore', { watermark: null, links: 1, escrows: 0, fresh: false }],
-    ['Full', { watermark: null, links: 1, escrows: 1, fresh: false }],
+    ['Escrows', { watermark: 'w-42', links: 0, escrows: 0, fresh: true, readBack: false }],
+    ['ConnectorDataStore', { watermark: null, links: 1, escrows: 0, fresh: false, readBack: false }],
+    ['Full', { watermark: null, links: 1, escrows: 1, fresh: false, readBack: false }],
   ])('restart with %j clears what it names and activates', (scope, expected) => {
     const before: StoredJob = {
       ...quarantined(newJob()),
@@ -160,6 +161,7 @@ describe('job lifecycle', () => {
     expect(after.run.linkGeneration).toBe(expected.links);
     expect(after.run.escrowGeneration).toBe(expected.escrows);
     expect(after.run.escrowsFresh).toBe(expected.fresh);
+    expect(after.run.reconcileRequested).toBe(expected.readBack);
     expect(after.status.synchronizedEntryCountByType).toEqual(expected.links ? [] : [{ key: 'user', value: 3 }]);
     // Every restart activates, and activating lifts quarantine whatever the flags say.
     expect(after.status.quarantine).toBeNull();

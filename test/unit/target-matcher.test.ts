@@ -64,6 +64,7 @@ function fakeTarget(count: number, listing: Listing = {}) {
     },
     get: unsupported,
     groupMembers: unsupported,
+    usersInGroup: unsupported,
     create: unsupported,
     patch: unsupported,
     delete: unsupported,

@@ -144,8 +144,8 @@ export class HttpScimTarget implements ScimTarget {
     return { resources: page.Resources ?? [], totalResults: page.totalResults };
   }
 
-  async listByCursor(type: ScimResourceType, attributes: string[], cursor: string, count: number): Promise<ScimCursorPage> {
-    const { body } = await this.read(`/${type}`, { cursor, count: String(count) }, attributesOnly(attributes));
+  async listByCursor(type: ScimResourceType, attributes: string[], cursor: string, count: number, filter?: string): Promise<ScimCursorPage> {
+    const { body } = await this.read(`/${type}`, { ...(filter === undefined ? {} : { filter }), cursor, count: String(count) }, attributesOnly(attributes));
     const parsed = cursorResponseSchema.safeParse(body);
     if (!parsed.success) throw new ScimRequestError(`GET /${type}?cursor answered something other than a ListResponse`, 200);
     const { Resources, nextCursor, totalResults, startIndex } = parsed.data;
@@ -187,6 +187,52 @@ export class HttpScimTarget implements ScimTarget {
     const parsed = groupMembersSchema.safeParse(body);
     if (!parsed.success) throw new ScimRequestError(`GET /Groups/{id}?attributes=members answered ${status} without a group`, status);
     return (parsed.data.members ?? []).map((member) => member.value);
+  }
+
+  /**
+   * `GET /Users?filter=groups.value eq "<id>"`, every page: by cursor (count 100, as Identity Center takes) unless
+   * the target is known to page by `startIndex`, or answers an index page to the cursor or refuses it; by index until
+   * a short, empty or repeated page. Null when the target refuses the filter.
+   */
+  async usersInGroup(id: string): Promise<string[] | null> {
+    const filter = `groups.value eq ${quoteFilterValue(id)}`;
+    const ids = new Set<string>();
+    /** Adds a page; false when it held nothing new (the end, or a target repeating itself). */
+    const add = (resources: readonly ScimResource[]) => {
+      const before = ids.size;
+      for (const resource of resources) ids.add(resource.id);
+      return ids.size > before;
+    };
+    try {
+      let startIndex = 1;
+      if (this.learned.listing !== 'startIndex') {
+        let cursor = '';
+        try {
+          for (;;) {
+            const page = await this.listByCursor('Users', ['id'], cursor, 100, filter);
+            if (page.ignoredCursor) {
+              add(page.resources);
+              startIndex = ids.size + 1;
+              break;
+            }
+            if (!add(page.resources) || page.nextCursor === null || page.nextCursor === cursor) return [...ids];
+            cursor = page.nextCursor;
+          }
+        } catch (error) {
+          if (!(error instanceof ScimRequestError && error.status === 400 && cursor === '')) throw error;
+        }
+      }
+      for (let longest = 0; ; ) {
+        const { body } = await this.read('/Users', { filter, startIndex: String(startIndex), count: '100' }, attributesOnly(['id']));
+        const resources = parseList(body, 'GET /Users?filter').Resources ?? [];
+        if (!add(resources) || resources.length < longest) return [...ids];
+        longest = resources.length;
+        startIndex += resources.length;
+      }
+    } catch (error) {
+      if (error instanceof ScimRequestError) return null;
+      throw error;
+    }
   }
 
   /**

@@ -21,6 +21,8 @@ import type { ApplyOptions, BatchApplied, ObjectOutcome, PageApplier } from './p
 import type { Initiator } from '../../domain/provisioning-records.ts';
 import { logOutcomes } from '../log-outcomes.ts';
 import { sweepStep } from './round-sweep.ts';
+import { reconcileStep } from './target-reconcile.ts';
+import { reconcileWanted } from '../../domain/job-settings.ts';
 import { EscrowThresholdError, outcomeOf, TooManyDeletesError } from './run-outcomes.ts';
 
 export function keyOf(job: StoredJob): JobKey {
@@ -34,6 +36,9 @@ export function linkScopeOf(job: StoredJob): LinkScope {
 export function escrowScopeOf(job: StoredJob): LinkScope {
   return { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration };
 }
+
+/** Who the provisioning logs say made the repairs of a read-back of the target. */
+const READ_BACK: Initiator = { id: '', displayName: 'Target read-back (reconcile)', initiatorType: 'system' };
 
 /** Who the provisioning logs say started a run's changes. */
 function initiatorOf(trigger: SyncTick['trigger']): Initiator {
@@ -90,7 +95,8 @@ export class LeasedRun {
 
   /** One record per object change; a failure to write them does not stop the run. */
   private log(objects: readonly DirectoryObject[], outcomes: readonly ObjectOutcome[]): Promise<ProvisioningObjectSummary[]> {
-    const input = { key: keyOf(this.job), cycleId: this.cycle.activityIdentifier, initiatedBy: initiatorOf(this.tick.trigger), at: this.now(), objects, outcomes };
+    const initiatedBy = this.cycle.reconcile ? READ_BACK : initiatorOf(this.tick.trigger);
+    const input = { key: keyOf(this.job), cycleId: this.cycle.activityIdentifier, initiatedBy, at: this.now(), objects, outcomes };
     return logOutcomes(this.deps.provisioningLog, input, (count, error) => this.deps.observer?.logWriteFailed?.(keyOf(this.job), count, error));
   }
 
@@ -124,7 +130,7 @@ export class LeasedRun {
       if ((await this.retryEscrows()) === 'leaseLost') return 'leaseLost';
       for (;;) {
         if (!this.hasTime()) return await this.stopForTime();
-        const step = this.cycle.sweep ? await this.sweep() : await this.readAndApplyPage();
+        const step = this.cycle.sweep ? await this.sweep() : this.cycle.reconcile ? await this.reconcile() : await this.readAndApplyPage();
         if (step === 'leaseLost') return 'leaseLost';
         if (step === 'roundComplete') {
           const next = await this.finishRound();
@@ -204,6 +210,7 @@ export class LeasedRun {
               previousLinkGeneration: null,
               assignmentDigest: null,
               targetTraits: {},
+              reconcileRequested: false,
             }
           : {}),
       },
@@ -285,7 +292,8 @@ export class LeasedRun {
       if (!(error instanceof ResyncRequiredError)) throw error;
       // The directory no longer knows our position: a full round, whose sweep then removes what is gone.
       this.cycle = newCycle(randomUUID(), this.now(), true);
-      return this.commitStep({ run: { watermark: null, cycle: this.cycle }, release: false });
+      // Like a restart `Watermark`, the full round that follows keeps the links, and so reads the target back.
+      return this.commitStep({ run: { watermark: null, cycle: this.cycle, reconcileRequested: true }, release: false });
     }
     if (this.cycle.full && this.cycle.pages === 0 && this.cycle.estimatedTotal === null) {
       this.cycle = { ...this.cycle, estimatedTotal: await this.connection.source.countObjects() };
@@ -302,11 +310,13 @@ export class LeasedRun {
     const reason = escrowQuarantine(this.cycle, this.thresholds);
     if (reason) throw new EscrowThresholdError(this.cycle, reason);
     if (page.roundComplete && !this.cycle.full) {
-      this.pendingWatermark = page.watermark;
-      this.pendingChanges = changes;
-      return 'roundComplete';
+      if (!(await this.beginReconcile())) {
+        this.pendingWatermark = page.watermark;
+        this.pendingChanges = changes;
+        return 'roundComplete';
+      }
     }
-    if (page.roundComplete) {
+    if (page.roundComplete && this.cycle.full) {
       this.cycle = { ...this.cycle, sweep: { stage: this.job.run.previousLinkGeneration === null ? 'memberships' : 'previousLinks', cursor: null } };
     }
     return this.commitStep({
@@ -336,11 +346,51 @@ export class LeasedRun {
     if (step.next?.stage === 'memberships' && this.cycle.sweep?.stage !== 'memberships') changes.previousLinkGeneration = null;
     if (step.next === null) {
       this.cycle = { ...this.cycle, sweep: null };
-      this.pendingChanges = changes;
-      return 'roundComplete';
+      if (!(await this.beginReconcile())) {
+        this.pendingChanges = changes;
+        return 'roundComplete';
+      }
+      return this.commitStep({ run: { ...changes, cycle: this.cycle }, status: statusAfter(this.job.status, { kind: 'page', cycle: this.cycle }, this.now()), release: false });
     }
     this.cycle = { ...this.cycle, sweep: step.next };
     return this.commitStep({ run: { ...changes, cycle: this.cycle }, release: false });
+  }
+
+  /**
+   * When the round's changes are applied and a read-back of the target is wanted (asked for by a restart that kept
+   * the links, or due by `ReconcileInterval`; a full round of its own links has just matched everything), the cycle
+   * goes on to read it back. Returns whether it does.
+   */
+  private async beginReconcile(): Promise<boolean> {
+    const wanted = this.cycle.full ? this.job.run.reconcileRequested : reconcileWanted(this.job, this.now());
+    if (!wanted || this.cycle.reconciled) return false;
+    const counts = await this.deps.links.count(linkScopeOf(this.job));
+    this.cycle = { ...this.cycle, reconcile: { stage: 'User', cursor: null, total: counts.User + counts.Group, verified: 0, repaired: 0, membershipsRestored: 0 } };
+    return true;
+  }
+
+  /** One step of reading the target back and repairing what differs (target-reconcile.ts). */
+  private async reconcile(): Promise<'continue' | 'roundComplete' | 'leaseLost'> {
+    const reconcile = this.cycle.reconcile!;
+    const step = await reconcileStep({
+      links: this.deps.links,
+      memberships: this.deps.memberships,
+      source: this.connection.source,
+      target: this.connection.target,
+      apply: (objects, readBack) => this.apply(objects, this.applyOptions({ stampAll: false, readMembersOnCreate: true, reconcilePending: true, readBack })),
+      scope: linkScopeOf(this.job),
+      concurrency: this.deps.concurrency,
+      hasTime: this.hasTime,
+      reconcile,
+    });
+    const changes: RunCommit['run'] = step.applied ? this.absorb(step.applied) : {};
+    if (step.next === null) {
+      this.cycle = { ...this.cycle, reconcile: null, reconciled: step.counted };
+      this.pendingChanges = changes;
+      return 'roundComplete';
+    }
+    this.cycle = { ...this.cycle, reconcile: step.next };
+    return this.commitStep({ run: { ...changes, cycle: this.cycle }, status: statusAfter(this.job.status, { kind: 'page', cycle: this.cycle }, this.now()), release: false });
   }
 
   /** The round is done: report its cycle, and carry on with the next round when a start asked for one. */
@@ -356,6 +406,7 @@ export class LeasedRun {
         cycle: null,
         ...(rerun ? { rerunRequested: false } : {}),
         ...(job.run.forceDeletes ? { forceDeletes: false } : {}),
+        ...(cycle.reconciled ? { reconcileRequested: false, reconciledAt: this.now() } : {}),
       },
       status: statusAfter(job.status, { kind: 'roundComplete', cycle, counts }, this.now()),
       release: !rerun,

@@ -72,6 +72,11 @@ export interface ApplyOptions {
   allowDeletes?: (count: number) => void;
   /** Only assigned users and groups are in scope (`SyncAll` false); absent when everything is. */
   assignments?: AssignmentScope;
+  /**
+   * Links as a read-back of the target found them (`exported` = what it holds), or `gone` from it, planned against
+   * in place of the stored ones; saved only once applied, so a run that dies first finds the same drift again.
+   */
+  readBack?: ReadonlyMap<string, ObjectLink | 'gone'>;
 }
 
 /** What became of one object of a batch (provisionOnDemand's steps, the provisioning logs). */
@@ -105,6 +110,8 @@ class BatchWork {
   readonly referenceDeletes = new Map<string, Omit<Reference, 'waiting'>>();
   /** Users whose account appeared or went (out of scope, deleted) in this batch: who names them is written again. */
   readonly referencedChanged = new Set<string>();
+  /** Of those, users whose account now has another id (provisioned again): who names them holds the old one. */
+  readonly moved = new Set<string>();
   readonly done = new Map<string, ObjectRef>();
   readonly outcomes = new Map<string, ObjectOutcome>();
   exports = 0;
@@ -305,6 +312,14 @@ export function makePageApplier(deps: PageApplierDeps) {
     const target = connection.target;
     const input = connection.flattenGroups ? await flattened(batch, options) : batch;
     const known = new Map(await links.getMany(scope.links, linkIdsFor(input)));
+    const gone = new Set<string>();
+    for (const [id, found] of options.readBack ?? []) {
+      const stored = known.get(id);
+      if (!stored) continue;
+      // Gone: every mapped value is to be sent again, to an account provisioned again.
+      known.set(id, found === 'gone' ? { ...stored, exported: {} } : found);
+      if (found === 'gone') gone.add(id);
+    }
     const joining = await membersToEvaluate(input, known, options);
     for (const [id, link] of await links.getMany(scope.links, linkIdsFor(joining))) known.set(id, link);
     const objects = [...joining, ...(await complete(input, known, options))];
@@ -408,7 +423,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       else if (plan.kind === 'error') work.refuse(ref, plan.message);
       else {
         try {
-          const applied = await applyObjectPlan(plan, target, matcher);
+          const applied = await applyObjectPlan(plan, target, matcher, gone.has(linkId(ref.type, ref.sourceId)));
           if (applied.kind === 'absent') {
             work.note(ref, { action: 'skip', skipReason: 'disabledNotProvisioned' });
             work.finish(ref);
@@ -423,6 +438,11 @@ export function makePageApplier(deps: PageApplierDeps) {
             noteReferences(plan, before);
             const outOfScope = plan.kind === 'update' ? Boolean(plan.outOfScope) : false;
             if (!before || Boolean(before.outOfScope) !== outOfScope) work.referencedChanged.add(ref.sourceId);
+            if (before && before.targetId !== applied.targetId) {
+              // Provisioned again (deleted in the target behind our back): who names it learns its new id.
+              work.referencedChanged.add(ref.sourceId);
+              work.moved.add(ref.sourceId);
+            }
             const { mapped, source } = plan as Exclude<typeof plan, { kind: 'delete' }>;
             recordLink({ ...ref, targetId: applied.targetId, exported: mapped, source, seenAt: now(), ...(outOfScope ? { outOfScope } : {}) });
             work.note(ref, { targetId: applied.targetId });
@@ -450,7 +470,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       const holders = new Map<string, Reference>();
       for (const referencedId of work.referencedChanged) {
         const named = known.get(linkId('User', referencedId));
-        if (named && !named.outOfScope && !waitingSomewhere) continue;
+        if (named && !named.outOfScope && !waitingSomewhere && !work.moved.has(referencedId)) continue;
         for (const reference of await references.holdersOf(scope.links, referencedId)) holders.set(`${referencedId}#${reference.holderId}`, reference);
         for (const reference of work.referencePuts.values()) if (reference.referencedId === referencedId) holders.set(`${referencedId}#${reference.holderId}`, reference);
       }
@@ -631,7 +651,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       else {
         work.exports += 1;
         try {
-          const applied = await applyObjectPlan(plan, target, matcher);
+          const applied = await applyObjectPlan(plan, target, matcher, gone.has(linkId(ref.type, ref.sourceId)));
           if (applied.kind !== 'linked') return;
           targetId = applied.targetId;
           created = applied.linked;

@@ -1,6 +1,6 @@
 import type { DirectoryObject, DirectorySource } from '../../ports/directory-source.ts';
 import type { LinkScope, LinkStore, Membership, MembershipStore, ObjectLink } from '../../ports/link-store.ts';
-import { linkId } from '../../ports/link-store.ts';
+import { LIST_ALL as ALL, linkId } from '../../ports/link-store.ts';
 import { seenSince } from '../../domain/run-cycle.ts';
 import type { Cycle } from '../../schemas/stored-job.ts';
 import { ScimRequestError, type ScimTarget } from '../../ports/scim-target.ts';
@@ -12,8 +12,6 @@ const SWEEP_PAGE = 200;
 
 type Sweep = NonNullable<Cycle['sweep']>;
 const stages: Sweep['stage'][] = ['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group', 'adoptedGroups'];
-/** Later than any time stamp: lists every record of a generation. */
-const ALL = '\uffff';
 
 /**
  * One step of a full round's end. A full read reports only what exists, never what was deleted while no delta was
