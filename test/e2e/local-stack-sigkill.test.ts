@@ -334,7 +334,8 @@ describe('the local stack killed with SIGKILL mid-sync', () => {
     // Each account was created once: no create was sent again but those the kills left unanswered.
     expect(proxy.seen.users.size).toBeLessThanOrEqual(SEED_USERS);
     expect(proxy.seen.userCreatesSent).toBeLessThanOrEqual(SEED_USERS + 2 * SCIM_CONCURRENCY);
-    expect(status.synchronizedEntryCountByType).toEqual([
+    // The object types' counts (read-back counts, when a read-back ran, follow them).
+    expect(status.synchronizedEntryCountByType.filter((entry: Json) => entry.key === 'User' || entry.key === 'Group')).toEqual([
       { key: 'User', value: users.length },
       { key: 'Group', value: groups.length },
     ]);
