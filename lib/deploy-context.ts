@@ -24,6 +24,12 @@ export const deployContextSchema = z.object({
     .optional(),
   /** Spreads the jobs' ticks over this many minutes (worth setting above about 1,000 jobs on a one-minute rate). */
   flexibleWindowMinutes: z.coerce.number().int().min(0).max(1440).optional(),
+  /**
+   * The public URL Graph sends change notifications to: the API's `/notifications` route, e.g.
+   * `https://<api-id>.execute-api.<region>.amazonaws.com/notifications` (known after the first deploy) or a custom
+   * domain's. Without it, jobs run on their schedule alone.
+   */
+  notificationUrl: z.url({ protocol: /^https$/ }).optional(),
   /** Quotas: jobs one service principal, and one tenant, may have (the API's defaults are 20 and 2,000). */
   maxJobsPerServicePrincipal: z.coerce.number().int().min(1).max(10_000).optional(),
   maxJobsPerTenant: z.coerce.number().int().min(1).max(1_000_000).optional(),

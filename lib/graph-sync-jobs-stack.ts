@@ -44,6 +44,7 @@ export class GraphSyncJobsStack extends Stack {
       SOURCE_CLIENT_ID: settings.sourceClientId,
       SOURCE_CLIENT_SECRET_ARN: settings.sourceClientSecretArn,
       SCHEDULE_FLEXIBLE_WINDOW_MINUTES: settings.flexibleWindowMinutes?.toString(),
+      NOTIFICATION_URL: settings.notificationUrl,
       MAX_JOBS_PER_SERVICE_PRINCIPAL: settings.maxJobsPerServicePrincipal?.toString(),
       MAX_JOBS_PER_TENANT: settings.maxJobsPerTenant?.toString(),
     };

@@ -8,8 +8,9 @@ export interface ApiRoute {
   path: string;
   handler: string;
   /**
-   * Served without a token. Only the status page's HTML shell: a browser navigation carries no bearer token, and the
-   * shell holds no data (everything it shows comes from the routes below, which all need one).
+   * Served without a token. The status page's HTML shell: a browser navigation carries no bearer token, and the
+   * shell holds no data (everything it shows comes from the routes below, which all need one). And Graph's webhook:
+   * Graph sends no token; each notification proves itself with its subscription's clientState.
    */
   unauthenticated?: true;
 }
@@ -18,6 +19,7 @@ const SYNC = '/v1.0/servicePrincipals/{servicePrincipalId}/synchronization';
 
 export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/', handler: 'status-page', unauthenticated: true },
+  { method: 'POST', path: '/notifications', handler: 'change-notifications', unauthenticated: true },
   { method: 'GET', path: `${SYNC}/jobs`, handler: 'jobs-list' },
   { method: 'POST', path: `${SYNC}/jobs`, handler: 'jobs-create' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}`, handler: 'jobs-get' },

@@ -120,17 +120,23 @@ export function makeConnectJob(
       maxRequestsPerSecond: maxRequestsPerSecondOf(job.synchronizationJobSettings),
       confidential,
     });
+    const source = new GraphDirectorySource({
+      baseUrl,
+      getAccessToken,
+      userAttributes: users ? selectedSourceAttributes(users.objectMapping) : ['id'],
+      groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
+      confidential,
+      ...(guardedSource
+        ? { fetch: ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: guardedSource })) as typeof fetch }
+        : {}),
+    });
+    const sourceTenant = sourceBase ? (secretValue(pairs, 'SourceTenantId') ?? job.tenantId) : job.tenantId;
     return {
-      source: new GraphDirectorySource({
-        baseUrl,
-        getAccessToken,
-        userAttributes: users ? selectedSourceAttributes(users.objectMapping) : ['id'],
-        groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
-        confidential,
-        ...(guardedSource
-          ? { fetch: ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: guardedSource })) as typeof fetch }
-          : {}),
-      }),
+      source,
+      notifications: {
+        subscriptions: source,
+        sourceKey: createHash('sha256').update(`${new URL(baseUrl).href}\n${sourceTenant}`).digest('hex').slice(0, 32),
+      },
       target,
       skipOutOfScopeDeletions: secretValue(pairs, 'SkipOutOfScopeDeletions')?.toLowerCase() === 'true',
       // Entra's default scope is "Sync only assigned users and groups": SyncAll must say true to sync everything.

@@ -35,6 +35,11 @@ export const deployedEnvSchema = z.object({
   /** Quotas: jobs one service principal, and one tenant, may have (a creation over either is a 403 saying which). */
   MAX_JOBS_PER_SERVICE_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(20),
   MAX_JOBS_PER_TENANT: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
+  /**
+   * The public URL of the webhook (`POST /notifications` of the API) that Graph change notifications are sent to;
+   * without it jobs run on their schedule alone.
+   */
+  NOTIFICATION_URL: z.string().url().optional(),
   /** Endpoint overrides: the local stack points the same SDK adapters at dynalite and its emulators. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SCHEDULER_ENDPOINT: z.string().url().optional(),

@@ -6,11 +6,13 @@ import { DynamoDbReferenceStore } from '../adapters/dynamodb/dynamodb-reference-
 import { DynamoDbCreateIntentStore } from '../adapters/dynamodb/dynamodb-create-intent-store.ts';
 import { DynamoDbEscrowStore } from '../adapters/dynamodb/dynamodb-escrow-store.ts';
 import { DynamoDbJobRunStore } from '../adapters/dynamodb/dynamodb-job-run-store.ts';
+import { DynamoDbNotificationStore } from '../adapters/dynamodb/dynamodb-notification-store.ts';
 import { DynamoDbMembershipStore } from '../adapters/dynamodb/dynamodb-membership-store.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { ENTRA_ESCROW_THRESHOLDS } from '../domain/escrow-policy.ts';
 import { logger } from '../observability/logger.ts';
 import { makeProvisionOnDemand } from '../use-cases/provision-on-demand.ts';
+import { makeKeepSubscriptions } from '../use-cases/change-notifications.ts';
 import { makeSyncRun, type RunObserver, type SyncRunDeps } from '../use-cases/sync-run.ts';
 import { makeValidateCredentials } from '../use-cases/validate-credentials.ts';
 import { makeConnectJob, makeScimTargetFactory } from './connect-job.ts';
@@ -23,9 +25,11 @@ export const QUARANTINE_METRIC = 'JobQuarantined';
 /** The worker's stores and run settings over the shared composition root (tests build the same from their own). */
 export function syncRunDeps(services: Services, observer?: RunObserver): SyncRunDeps {
   const { env, dynamo } = services;
+  const runs = new DynamoDbJobRunStore(dynamo, env.TABLE_NAME);
+  const notifications = new DynamoDbNotificationStore(dynamo, env.TABLE_NAME);
   return {
     jobs: services.jobs,
-    runs: new DynamoDbJobRunStore(dynamo, env.TABLE_NAME),
+    runs,
     links: services.links,
     memberships: new DynamoDbMembershipStore(dynamo, env.TABLE_NAME),
     escrows: new DynamoDbEscrowStore(dynamo, env.TABLE_NAME),
@@ -39,6 +43,13 @@ export function syncRunDeps(services: Services, observer?: RunObserver): SyncRun
     clock: services.clock,
     concurrency: env.SCIM_CONCURRENCY,
     escrowThresholds: { ...ENTRA_ESCROW_THRESHOLDS, minimum: env.ESCROW_THRESHOLD_MINIMUM },
+    forgetSubscriber: (tenantId, sourceKey, job) => notifications.removeJob(tenantId, sourceKey, job),
+    keepSubscriptions: makeKeepSubscriptions({
+      store: notifications,
+      runs,
+      clock: services.clock,
+      notificationUrl: env.NOTIFICATION_URL ?? null,
+    }),
     ...(observer ? { observer } : {}),
   };
 }
@@ -55,6 +66,7 @@ export function makeRunObserver(log: Pick<Logger, 'warn'>, metrics: Pick<Metrics
     interrupted: (job, error) => log.warn('Sync run stopped early', { jobId: job.id, code: error.code, reason: error.message }),
     triggerFailed: (key, error) => log.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
     logWriteFailed: (key, count, error) => log.warn('Provisioning records could not be written', { jobId: key.jobId, count, error: error as Error }),
+    subscriptionsFailed: (key, error) => log.warn('Change subscriptions could not be kept', { jobId: key.jobId, error: error as Error }),
   };
 }
 

@@ -61,6 +61,7 @@ export function createJob(input: NewJobInput): StoredJob {
       leaseOwner: null,
       leaseUntil: null,
       rerunRequested: false,
+      notifications: null,
       escrowsPending: false,
       forceDeletes: false,
       targetIdentity: null,
@@ -100,10 +101,20 @@ export function toGraphJob(job: StoredJob): SynchronizationJob {
     id: job.id,
     templateId: job.templateId,
     schedule: { ...job.schedule },
-    status: { ...job.status, code: statusCodeOf(job) },
+    status: { ...job.status, code: statusCodeOf(job), changeNotifications: changeNotificationsOf(job) },
     synchronizationJobSettings: job.synchronizationJobSettings,
     metadata: job.metadata,
   };
+}
+
+const SCHEDULE_ONLY = 'Changes reach the job on its schedule only: the deployment has no public webhook URL for Graph change notifications.';
+
+/** What the status tells of change notifications; `pending` until the worker first set them up. */
+function changeNotificationsOf(job: StoredJob): NonNullable<SynchronizationJob['status']['changeNotifications']> {
+  const notifications = job.run.notifications;
+  if (!notifications) return { state: 'pending', message: null };
+  if (notifications.state === 'notConfigured') return { state: 'notConfigured', message: notifications.message ?? SCHEDULE_ONLY };
+  return { state: notifications.state, message: notifications.message };
 }
 
 function record(job: StoredJob, transition: Transition): StoredJob['history'] {

@@ -24,4 +24,11 @@ export interface JobRunStore {
    * unchanged since `job` was read and on no live lease. null when either no longer holds.
    */
   recordIdleRound(job: StoredJob, watermark: string, status: Partial<Omit<SynchronizationStatus, 'code'>>, now: string): Promise<StoredJob | null>;
+  /**
+   * A change arrived while a run holds the lease: that run goes on to a fresh steady state. One write, and none
+   * when one is already asked for; false when no live run holds the lease (then a run of its own is due).
+   */
+  requestRerun(job: StoredJob, now: string): Promise<boolean>;
+  /** Saves what the worker found of the job's change subscriptions (any run may, lease or not). */
+  noteNotifications(job: StoredJob, notifications: NonNullable<RunState['notifications']>): Promise<void>;
 }

@@ -85,11 +85,20 @@ export const synchronizationScheduleSchema = z.object({
 export const keyValueSchema = z.object({ name: z.string(), value: z.string() });
 export const metadataEntrySchema = z.object({ key: z.string(), value: z.string() });
 
+/**
+ * This service's addition to a job's status (Graph has no such property; SDKs keep unknown ones as additional data):
+ * whether changes in the source reach the job through change notifications, or through the schedule alone.
+ */
+export const changeNotificationsStatusSchema = z.object({
+  state: z.enum(['active', 'notConfigured', 'failed', 'pending']),
+  message: z.string().nullable(),
+});
+
 export const synchronizationJobSchema = z.object({
   id: z.string(),
   templateId: z.string(),
   schedule: synchronizationScheduleSchema,
-  status: synchronizationStatusSchema,
+  status: synchronizationStatusSchema.extend({ changeNotifications: changeNotificationsStatusSchema.optional() }),
   synchronizationJobSettings: z.array(keyValueSchema),
   metadata: z.array(metadataEntrySchema),
 });

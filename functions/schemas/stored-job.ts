@@ -86,6 +86,21 @@ export const runStateSchema = z.object({
   reconcileRequested: z.boolean().default(false),
   /** When the target was last known to hold what the links say (a read-back, or a full round that matched it all). */
   reconciledAt: z.string().nullable().default(null),
+  /**
+   * Graph change notifications for the job's source directory (see use-cases/change-notifications.ts): null until
+   * the worker first looked, and while the deployment has no webhook URL the state says so.
+   */
+  notifications: z
+    .object({
+      state: z.enum(['active', 'notConfigured', 'failed']),
+      /** The source directory the subscriptions are on (a hash of its URL and tenant). */
+      sourceKey: z.string().nullable(),
+      /** When the worker next renews them (or tries again after a failure). */
+      renewAfter: z.string().nullable(),
+      message: z.string().nullable(),
+    })
+    .nullable()
+    .default(null),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
   escrowCursor: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */

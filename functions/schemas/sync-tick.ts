@@ -7,8 +7,15 @@ export const syncTickSchema = z.object({
   jobId: z.string().min(1),
   /** `<aws.scheduler.scheduled-time>` for schedule ticks. */
   scheduledTime: z.string().optional(),
-  /** `schedule`: a tick; `start`: a user's start or restart ("sync now"); `continue`: the engine carrying on. */
-  trigger: z.enum(['schedule', 'start', 'continue']),
+  /**
+   * `schedule`: a tick; `start`: a user's start or restart ("sync now"); `continue`: the engine carrying on;
+   * `notification`: the source reported a change (Graph change notifications).
+   */
+  trigger: z.enum(['schedule', 'start', 'continue', 'notification']),
+  /** A lifecycle notification asked for the source's subscriptions to be renewed now. */
+  renewSubscriptions: z.boolean().optional(),
+  /** The notified source (a `notification` tick): a paused or deleted job is taken off its list. */
+  sourceKey: z.string().max(64).optional(),
 });
 
 export type SyncTick = z.infer<typeof syncTickSchema>;

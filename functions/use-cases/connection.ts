@@ -1,3 +1,4 @@
+import type { ChangeSubscriptions } from '../ports/change-subscriptions.ts';
 import type { DirectoryObjectType, DirectorySource } from '../ports/directory-source.ts';
 import type { ScimTarget } from '../ports/scim-target.ts';
 import type { TypeFlow } from '../domain/sync-plan.ts';
@@ -17,6 +18,11 @@ export interface Connection {
   /** Members of nested groups count as members of the groups they are nested in (a job setting). */
   flattenGroups: boolean;
   flows: Partial<Record<DirectoryObjectType, TypeFlow>>;
+  /**
+   * The source's change subscriptions, and which source it is (a hash of its URL and tenant): jobs of one tenant on
+   * one source share them. Absent where the source offers none.
+   */
+  notifications?: { subscriptions: ChangeSubscriptions; sourceKey: string };
   close(): Promise<void>;
 }
 

@@ -20,6 +20,7 @@ import type { JobStore } from '../ports/job-store.ts';
 import type { LinkStore, MembershipStore } from '../ports/link-store.ts';
 import type { SyncTrigger } from '../ports/sync-trigger.ts';
 import { QuarantineError, type Connection } from './connection.ts';
+import { jobRef, subscriptionsDue, type KeepSubscriptions } from './change-notifications.ts';
 import { scheduleSpecOf } from './job-commands.ts';
 import { keyOf, LeasedRun } from './sync/leased-run.ts';
 import { makePageApplier } from './sync/page-applier.ts';
@@ -37,6 +38,8 @@ export interface RunObserver {
   triggerFailed?(key: JobKey, error: unknown): void;
   /** Provisioning records could not be written (the run goes on: the logs never hold provisioning back). */
   logWriteFailed?(key: JobKey, count: number, error: unknown): void;
+  /** Change subscriptions could not be set up or renewed (the job still runs on its schedule). */
+  subscriptionsFailed?(key: JobKey, error: unknown): void;
 }
 
 export interface SyncRunDeps {
@@ -60,6 +63,10 @@ export interface SyncRunDeps {
   safetyMarginMs?: number;
   escrowThresholds?: EscrowThresholds;
   observer?: RunObserver;
+  /** Keeps the source's change subscriptions (absent: the job runs on its schedule alone). */
+  keepSubscriptions?: KeepSubscriptions;
+  /** Takes a job off the list of those a source's notifications wake. */
+  forgetSubscriber?: (tenantId: string, sourceKey: string, job: string) => Promise<void>;
 }
 
 export type RunOutcome =
@@ -170,10 +177,36 @@ export function makeSyncRun(deps: SyncRunDeps) {
     return (await runs.recordIdleRound(job, page.watermark, status, at)) ? 'recorded' : 'busy';
   }
 
+  /** Sets up or renews the source's change subscriptions when due; never fails the run. */
+  async function keepSubscriptions(job: StoredJob): Promise<void> {
+    if (!deps.keepSubscriptions) return;
+    try {
+      await deps.keepSubscriptions(job, () => deps.connect(job));
+    } catch (error) {
+      deps.observer?.subscriptionsFailed?.(keyOf(job), error);
+    }
+  }
+
   return async function run(tick: SyncTick, remainingMs: () => number): Promise<RunOutcome> {
+    let admitted: StoredJob | null = null;
+    const outcome = await runTick(tick, remainingMs, (job) => {
+      admitted = job;
+    });
+    const job = admitted as StoredJob | null;
+    if (job && (tick.renewSubscriptions || subscriptionsDue(job, now()))) await keepSubscriptions(job);
+    // A paused or deleted job no longer wants the source's notifications; the subscriptions expire unrenewed
+    // once no job does.
+    if ((outcome === 'inactive' || outcome === 'unknownJob') && tick.trigger === 'notification' && tick.sourceKey) {
+      await deps.forgetSubscriber?.(tick.tenantId, tick.sourceKey, jobRef({ servicePrincipalId: tick.servicePrincipalId, id: tick.jobId }));
+    }
+    return outcome;
+  };
+
+  async function runTick(tick: SyncTick, remainingMs: () => number, admitted: (job: StoredJob) => void): Promise<RunOutcome> {
     let job = await readJob(tick);
     const refused = await admit(job, tick);
     if (refused || !job) return refused ?? 'unknownJob';
+    admitted(job);
 
     let peeked = await peekIdleRound(job, tick);
     if (peeked === 'recorded') return 'steadyState';
@@ -192,11 +225,14 @@ export function makeSyncRun(deps: SyncRunDeps) {
     }
     if (!leased) {
       if (peeked !== null && peeked !== 'busy') await peeked.connection.close();
+      // A change was reported while another run holds the job: that run goes on to a fresh steady state. If it
+      // ended meanwhile, this change gets a run of its own.
+      if (tick.trigger === 'notification' && !(await runs.requestRerun(job, now()))) await deps.trigger.trigger({ ...tick, renewSubscriptions: false });
       return 'busy';
     }
     const session = new LeasedRun(deps, applier, thresholds, leased, owner, tick, remainingMs, safetyMarginMs, leaseUntil);
     return session.execute(peeked !== null && peeked !== 'busy' ? peeked : null);
-  };
+  }
 }
 
 export type SyncRun = ReturnType<typeof makeSyncRun>;

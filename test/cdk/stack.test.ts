@@ -32,15 +32,22 @@ const alarms = Object.values(byType('AWS::CloudWatch::Alarm')).map((alarm) => al
 const holders = (action: string) => services.filter((service) => actionsOf(template, service).includes(action)).sort();
 
 describe('HTTP API', () => {
-  it('requires a JWT on every route, the catch-all included, but the status page shell at GET /', () => {
-    // An unauthenticated route would expose a tenant's jobs (or the 404 oracle) to anyone on the internet. The one
-    // exception is the page a browser opens without a token: a static document whose script calls the routes below.
+  it('requires a JWT on every route, the catch-all included, but the status page shell and the Graph webhook', () => {
+    // An unauthenticated route would expose a tenant's jobs (or the 404 oracle) to anyone on the internet. The
+    // exceptions: the page a browser opens without a token (a static document whose script calls the routes below),
+    // and the webhook Graph calls without one (each notification proves itself by its subscription's clientState).
     expect(routes.length).toBe(apiRoutes.length + 1);
-    expect(apiRoutes.filter((route) => route.unauthenticated)).toEqual([{ method: 'GET', path: '/', handler: 'status-page', unauthenticated: true }]);
+    expect(apiRoutes.filter((route) => route.unauthenticated)).toEqual([
+      { method: 'GET', path: '/', handler: 'status-page', unauthenticated: true },
+      { method: 'POST', path: '/notifications', handler: 'change-notifications', unauthenticated: true },
+    ]);
     const open = routes.filter((route) => route.Properties.AuthorizationType !== 'JWT');
-    expect(open.map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType, route.Properties.AuthorizerId])).toEqual([['GET /', 'NONE', undefined]]);
+    expect(open.map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType, route.Properties.AuthorizerId]).sort()).toEqual([
+      ['GET /', 'NONE', undefined],
+      ['POST /notifications', 'NONE', undefined],
+    ]);
     for (const route of routes) {
-      if (route === open[0]) continue;
+      if (open.includes(route)) continue;
       expect(route.Properties.AuthorizationType, route.Properties.RouteKey).toBe('JWT');
       expect(authorizerIds, route.Properties.RouteKey).toContain(route.Properties.AuthorizerId.Ref);
     }
@@ -266,11 +273,13 @@ describe('least privilege', () => {
     expect(actionsOf(template, 'secrets-put')).not.toContain('dynamodb:GetItem');
   });
 
-  it('lets only start, restart, validateCredentials, provisionOnDemand and the worker itself invoke the worker', () => {
-    // "Sync now", a run handing over its remaining work, and the on-demand requests that need the decrypted
-    // credentials (which only the worker may read) are the only reasons to invoke; any other right is attack surface.
-    expect(holders('lambda:InvokeFunction')).toEqual(['jobs-provision-on-demand', 'jobs-restart', 'jobs-start', 'jobs-validate-credentials', 'sync-worker']);
-    for (const service of ['jobs-start', 'jobs-restart', 'jobs-validate-credentials', 'jobs-provision-on-demand', 'sync-worker']) {
+  it('lets only start, restart, validateCredentials, provisionOnDemand, the webhook and the worker itself invoke the worker', () => {
+    // "Sync now", a change notification, a run handing over its remaining work, and the on-demand requests that need
+    // the decrypted credentials (which only the worker may read) are the only reasons to invoke; any other right is
+    // attack surface.
+    const invokers = ['change-notifications', 'jobs-provision-on-demand', 'jobs-restart', 'jobs-start', 'jobs-validate-credentials', 'sync-worker'];
+    expect(holders('lambda:InvokeFunction')).toEqual(invokers);
+    for (const service of invokers) {
       const invoke = statementsOf(template, service).filter((statement) => statement.Action === 'lambda:InvokeFunction');
       expect(invoke).toHaveLength(1);
       expect(JSON.stringify(invoke[0]!.Resource)).toMatch(new RegExp(`:function:${workerName}"\\]\\]\\}$`));

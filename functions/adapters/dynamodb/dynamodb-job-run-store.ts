@@ -85,6 +85,20 @@ export class DynamoDbJobRunStore implements JobRunStore {
     return this.update(key, updateOf({ leaseOwner: null, leaseUntil: null }, {}, '#run.leaseOwner = :owner', { ':owner': owner }));
   }
 
+  async requestRerun(job: StoredJob, now: string): Promise<boolean> {
+    const live = job.run.leaseOwner !== null && (job.run.leaseUntil ?? '') > now;
+    if (live && job.run.rerunRequested) return true;
+    const written = await this.update(
+      keyOf(job),
+      updateOf({ rerunRequested: true }, {}, `NOT ${LEASE_FREE}`, { ':now': now }),
+    );
+    return written !== null;
+  }
+
+  async noteNotifications(job: StoredJob, notifications: NonNullable<RunState['notifications']>): Promise<void> {
+    await this.update(keyOf(job), updateOf({ notifications }, {}, 'attribute_exists(pk)', {}));
+  }
+
   /** The job as stored after the write, or null when the condition no longer held. */
   private async update(key: JobKey, expression: ReturnType<typeof updateOf>): Promise<StoredJob | null> {
     try {

@@ -11,6 +11,11 @@ export const keys = {
   schemaPrefix: (jobId: string) => `SCHEMA#${jobId}#`,
   /** The record that a deleted job's state is still to be removed. */
   pendingPurge: (jobId: string) => `PURGE#${jobId}`,
+  /** A tenant's source directory: its change subscriptions and the jobs they wake. */
+  source: (tenantId: string, sourceKey: string) => `T#${tenantId}#SRC#${sourceKey}`,
+  sourceSubscriptions: 'SUBSCRIPTIONS',
+  /** The owner of a Graph subscription, found from the id a notification carries (before its tenant is known). */
+  subscriptionOwner: (subscriptionId: string) => `SUB#${subscriptionId}`,
   jobObjects: (tenantId: string, jobId: string) => `T#${tenantId}#JOB#${jobId}`,
 };
 

@@ -11,6 +11,8 @@ import {
 import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
 import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
 import { secretRedactor } from '../../domain/secret-redaction.ts';
+import type { ChangeSubscriptions, SubscribedResource, SubscriptionRequest } from '../../ports/change-subscriptions.ts';
+import { graphSubscriptionSchema } from '../../schemas/change-notification.ts';
 
 /** Options of {@link GraphDirectorySource}; the retry tuning is {@link RetryPolicyOptions}. */
 export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
@@ -98,7 +100,7 @@ const RESYNC_CODES = new Set(['resyncRequired', 'syncStateNotFound']);
  * Group membership is taken from `members@delta` for user members only: nested groups are not expanded, as Entra
  * provisioning handles first-level members only.
  */
-export class GraphDirectorySource implements DirectorySource {
+export class GraphDirectorySource implements DirectorySource, ChangeSubscriptions {
   private readonly baseUrl: string;
   private readonly origin: string;
   private readonly fetch: typeof fetch;
@@ -327,14 +329,25 @@ export class GraphDirectorySource implements DirectorySource {
    * briefly beyond the policy → ThrottledError('source'); credentials refused, unreachable or a refused request →
    * SourceUnavailableError (quarantine); 410 / `syncStateNotFound` → ResyncRequiredError.
    */
-  private async get(url: string, notFoundIsNull: boolean, headers: Record<string, string> = {}): Promise<string | null> {
+  private get(url: string, notFoundIsNull: boolean, headers: Record<string, string> = {}): Promise<string | null> {
+    return this.send('GET', url, notFoundIsNull, headers);
+  }
+
+  private async send(method: string, url: string, notFoundIsNull: boolean, headers: Record<string, string> = {}, body?: unknown): Promise<string | null> {
     const token = await this.accessToken();
-    return this.retries.run(`GET ${safeUrl(url)}`, async () => {
+    return this.retries.run(`${method} ${safeUrl(url)}`, async () => {
       let response: Response;
       let text: string;
       try {
         response = await this.fetch(url, {
-          headers: { accept: 'application/json', ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          method,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          headers: {
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...headers,
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           signal: AbortSignal.timeout(this.timeoutMs),
           // A redirect is never followed: it could carry the token elsewhere, or lead to an internal address.
           redirect: 'manual',
@@ -366,7 +379,7 @@ export class GraphDirectorySource implements DirectorySource {
           throttled: response.status === 429,
         });
       }
-      throw new SourceUnavailableError(`The directory rejected the delta request (${detail}).`, true);
+      throw new SourceUnavailableError(`The directory rejected ${method === 'GET' ? 'the delta request' : `${method} ${safeUrl(url)}`} (${detail}).`, true);
     });
   }
 
@@ -383,6 +396,26 @@ export class GraphDirectorySource implements DirectorySource {
       throw new SourceUnavailableError(`The directory answered ${safeUrl(url)} with a page that is not a delta page.`, false);
     }
     return parsed.data;
+  }
+
+  async create(resource: SubscribedResource, request: SubscriptionRequest): Promise<{ id: string; expirationDateTime: string }> {
+    const text = await this.send('POST', `${this.baseUrl}/subscriptions`, false, {}, {
+      changeType: 'updated,deleted',
+      resource,
+      ...request,
+    });
+    const parsed = graphSubscriptionSchema.safeParse(JSON.parse(text ?? 'null'));
+    if (!parsed.success) throw new SourceUnavailableError('The directory answered a subscription request with something other than a subscription.', false);
+    return parsed.data;
+  }
+
+  async renew(id: string, expirationDateTime: string): Promise<boolean> {
+    const text = await this.send('PATCH', `${this.baseUrl}/subscriptions/${encodeURIComponent(id)}`, true, {}, { expirationDateTime });
+    return text !== null;
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.send('DELETE', `${this.baseUrl}/subscriptions/${encodeURIComponent(id)}`, true);
   }
 
   private async accessToken(): Promise<string | null> {
