@@ -119,6 +119,9 @@ async function start(options: LocalDirectoryOptions = {}) {
   return { directory, stop, clock, call, subscribe, inMinutes, createUser, createGroup };
 }
 
+/** A subscription as listed: its entity without `@odata.context`. */
+const listed = ({ '@odata.context': _, ...subscription }: Record<string, unknown>) => subscription;
+
 /** What a notification says, without its own id and the subscription's fields. */
 const brief = (notification: any) => `${notification.changeType} ${notification.resource}`;
 
@@ -157,9 +160,9 @@ describe('local directory: subscriptions', () => {
     }
 
     const id = created.json.id;
-    const listed = await call('GET', '/subscriptions');
-    expect(listed.json['@odata.context']).toBe(`${directory.url}/$metadata#subscriptions`);
-    expect(listed.json.value).toEqual([{ ...created.json, '@odata.context': undefined }].map(({ '@odata.context': _, ...rest }) => rest));
+    const list = await call('GET', '/subscriptions');
+    expect(list.json['@odata.context']).toBe(`${directory.url}/$metadata#subscriptions`);
+    expect(list.json.value).toEqual([listed(created.json)]);
     expect((await call('GET', `/subscriptions/${id}`)).json).toEqual(created.json);
     expect(directory.subscriptions().map((subscription) => subscription.id)).toEqual([id]);
   });
@@ -473,8 +476,13 @@ describe('local directory: subscription renewal, deletion and lifecycle', () => 
     const { call, subscribe, inMinutes } = await start();
     const subscription = (await subscribe(hook.url)).json;
     expect((await call('DELETE', `/subscriptions/${subscription.id}`)).status).toBe(204);
-    for (const [method, body] of [['GET'], ['DELETE'], ['PATCH', { expirationDateTime: inMinutes(30) }], ['POST', undefined, 'reauthorize']] as const) {
-      const suffix = method === 'POST' ? '/reauthorize' : '';
+    const attempts: [string, string, unknown?][] = [
+      ['GET', ''],
+      ['DELETE', ''],
+      ['PATCH', '', { expirationDateTime: inMinutes(30) }],
+      ['POST', '/reauthorize'],
+    ];
+    for (const [method, suffix, body] of attempts) {
       const reply = await call(method, `/subscriptions/${subscription.id}${suffix}`, body);
       expect(reply.status).toBe(404);
       expect(reply.json.error.code).toBe('ResourceNotFound');
@@ -517,7 +525,7 @@ describe('local directory: subscription renewal, deletion and lifecycle', () => 
     await first.stop();
 
     const second = await start({ dataFile, clock });
-    expect((await second.call('GET', '/subscriptions')).json.value).toEqual([{ ...subscription, '@odata.context': undefined }].map(({ '@odata.context': _, ...rest }) => rest));
+    expect((await second.call('GET', '/subscriptions')).json.value).toEqual([listed(subscription)]);
     const ann = await second.createUser('Ann');
     await second.directory.deliverNow();
     expect(hook.notifications().map((n) => [n.subscriptionId, brief(n)])).toEqual([[subscription.id, `updated Users/${ann}`]]);
