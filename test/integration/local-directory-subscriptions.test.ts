@@ -292,6 +292,11 @@ describe('local directory: change notifications', () => {
     // A soft delete is an update (of the user, and of the group it leaves); only the purge is a deletion.
     expect((await call('DELETE', `/users/${adele}`)).status).toBe(204);
     expect((await delivered()).map(brief).sort()).toEqual([`updated Groups/${team}`, `updated Users/${adele}`]);
+    // A restore is an update too (the user rejoins the group).
+    expect((await call('POST', `/directory/deletedItems/${adele}/restore`)).status).toBe(200);
+    expect((await delivered()).map(brief).sort()).toEqual([`updated Groups/${team}`, `updated Users/${adele}`]);
+    expect((await call('DELETE', `/users/${adele}`)).status).toBe(204);
+    await delivered();
     expect((await call('DELETE', `/directory/deletedItems/${adele}`)).status).toBe(204);
     expect((await delivered()).map(brief)).toEqual([`deleted Users/${adele}`]);
 
