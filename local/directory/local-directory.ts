@@ -136,7 +136,9 @@ const TEXT_TYPE = 'text/plain;charset=utf-8';
 export async function startLocalDirectory(options: LocalDirectoryOptions = {}): Promise<LocalDirectory> {
   const clock = options.clock ?? systemClock;
   const tokenRetentionMs = options.tokenRetentionMs ?? 7 * DAY_MS;
-  const notificationOptions = { ...DEFAULT_NOTIFICATION_OPTIONS, ...options.notifications };
+  // An option given as undefined (an unset variable, say) keeps its default.
+  const given = Object.entries(options.notifications ?? {}).filter(([, value]) => value !== undefined);
+  const notificationOptions: NotificationOptions = { ...DEFAULT_NOTIFICATION_OPTIONS, ...Object.fromEntries(given) };
   const file = options.dataFile
     ? new DirectoryFile(options.dataFile, () => {
         state.compactLog(clock.now().getTime() - tokenRetentionMs);
