@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storedSubscriptionSchema } from './subscription-schemas.ts';
 
 /** Graph user and group bodies, the local directory's stored state and its delta tokens. */
 
@@ -160,6 +161,8 @@ export const persistedDirectorySchema = z.object({
   log: z.object({ user: z.array(logEntryTupleSchema), group: z.array(logEntryTupleSchema) }),
   /** Absent in files written before service principals were modelled. */
   servicePrincipals: z.array(storedServicePrincipalSchema).optional(),
+  /** Change-notification subscriptions; absent in files written before they were served. */
+  subscriptions: z.array(storedSubscriptionSchema).optional(),
 });
 
 const tokenBase = {

@@ -33,6 +33,17 @@ export type DirectoryRecord = Omit<StoredObject, 'members' | 'appearedSeq' | 'ch
 };
 
 /**
+ * A change of a user or group, as change notifications report it: creation, update, soft deletion, restore and
+ * membership changes are `updated`; only a permanent deletion is `deleted` (Graph's rule for directory objects).
+ */
+export interface ObjectChange {
+  kind: ObjectKind;
+  id: string;
+  changeType: 'updated' | 'deleted';
+  sequence: number;
+}
+
+/**
  * The local directory's users and groups with a monotonically increasing change sequence. Every change gives the
  * object a new sequence and appends it to its kind's log; the entry it replaces is marked superseded, so a delta
  * round can still tell which objects it owed from the state at the round's start. Each object also remembers when
@@ -49,6 +60,7 @@ export class DirectoryState {
   private readonly logs: Record<ObjectKind, LogEntry[]> = { user: [], group: [] };
   private readonly userByPrincipalName = new Map<string, string>();
   private readonly servicePrincipals = new Map<string, StoredServicePrincipal>();
+  private readonly watchers: ((change: ObjectChange) => void)[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -119,6 +131,11 @@ export class DirectoryState {
       log: { user: tuples(this.logs.user), group: tuples(this.logs.group) },
       servicePrincipals: [...this.servicePrincipals.values()],
     };
+  }
+
+  /** Calls `watcher` after every change of a user or group from now on (not for what a restore or seed set up before). */
+  watch(watcher: (change: ObjectChange) => void): void {
+    this.watchers.push(watcher);
   }
 
   get currentSequence(): number {
@@ -482,6 +499,7 @@ export class DirectoryState {
     this.records.set(id, record);
     this.logs[kind].push(entry);
     this.onChange();
+    this.announce(record);
     return record;
   }
 
@@ -502,7 +520,18 @@ export class DirectoryState {
     record.seq = seq;
     this.logs[record.kind].push(record.entry);
     this.onChange();
+    this.announce(record);
     return seq;
+  }
+
+  private announce(record: DirectoryRecord): void {
+    const change: ObjectChange = {
+      kind: record.kind,
+      id: record.id,
+      changeType: record.state === 'hardDeleted' ? 'deleted' : 'updated',
+      sequence: record.seq,
+    };
+    for (const watcher of this.watchers) watcher(change);
   }
 
   private setMember(group: DirectoryRecord, memberId: string, kind: ObjectKind, present: boolean): void {

@@ -26,6 +26,10 @@ import {
 } from './directory-schemas.ts';
 import { DirectoryState, type DirectoryRecord } from './directory-state.ts';
 import { graphType, parseSelect, renderProperties } from './graph-json.ts';
+import { LOCAL_TENANT_ID } from '../local-auth.ts';
+import { NotificationDelivery, type DeliveryOptions } from './notification-delivery.ts';
+import { subscriptionCreateSchema, subscriptionPatchSchema, type StoredSubscription } from './subscription-schemas.ts';
+import { LOCAL_SUBSCRIBER_APP_ID, SubscriptionRegistry, type Outgoing, type SubscriptionOptions } from './subscriptions.ts';
 
 export interface LocalDirectoryOptions {
   /** Default 127.0.0.1. */
@@ -49,8 +53,28 @@ export interface LocalDirectoryOptions {
   memberLimit?: number;
   /** Age after which delta tokens answer 410 Gone; default 7 days, as Graph. */
   tokenRetentionMs?: number;
+  /** Change notifications (`/subscriptions`); every field has Graph's value by default. */
+  notifications?: Partial<NotificationOptions>;
   clock?: Clock;
 }
+
+/**
+ * `tenantId` (default the local stack's, LOCAL_TENANT_ID) goes into every notification; `applicationId` is what
+ * subscriptions answer as their creator. The rest: see {@link DeliveryOptions} and {@link SubscriptionOptions}.
+ */
+export type NotificationOptions = SubscriptionOptions & DeliveryOptions;
+
+const DEFAULT_NOTIFICATION_OPTIONS: NotificationOptions = {
+  tenantId: LOCAL_TENANT_ID,
+  applicationId: LOCAL_SUBSCRIBER_APP_ID,
+  validationTimeoutMs: 10_000,
+  batchWindowMs: 50,
+  maxBatchSize: 100,
+  responseTimeoutMs: 3_000,
+  retryWindowMs: 4 * 60 * 60 * 1000,
+  retryDelayMs: 10_000,
+  maxRetryDelayMs: 10 * 60 * 1000,
+};
 
 export interface LocalDirectory {
   /** Graph base URL, e.g. `http://127.0.0.1:41234/v1.0`. */
@@ -61,6 +85,24 @@ export interface LocalDirectory {
   expireDeltaTokens(): void;
   /** Resolves once the data file holds every change made so far. */
   flush(): Promise<void>;
+  /** The tenant id that change notifications carry. */
+  tenantId: string;
+  /** The live (unexpired) change-notification subscriptions, as `GET /subscriptions` lists them. */
+  subscriptions(): StoredSubscription[];
+  /**
+   * Sends every notification due now (on the directory's clock) without waiting for the batch window or the
+   * retry delay; resolves once each has been attempted. Failed ones wait for their next retry, or are dropped
+   * when the retry window has passed.
+   */
+  deliverNow(): Promise<void>;
+  /** Notifications waiting to be sent or retried. */
+  pendingNotifications(): number;
+  /**
+   * Queues a `reauthorizationRequired` lifecycle notification to the subscription's lifecycleNotificationUrl, as
+   * Graph sends one when the subscriber must reauthorize. Throws for an unknown subscription or one without a
+   * lifecycle URL.
+   */
+  requestReauthorization(subscriptionId: string): void;
 }
 
 interface Reply {
@@ -79,7 +121,7 @@ interface RouteContext {
   body: unknown;
 }
 
-type Handler = (context: RouteContext) => Reply;
+type Handler = (context: RouteContext) => Reply | Promise<Reply>;
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_TOP = 999;
@@ -94,14 +136,18 @@ const TEXT_TYPE = 'text/plain;charset=utf-8';
 export async function startLocalDirectory(options: LocalDirectoryOptions = {}): Promise<LocalDirectory> {
   const clock = options.clock ?? systemClock;
   const tokenRetentionMs = options.tokenRetentionMs ?? 7 * DAY_MS;
+  // An option given as undefined (an unset variable, say) keeps its default.
+  const given = Object.entries(options.notifications ?? {}).filter(([, value]) => value !== undefined);
+  const notificationOptions: NotificationOptions = { ...DEFAULT_NOTIFICATION_OPTIONS, ...Object.fromEntries(given) };
   const file = options.dataFile
     ? new DirectoryFile(options.dataFile, () => {
         state.compactLog(clock.now().getTime() - tokenRetentionMs);
-        return state.toJSON();
+        return { ...state.toJSON(), subscriptions: subscriptions.toJSON() };
       })
     : null;
   const saved = file ? await file.load() : null;
   const onChange = () => file?.changed();
+  const subscriptions = new SubscriptionRegistry(clock, notificationOptions, onChange, saved?.subscriptions);
   const state: DirectoryState = saved ? DirectoryState.restore(saved, clock, onChange) : new DirectoryState(clock, onChange);
   if (!saved) {
     seedDemoDirectory(state, { users: options.seedUsers ?? 25, groups: options.seedGroups ?? 3 });
@@ -111,6 +157,9 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
   const persist = async () => {
     await file?.persist();
   };
+  const delivery = new NotificationDelivery(clock, notificationOptions, (id) => subscriptions.isLive(id));
+  const send = ({ url, subscriptionId, key, payload }: Outgoing) => delivery.enqueue(url, subscriptionId, key, payload);
+  state.watch((change) => subscriptions.notificationsFor(change).forEach(send));
 
   let baseUrl = '';
   const delta = new DeltaQuery(
@@ -119,7 +168,10 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
     { pageSize: options.pageSize ?? 100, memberLimit: options.memberLimit ?? 100, tokenRetentionMs },
     (kind, select) => deltaUrl(baseUrl, kind, select ? { $select: select.join(',') } : {}),
   );
-  const routes = buildRoutes(state, delta, () => baseUrl, options.pageSize ?? 999);
+  const routes = [
+    ...buildRoutes(state, delta, () => baseUrl, options.pageSize ?? 999),
+    ...subscriptionRoutes(subscriptions, () => baseUrl),
+  ];
 
   const server = createServer((request, response) => {
     void serve(routes, persist, request, response);
@@ -141,6 +193,7 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
+      await delivery.close();
       await persist();
     },
     expireDeltaTokens: () => {
@@ -148,7 +201,45 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
       persist().catch((error: unknown) => console.error('Saving the local directory failed:', error));
     },
     flush: persist,
+    tenantId: notificationOptions.tenantId,
+    subscriptions: () => subscriptions.list(),
+    deliverNow: () => delivery.deliverNow(),
+    pendingNotifications: () => delivery.size,
+    requestReauthorization: (subscriptionId) => send(subscriptions.reauthorizationRequired(subscriptionId)),
   };
+}
+
+/** `/subscriptions`, as Graph's change-notification API for users and groups. */
+function subscriptionRoutes(subscriptions: SubscriptionRegistry, base: () => string) {
+  const entity = (subscription: StoredSubscription, status = 200): Reply => ({
+    status,
+    body: { '@odata.context': `${base()}/$metadata#subscriptions/$entity`, ...subscription },
+  });
+  const typeName = 'microsoft.graph.subscription';
+  const routes: Array<[string, string, Handler]> = [
+    ['GET', 'subscriptions', () => ({ status: 200, body: { '@odata.context': `${base()}/$metadata#subscriptions`, value: subscriptions.list() } })],
+    ['POST', 'subscriptions', async ({ body }) => entity(await subscriptions.create(parseBody(subscriptionCreateSchema, body, typeName)), 201)],
+    ['GET', 'subscriptions/:id', ({ params }) => entity(subscriptions.get(params.id!))],
+    ['PATCH', 'subscriptions/:id', async ({ params, body }) => entity(await subscriptions.update(params.id!, parseBody(subscriptionPatchSchema, body, typeName)))],
+    [
+      'DELETE',
+      'subscriptions/:id',
+      ({ params }) => {
+        subscriptions.delete(params.id!);
+        return { status: 204 };
+      },
+    ],
+    [
+      // Graph's answer to a reauthorizationRequired challenge; nothing is authorized locally, so it only checks the id.
+      'POST',
+      'subscriptions/:id/reauthorize',
+      ({ params }) => {
+        subscriptions.get(params.id!);
+        return { status: 204 };
+      },
+    ],
+  ];
+  return routes.map(([method, pattern, handler]) => ({ method, segments: pattern.split('/'), handler }));
 }
 
 function deltaUrl(base: string, kind: ObjectKind, query: Record<string, string>): string {
@@ -604,7 +695,7 @@ async function serve(
     const method = request.method ?? 'GET';
     const { route, params } = match(routes, method, segments);
     const body = method === 'POST' || method === 'PATCH' || method === 'PUT' ? await readJson(request) : undefined;
-    reply = route.handler({ params, query: url.searchParams, headers: request.headers, body });
+    reply = await route.handler({ params, query: url.searchParams, headers: request.headers, body });
   } catch (error) {
     reply = renderError(error, ids);
   }
