@@ -8,7 +8,7 @@ const env = parseLocalEnv();
 const dataDir = localDataDir();
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
-  stack = await startLocalStack({ ...env, dataDir, statusPageToken: true });
+  stack = await startLocalStack({ ...env, dataDir, statusPageToken: true, changeNotifications: true });
 } catch (error) {
   const { code, message } = error as NodeJS.ErrnoException;
   console.error(
@@ -27,6 +27,7 @@ console.log(`graph-sync-jobs is running (data in ${dataDir})
   Scheduler        ${stack.schedulerUrl}  (group ${stack.scheduleGroup})
   Local directory  ${stack.directoryUrl}
   Local SCIM app   ${stack.scimUrl}  (bearer token: ${stack.scimToken}; ${env.LOCAL_SCIM_PROFILE} rules${env.LOCAL_SCIM_RATE_LIMIT === undefined ? '' : `; 429 above ${env.LOCAL_SCIM_RATE_LIMIT} requests/s`})
+  Notifications    the local directory's change notifications go to ${stack.apiUrl.replace(/\/v1\.0$/, '')}/notifications (a change runs its jobs in seconds)
   Demo app         service principal ${DEMO_SERVICE_PRINCIPAL_ID} (its jobs sync what is assigned to it)
 
 Get a token (tenant ${LOCAL_TENANT_ID}):

@@ -43,6 +43,11 @@ export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR' | 'LOCAL_SCIM_PR
    * so the page asks for one as it does deployed.
    */
   statusPageToken?: boolean;
+  /**
+   * Have the jobs subscribe to the local directory's change notifications, delivered to the API's webhook (`npm
+   * start`); off by default, so that tests drive every run themselves unless they ask for this.
+   */
+  changeNotifications?: boolean;
 };
 
 async function localSecretsKey(dataDir: string): Promise<string> {
@@ -187,6 +192,9 @@ export async function startLocalStack(options: LocalStackOptions) {
       ...(options.statusPageToken ? { localPageToken: () => issueLocalToken(options.dataDir, { readOnly: true }) } : {}),
     });
     closers.push(api.close);
+    // Read when the worker's services are built (its first run), so this takes effect for this stack.
+    if (options.changeNotifications) process.env.NOTIFICATION_URL = `${api.url}/notifications`;
+    else delete process.env.NOTIFICATION_URL;
     return {
       apiUrl: `${api.url}/v1.0`,
       statusPageUrl: `${api.url}/`,

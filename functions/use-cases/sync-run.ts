@@ -65,6 +65,9 @@ export interface SyncRunDeps {
   observer?: RunObserver;
   /** Keeps the source's change subscriptions (absent: the job runs on its schedule alone). */
   keepSubscriptions?: KeepSubscriptions;
+  /** How long a notified run waits, holding the lease, before it reads (default 1 s); and how it waits. */
+  notificationSettleMs?: number;
+  sleep?: (ms: number) => Promise<void>;
   /** Takes a job off the list of those a source's notifications wake. */
   forgetSubscriber?: (tenantId: string, sourceKey: string, job: string) => Promise<void>;
 }
@@ -89,6 +92,13 @@ export interface Peeked {
   assignments?: Assignments;
 }
 
+/**
+ * A notified run holds the lease this long before it reads: changes come in bursts (a bulk edit, a group of
+ * members), and the notifications of the rest of the burst then only ask this run to go on, instead of each
+ * starting one. Well inside the few seconds a notified change may take to arrive.
+ */
+const NOTIFICATION_SETTLE_MS = 1_000;
+
 /** A lease outlives its last renewal by at most this (plus a margin for clock skew). */
 const LEASE_MS = 3 * 60_000;
 
@@ -105,6 +115,8 @@ export function makeSyncRun(deps: SyncRunDeps) {
   const thresholds = deps.escrowThresholds ?? ENTRA_ESCROW_THRESHOLDS;
   const applier = makePageApplier(deps);
   const now = () => clock.now().toISOString();
+  const notificationSettleMs = deps.notificationSettleMs ?? NOTIFICATION_SETTLE_MS;
+  const settle = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   /** Strongly consistent unless a plain tick (a stale read of a tick is harmless: the next one catches up). */
   async function readJob(tick: SyncTick): Promise<StoredJob | null> {
@@ -208,7 +220,8 @@ export function makeSyncRun(deps: SyncRunDeps) {
     if (refused || !job) return refused ?? 'unknownJob';
     admitted(job);
 
-    let peeked = await peekIdleRound(job, tick);
+    // A notified change is read by a leased run, so the changes that follow it while it settles join this run.
+    let peeked = tick.trigger === 'notification' ? null : await peekIdleRound(job, tick);
     if (peeked === 'recorded') return 'steadyState';
     const owner = randomUUID();
     const leaseUntil = () => new Date(clock.now().getTime() + Math.min(remainingMs(), LEASE_MS) + 30_000).toISOString();
@@ -230,6 +243,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
       if (tick.trigger === 'notification' && !(await runs.requestRerun(job, now()))) await deps.trigger.trigger({ ...tick, renewSubscriptions: false });
       return 'busy';
     }
+    if (tick.trigger === 'notification') await settle(notificationSettleMs);
     const session = new LeasedRun(deps, applier, thresholds, leased, owner, tick, remainingMs, safetyMarginMs, leaseUntil);
     return session.execute(peeked !== null && peeked !== 'busy' ? peeked : null);
   }

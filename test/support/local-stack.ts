@@ -34,6 +34,10 @@ export interface TestStackOptions {
   clock?: Clock;
   /** JOB_PURGE_SETTLE_SECONDS of the stack's functions (see LocalStackOptions). */
   purgeSettleSeconds?: number;
+  /** Jobs subscribe to the local directory's change notifications (see LocalStackOptions). */
+  changeNotifications?: boolean;
+  /** Users and groups the directory is seeded with; 3 and 1 by default. */
+  seed?: { users: number; groups: number };
   /** Fixed ports (a restart reuses the previous ones, since API containers keep their SDK endpoints). */
   ports?: Partial<Pick<LocalEnv, 'PORT' | 'DYNAMODB_PORT' | 'SOURCE_PORT' | 'SCIM_PORT' | 'SCHEDULER_PORT' | 'LAMBDA_PORT'>>;
 }
@@ -80,8 +84,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'graph-sync-api-')));
   const env = localEnvSchema.parse({
     ...EPHEMERAL_PORTS,
-    LOCAL_SEED_USERS: 3,
-    LOCAL_SEED_GROUPS: 1,
+    LOCAL_SEED_USERS: options.seed?.users ?? 3,
+    LOCAL_SEED_GROUPS: options.seed?.groups ?? 1,
     ...options.ports,
   });
   const stack = await startLocalStack({
@@ -91,6 +95,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     inMemoryDynamoDb: !options.onDisk,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.purgeSettleSeconds === undefined ? {} : { purgeSettleSeconds: options.purgeSettleSeconds }),
+    ...(options.changeNotifications ? { changeNotifications: true } : {}),
   });
   const token = await issueLocalToken(dataDir, { tenantId: LOCAL_TENANT_ID });
   const scheduler = new SchedulerClient({
