@@ -40,6 +40,8 @@ export const deployedEnvSchema = z.object({
    * without it jobs run on their schedule alone.
    */
   NOTIFICATION_URL: z.string().url().optional(),
+  /** How long a run woken by a change notification waits for the rest of a burst before it reads. */
+  NOTIFICATION_SETTLE_MS: z.coerce.number().int().min(0).max(10_000).default(1_000),
   /** Endpoint overrides: the local stack points the same SDK adapters at dynalite and its emulators. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   SCHEDULER_ENDPOINT: z.string().url().optional(),

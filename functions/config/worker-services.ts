@@ -43,6 +43,7 @@ export function syncRunDeps(services: Services, observer?: RunObserver): SyncRun
     clock: services.clock,
     concurrency: env.SCIM_CONCURRENCY,
     escrowThresholds: { ...ENTRA_ESCROW_THRESHOLDS, minimum: env.ESCROW_THRESHOLD_MINIMUM },
+    notificationSettleMs: env.NOTIFICATION_SETTLE_MS,
     forgetSubscriber: (tenantId, sourceKey, job) => notifications.removeJob(tenantId, sourceKey, job),
     keepSubscriptions: makeKeepSubscriptions({
       store: notifications,

@@ -22,7 +22,7 @@ import type { SyncTrigger } from '../ports/sync-trigger.ts';
 import { QuarantineError, type Connection } from './connection.ts';
 import { jobRef, subscriptionsDue, type KeepSubscriptions } from './change-notifications.ts';
 import { scheduleSpecOf } from './job-commands.ts';
-import { keyOf, LeasedRun } from './sync/leased-run.ts';
+import { keyOf, LeasedRun, settle } from './sync/leased-run.ts';
 import { makePageApplier } from './sync/page-applier.ts';
 
 export { QuarantineError, type Connection };
@@ -65,7 +65,11 @@ export interface SyncRunDeps {
   observer?: RunObserver;
   /** Keeps the source's change subscriptions (absent: the job runs on its schedule alone). */
   keepSubscriptions?: KeepSubscriptions;
-  /** How long a notified run waits, holding the lease, before it reads (default 1 s); and how it waits. */
+  /**
+   * How long a run woken by a change waits, holding the lease, before it reads (and a run asked to go on, before
+   * its next round); default none. Changes come in bursts (a bulk edit, a group's members): the notifications of
+   * the rest of the burst then only ask the waiting run to go on, instead of each starting a round.
+   */
   notificationSettleMs?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Takes a job off the list of those a source's notifications wake. */
@@ -92,13 +96,6 @@ export interface Peeked {
   assignments?: Assignments;
 }
 
-/**
- * A notified run holds the lease this long before it reads: changes come in bursts (a bulk edit, a group of
- * members), and the notifications of the rest of the burst then only ask this run to go on, instead of each
- * starting one. Well inside the few seconds a notified change may take to arrive.
- */
-const NOTIFICATION_SETTLE_MS = 1_000;
-
 /** A lease outlives its last renewal by at most this (plus a margin for clock skew). */
 const LEASE_MS = 3 * 60_000;
 
@@ -115,8 +112,6 @@ export function makeSyncRun(deps: SyncRunDeps) {
   const thresholds = deps.escrowThresholds ?? ENTRA_ESCROW_THRESHOLDS;
   const applier = makePageApplier(deps);
   const now = () => clock.now().toISOString();
-  const notificationSettleMs = deps.notificationSettleMs ?? NOTIFICATION_SETTLE_MS;
-  const settle = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   /** Strongly consistent unless a plain tick (a stale read of a tick is harmless: the next one catches up). */
   async function readJob(tick: SyncTick): Promise<StoredJob | null> {
@@ -243,7 +238,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
       if (tick.trigger === 'notification' && !(await runs.requestRerun(job, now()))) await deps.trigger.trigger({ ...tick, renewSubscriptions: false });
       return 'busy';
     }
-    if (tick.trigger === 'notification') await settle(notificationSettleMs);
+    if (tick.trigger === 'notification') await settle(deps);
     const session = new LeasedRun(deps, applier, thresholds, leased, owner, tick, remainingMs, safetyMarginMs, leaseUntil);
     return session.execute(peeked !== null && peeked !== 'busy' ? peeked : null);
   }

@@ -417,7 +417,10 @@ export class LeasedRun {
     if (saved === 'reset') return 'nextRound'; // restarted meanwhile: go on from the reset position
     if (cycle.countEscrowed > 0 && cycle.escrowSample) this.deps.observer?.refused?.(this.job, cycle.countEscrowed, cycle.escrowSample);
     this.cycle = newCycle(randomUUID(), this.now(), this.job.run.watermark === null);
-    if (rerun) return 'nextRound';
+    if (rerun) {
+      await settle(this.deps);
+      return 'nextRound';
+    }
     // A start that arrived while this round was finishing: run again rather than lose it.
     if (this.job.run.rerunRequested) await this.continueLater();
     return 'steadyState';
@@ -500,3 +503,9 @@ export class LeasedRun {
   }
 }
 
+/** The wait a run woken by a change (or asked to go on) gives the rest of a burst to arrive (see SyncRunDeps). */
+export async function settle(deps: Pick<SyncRunDeps, 'notificationSettleMs' | 'sleep'>): Promise<void> {
+  const ms = deps.notificationSettleMs ?? 0;
+  if (ms <= 0) return;
+  await (deps.sleep ?? ((wait: number) => new Promise<void>((resolve) => setTimeout(resolve, wait))))(ms);
+}
