@@ -14,6 +14,4 @@ export interface ChangeSubscriptions {
   create(resource: SubscribedResource, request: SubscriptionRequest): Promise<{ id: string; expirationDateTime: string }>;
   /** `PATCH /subscriptions/{id}`; false when Graph no longer has it (404). */
   renew(id: string, expirationDateTime: string): Promise<boolean>;
-  /** `DELETE /subscriptions/{id}`; one already gone counts as removed. */
-  remove(id: string): Promise<void>;
 }

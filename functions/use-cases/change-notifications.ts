@@ -48,18 +48,19 @@ export interface KeepSubscriptionsDeps {
 export function makeKeepSubscriptions(deps: KeepSubscriptionsDeps) {
   const { store, runs, clock, notificationUrl } = deps;
 
-  async function keep(job: StoredJob, connect: () => Promise<Connection>): Promise<void> {
+  /** `renewAll`: a lifecycle notification asked for reauthorization, so every subscription is renewed now. */
+  async function keep(job: StoredJob, connect: () => Promise<Connection>, options: { renewAll?: boolean } = {}): Promise<void> {
     const now = clock.now();
     const previousKey = job.run.notifications?.sourceKey ?? null;
     const connection = notificationUrl ? await connect() : null;
     try {
-      await keepWith(job, connection, now, previousKey);
+      await keepWith(job, connection, now, previousKey, options.renewAll === true);
     } finally {
       await connection?.close();
     }
   }
 
-  async function keepWith(job: StoredJob, connection: Connection | null, now: Date, previousKey: string | null): Promise<void> {
+  async function keepWith(job: StoredJob, connection: Connection | null, now: Date, previousKey: string | null, renewAll: boolean): Promise<void> {
     if (!notificationUrl || !connection?.notifications) {
       await runs.noteNotifications(job, {
         state: 'notConfigured',
@@ -78,7 +79,7 @@ export function makeKeepSubscriptions(deps: KeepSubscriptionsDeps) {
       const kept: HeldSubscription[] = [];
       for (const resource of RESOURCES) {
         const existing = held.find((subscription) => subscription.resource === resource);
-        if (existing && existing.expirationDateTime > renewFrom) {
+        if (existing && existing.expirationDateTime > renewFrom && !renewAll) {
           kept.push(existing);
         } else if (existing && (await subscriptions.renew(existing.id, expiration))) {
           kept.push({ ...existing, expirationDateTime: expiration });

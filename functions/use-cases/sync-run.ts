@@ -185,10 +185,10 @@ export function makeSyncRun(deps: SyncRunDeps) {
   }
 
   /** Sets up or renews the source's change subscriptions when due; never fails the run. */
-  async function keepSubscriptions(job: StoredJob): Promise<void> {
+  async function keepSubscriptions(job: StoredJob, renewAll: boolean): Promise<void> {
     if (!deps.keepSubscriptions) return;
     try {
-      await deps.keepSubscriptions(job, () => deps.connect(job));
+      await deps.keepSubscriptions(job, () => deps.connect(job), { renewAll });
     } catch (error) {
       deps.observer?.subscriptionsFailed?.(keyOf(job), error);
     }
@@ -200,7 +200,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
       admitted = job;
     });
     const job = admitted as StoredJob | null;
-    if (job && (tick.renewSubscriptions || subscriptionsDue(job, now()))) await keepSubscriptions(job);
+    if (job && (tick.renewSubscriptions || subscriptionsDue(job, now()))) await keepSubscriptions(job, tick.renewSubscriptions === true);
     // A paused or deleted job no longer wants the source's notifications; the subscriptions expire unrenewed
     // once no job does.
     if ((outcome === 'inactive' || outcome === 'unknownJob') && tick.trigger === 'notification' && tick.sourceKey) {

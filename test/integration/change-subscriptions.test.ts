@@ -35,9 +35,6 @@ class FakeGraphSubscriptions implements ChangeSubscriptions {
     if (held) held.request.expirationDateTime = expirationDateTime;
     return held !== undefined;
   }
-  async remove(id: string) {
-    this.live.delete(id);
-  }
 }
 
 function world(notificationUrl: string | null = URL) {
@@ -54,7 +51,7 @@ function world(notificationUrl: string | null = URL) {
   const keep = makeKeepSubscriptions({ store, runs, clock, notificationUrl });
   const ticks: SyncTick[] = [];
   const receive = makeReceiveNotifications({ store, trigger: { trigger: async (tick) => void ticks.push(tick) } });
-  return { clock, store, graph, keep: () => keep(job, async () => connection), job: () => job, receive, ticks };
+  return { clock, store, graph, keep: (renewAll = false) => keep(job, async () => connection, { renewAll }), job: () => job, receive, ticks };
 }
 
 describe('keeping a source subscribed', () => {
@@ -85,6 +82,11 @@ describe('keeping a source subscribed', () => {
     expect(held.every((subscription) => subscription.expirationDateTime > new Date(w.clock.nowMs() + DAY).toISOString())).toBe(true);
     // The lost subscription's owner is gone too: a late notification of it wakes nothing.
     expect([...(await w.store.owners(['sub-1', 'sub-2', 'sub-3'])).keys()].sort()).toEqual(['sub-2', 'sub-3']);
+
+    // A reauthorizationRequired lifecycle notification: both are renewed now, though neither is due.
+    w.graph.calls.length = 0;
+    await w.keep(true);
+    expect(w.graph.calls.sort()).toEqual(['renew sub-2', 'renew sub-3']);
   });
 
   it('says so in the status when the deployment has no webhook URL, and when Graph refuses, then tries again later', async () => {

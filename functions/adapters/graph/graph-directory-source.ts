@@ -414,10 +414,6 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
     return text !== null;
   }
 
-  async remove(id: string): Promise<void> {
-    await this.send('DELETE', `${this.baseUrl}/subscriptions/${encodeURIComponent(id)}`, true);
-  }
-
   private async accessToken(): Promise<string | null> {
     try {
       return await this.options.getAccessToken();
