@@ -56,7 +56,7 @@ export interface JobCommandsDeps {
 }
 
 /** Attempts at read-modify-write before a concurrent change is reported as 409. */
-const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 4;
 /** Put-and-recheck rounds that bring a schedule back in line with its job after concurrent commands. */
 const MAX_RECONCILE_ROUNDS = 4;
 /** How often a deleted job's purge schedule invokes the worker until the purge is done. */
@@ -138,6 +138,8 @@ export function makeJobCommands(deps: JobCommandsDeps) {
           return await jobs.replace(next);
         } catch (error) {
           if (!(error instanceof JobVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+          // A run commits in bursts (a page, then its round's end): a short, random wait steps out of one.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
         }
       }
     } finally {

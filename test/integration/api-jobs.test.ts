@@ -75,6 +75,8 @@ describe('job API routes through HTTP', () => {
         steadyStateFirstAchievedTime: '0001-01-01T00:00:00Z',
         steadyStateLastAchievedTime: '0001-01-01T00:00:00Z',
         troubleshootingUrl: null,
+        // This service's own: not yet known until the job's first run looks at the source.
+        changeNotifications: { state: 'pending', message: null },
       },
       synchronizationJobSettings: expect.any(Array),
       metadata: expect.any(Array),

@@ -22,10 +22,11 @@ function updateOf(
   status: Partial<Record<string, unknown>>,
   condition: string,
   conditionValues: Record<string, unknown>,
+  bumpVersion = true,
 ) {
-  const names: Record<string, string> = { '#run': 'run', '#version': 'version' };
-  const values: Record<string, unknown> = { ':one': 1, ...conditionValues };
-  const sets = ['#version = #version + :one'];
+  const names: Record<string, string> = { '#run': 'run', ...(bumpVersion ? { '#version': 'version' } : {}) };
+  const values: Record<string, unknown> = { ...(bumpVersion ? { ':one': 1 } : {}), ...conditionValues };
+  const sets = bumpVersion ? ['#version = #version + :one'] : [];
   const add = (parent: 'run' | 'status', field: string, value: unknown) => {
     const index = sets.length;
     names[`#${parent}`] = parent;
@@ -95,8 +96,12 @@ export class DynamoDbJobRunStore implements JobRunStore {
     return written !== null;
   }
 
+  /**
+   * Without a version bump, so that API commands racing a run do not fail for it: one that overwrites this with an
+   * older read only makes the next tick look at the subscriptions again.
+   */
   async noteNotifications(job: StoredJob, notifications: NonNullable<RunState['notifications']>): Promise<void> {
-    await this.update(keyOf(job), updateOf({ notifications }, {}, 'attribute_exists(pk)', {}));
+    await this.update(keyOf(job), updateOf({ notifications }, {}, 'attribute_exists(pk)', {}, false));
   }
 
   /** The job as stored after the write, or null when the condition no longer held. */
