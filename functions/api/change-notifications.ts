@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { ApiEvent, ApiResult } from '../http/graph-handler.ts';
+import { idHeaders, idsOf, type ApiEvent, type ApiResult } from '../http/graph-handler.ts';
 import { renderServiceError } from '../http/graph-error.ts';
 import { BadRequestError, ForbiddenError } from '../errors/service-errors.ts';
 import { getNotificationServices } from '../config/notification-services.ts';
@@ -16,12 +15,12 @@ const MAX_NOTIFICATION_BODY = 1024 * 1024;
  * asked to run: the run itself goes on in the worker. Each notification must carry its subscription's clientState.
  */
 export const handler = async (event: ApiEvent): Promise<ApiResult> => {
-  const ids = { requestId: event.requestContext?.requestId ?? randomUUID(), clientRequestId: randomUUID() };
+  const ids = idsOf(event);
   const refuse = (error: BadRequestError | ForbiddenError) => renderServiceError(error, ids.requestId, ids.clientRequestId);
   const validationToken = event.queryStringParameters?.validationToken;
   if (validationToken !== undefined) {
     if (validationToken.length === 0 || validationToken.length > MAX_VALIDATION_TOKEN) return refuse(new BadRequestError('Invalid validationToken.'));
-    return { statusCode: 200, headers: { 'content-type': 'text/plain', 'x-content-type-options': 'nosniff' }, body: validationToken };
+    return { statusCode: 200, headers: { 'content-type': 'text/plain', 'x-content-type-options': 'nosniff', ...idHeaders(ids) }, body: validationToken };
   }
   const text = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (text.length > MAX_NOTIFICATION_BODY) return refuse(new BadRequestError('The notification batch is too large.'));
@@ -36,5 +35,5 @@ export const handler = async (event: ApiEvent): Promise<ApiResult> => {
   const received = await getNotificationServices().receive(parsed.data.value);
   if (received.refused > 0) logger.warn('Change notifications refused (unknown subscription or wrong clientState)', { ...received });
   if (received.accepted === 0) return refuse(new ForbiddenError('No notification of the batch carries a known subscription and its clientState.'));
-  return { statusCode: 202, headers: { 'request-id': ids.requestId } };
+  return { statusCode: 202, headers: idHeaders(ids) };
 };

@@ -54,18 +54,19 @@ export interface RouteOptions<TSchema extends z.ZodType> {
   jobExists?: (key: JobKey) => Promise<boolean>;
 }
 
-interface RequestIds {
+export interface RequestIds {
   requestId: string;
   clientRequestId: string;
 }
 
-function idsOf(event: ApiEvent): RequestIds {
+/** API Gateway's request id, and the caller's client-request-id when it is safe to echo (else a fresh one). */
+export function idsOf(event: ApiEvent): RequestIds {
   const header = event.headers?.['client-request-id'];
   const clientRequestId = header && /^[\w-]{1,64}$/.test(header) ? header : randomUUID();
   return { requestId: event.requestContext?.requestId ?? randomUUID(), clientRequestId };
 }
 
-function idHeaders(ids: RequestIds): Record<string, string> {
+export function idHeaders(ids: RequestIds): Record<string, string> {
   return { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId };
 }
 

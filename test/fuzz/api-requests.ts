@@ -70,6 +70,9 @@ const SUFFIXES = [
   '/%zz', '/schema/functions()', '/start()', "('x')", '?', '/%2F',
 ];
 
+/** Graph's webhook, outside /v1.0 and without our token. */
+export const WEBHOOK = '../notifications';
+
 /** Route paths, a few of them altered, and paths no route has (outside /v1.0 via a dot segment). */
 const TEMPLATES = [
   ...apiRoutes.map((route) => route.path).filter((path) => path.startsWith('/v1.0')),
@@ -95,6 +98,7 @@ const TEMPLATES = [
   '../v2.0/auditLogs/provisioning',
   '../favicon.ico',
   '../',
+  WEBHOOK,
 ];
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
@@ -213,6 +217,7 @@ export interface BodyShapes {
   provisionOnDemand: fc.Arbitrary<unknown>;
   parseExpression: fc.Arbitrary<unknown>;
   schema: fc.Arbitrary<unknown>;
+  notifications: fc.Arbitrary<unknown>;
 }
 
 /** Bodies of the shapes functions/schemas/requests.ts and the schema PUT accept, with values that pass or fail their rules. */
@@ -233,6 +238,23 @@ export function validBodies(world: Pick<FuzzWorld, 'scimUrl' | 'scimToken' | 'te
   const ruleId = fc.oneof(fc.constantFrom(...world.ruleIds), fc.string({ minLength: 1, maxLength: 10 }));
   const objectId = fc.oneof(fc.uuid(), fc.string({ minLength: 1, maxLength: 10 }));
   return {
+    // Graph's changeNotificationCollection, from someone who knows no subscription's clientState.
+    notifications: fc.record({
+      value: fc.array(
+        fc.record(
+          {
+            subscriptionId: fc.oneof(fc.uuid(), literalText),
+            clientState: fc.oneof(fc.constant(null), literalText),
+            changeType: fc.constantFrom('updated', 'deleted', 'created'),
+            resource: fc.constantFrom('Users/x', 'Groups/y', 'users'),
+            tenantId: fc.uuid(),
+            lifecycleEvent: fc.constantFrom('reauthorizationRequired', 'missed'),
+          },
+          { requiredKeys: ['subscriptionId'] },
+        ),
+        { maxLength: 3 },
+      ),
+    }),
     create: fc.record(
       {
         templateId: fc.oneof({ weight: 4, arbitrary: fc.constant('scim') }, fc.constantFrom('SCIM', 'salesforce'), fc.string({ maxLength: 70 })),
@@ -398,6 +420,7 @@ function bodyArbitrary(shapes: BodyShapes, own: fc.Arbitrary<unknown>): fc.Arbit
 
 /** The body shape a route takes, by the last literal segment of its path. */
 function shapeFor(template: string, method: string, shapes: BodyShapes): fc.Arbitrary<unknown> {
+  if (template === WEBHOOK) return shapes.notifications;
   if (template.endsWith('/jobs') && method === 'POST') return shapes.create;
   if (template.endsWith('/restart')) return shapes.restart;
   if (template.endsWith('/start') || template.endsWith('/pause')) return shapes.empty;
@@ -415,6 +438,7 @@ export function requestArbitrary(world: Pick<FuzzWorld, 'scimUrl' | 'scimToken' 
   const routeAndMethod = fc.oneof(
     { weight: 5, arbitrary: fc.constantFrom(...apiRoutes.filter((route) => route.path.startsWith('/v1.0'))).map((route) => ({ template: route.path, method: route.method as string })) },
     { weight: 1, arbitrary: fc.record({ template: fc.constantFrom(...TEMPLATES), method: fc.constantFrom(...METHODS) }) },
+    { weight: 1, arbitrary: fc.constant({ template: WEBHOOK, method: 'POST' }) },
   );
   return routeAndMethod.chain(({ template, method }) =>
     fc.record({
