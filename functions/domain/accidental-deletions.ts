@@ -1,11 +1,13 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { KeyValue } from '../schemas/graph.ts';
 import type { ObjectPlan } from './sync-plan.ts';
 
 /** The part of the `SyncNotificationSettings` secret (a JSON string) that turns the deletion threshold on. */
 const notificationSettingsSchema = z.looseObject({
-  DeleteThresholdEnabled: z.union([z.boolean(), z.enum(['true', 'false', 'True', 'False']).transform((v) => v.toLowerCase() === 'true')]).optional(),
-  DeleteThresholdValue: z.coerce.number().int().positive().optional(),
+  DeleteThresholdEnabled: z.optional(
+    z.union([z.boolean(), z.pipe(z.enum(['true', 'false', 'True', 'False']), z.transform((v) => v.toLowerCase() === 'true'))]),
+  ),
+  DeleteThresholdValue: z.optional(z.coerce.number().check(z.int(), z.positive())),
 });
 
 /**

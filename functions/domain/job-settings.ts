@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { KeyValue } from '../schemas/graph.ts';
 import { parseIntervalMinutes } from './interval.ts';
 
@@ -20,11 +20,11 @@ export const MAX_REQUESTS_PER_SECOND = 'MaxRequestsPerSecond';
 
 /** A positive number of requests per second, written as a plain decimal ("10", "0.27"). */
 export const maxRequestsPerSecondSchema = z
-  .string()
-  .trim()
-  .regex(/^\d+(\.\d+)?$/, `${MAX_REQUESTS_PER_SECOND} must be a positive number of requests per second, e.g. 10 or 0.27`)
-  .transform(Number)
-  .refine((value) => value > 0, `${MAX_REQUESTS_PER_SECOND} must be a positive number of requests per second, e.g. 10 or 0.27`);
+  .pipe(
+    z.string().check(z.trim(), z.regex(/^\d+(\.\d+)?$/, `${MAX_REQUESTS_PER_SECOND} must be a positive number of requests per second, e.g. 10 or 0.27`)),
+    z.transform(Number),
+  )
+  .check(z.refine((value) => value > 0, `${MAX_REQUESTS_PER_SECOND} must be a positive number of requests per second, e.g. 10 or 0.27`));
 
 /** The job's `MaxRequestsPerSecond`, or undefined when it is not set (or, stored before it was checked, unreadable). */
 export function maxRequestsPerSecondOf(settings: KeyValue[]): number | undefined {
@@ -46,17 +46,17 @@ const MIN_RECONCILE_MINUTES = 60;
 const reconcileIntervalMessage = `${RECONCILE_INTERVAL} must be an ISO 8601 duration of whole minutes, at least PT1H (e.g. P1D, PT12H)`;
 
 /** The setting's minutes. */
-export const reconcileIntervalSchema = z
-  .string()
-  .trim()
-  .transform((value, context) => {
+export const reconcileIntervalSchema = z.pipe(
+  z.string().check(z.trim()),
+  z.transform((value, context) => {
     const minutes = parseIntervalMinutes(value);
     if (minutes === null || minutes < MIN_RECONCILE_MINUTES) {
-      context.addIssue({ code: 'custom', message: reconcileIntervalMessage });
+      context.issues.push({ code: 'custom', message: reconcileIntervalMessage, input: value });
       return z.NEVER;
     }
     return minutes;
-  });
+  }),
+);
 
 /** The job's `ReconcileInterval` in minutes, or undefined when it is not set (or, stored before it was checked, unreadable). */
 export function reconcileIntervalOf(settings: KeyValue[]): number | undefined {
@@ -81,7 +81,7 @@ export function reconcileWanted(
 }
 
 /** Settings whose values are checked when they are written (a bad one is a 400 that changes nothing). */
-export const CHECKED_SETTINGS: Record<string, z.ZodType> = {
+export const CHECKED_SETTINGS: Record<string, z.ZodMiniType> = {
   [MAX_REQUESTS_PER_SECOND.toLowerCase()]: maxRequestsPerSecondSchema,
   [RECONCILE_INTERVAL.toLowerCase()]: reconcileIntervalSchema,
 };

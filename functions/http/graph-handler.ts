@@ -5,7 +5,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { BadRequestError, PayloadTooLargeError, ServiceError } from '../errors/service-errors.ts';
 import { logger } from '../observability/logger.ts';
 import { principalFromClaims, requirePermission, type Principal } from './principal.ts';
@@ -13,6 +14,10 @@ import { renderServiceError, toServiceError } from './graph-error.ts';
 import { JOB_ID, SERVICE_PRINCIPAL_ID } from '../domain/ids.ts';
 import { JobNotFoundError } from '../domain/job-errors.ts';
 import type { JobKey } from '../schemas/stored-job.ts';
+
+// zod/mini loads no locale (every issue would read "Invalid input"); the English one names what was expected, and
+// request-body refusals quote it. It is global: set once here, where every API function's parsing goes through.
+z.config(en());
 
 /** Largest request body accepted; every body of this API is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -38,7 +43,7 @@ export interface GraphResponse {
   headers?: Record<string, string>;
 }
 
-export interface RouteOptions<TSchema extends z.ZodType> {
+export interface RouteOptions<TSchema extends z.ZodMiniType> {
   access: 'read' | 'write' | 'auditLog';
   /** Body schema; routes without one ignore the body. */
   body?: TSchema;
@@ -70,7 +75,7 @@ export function idHeaders(ids: RequestIds): Record<string, string> {
   return { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId };
 }
 
-function readBody<TSchema extends z.ZodType>(event: ApiEvent, options: RouteOptions<TSchema>): z.infer<TSchema> {
+function readBody<TSchema extends z.ZodMiniType>(event: ApiEvent, options: RouteOptions<TSchema>): z.infer<TSchema> {
   if (!options.body) return undefined as z.infer<TSchema>;
   const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
@@ -129,7 +134,7 @@ function isRefusal(error: unknown): boolean {
 }
 
 /** Whether the refused request's job exists; when that cannot be told, the refusal stands (it is true either way). */
-async function confirmJobExists(options: RouteOptions<z.ZodType>, key: JobKey, refusal: unknown): Promise<boolean> {
+async function confirmJobExists(options: RouteOptions<z.ZodMiniType>, key: JobKey, refusal: unknown): Promise<boolean> {
   if (!options.jobExists) {
     logger.error('A route with {jobId} has no jobExists check', { jobId: key.jobId });
     return true;
@@ -150,7 +155,7 @@ async function confirmJobExists(options: RouteOptions<z.ZodType>, key: JobKey, r
  * Wraps one Graph method: request ids, token claims and permission, path and body validation, JSON rendering,
  * and Graph error bodies for every failure. Entry files stay a few lines: options plus the use case.
  */
-export function graphHandler<TSchema extends z.ZodType>(
+export function graphHandler<TSchema extends z.ZodMiniType>(
   options: RouteOptions<TSchema>,
   handle: (request: GraphRequest<z.infer<TSchema>>) => Promise<GraphResponse>,
 ) {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Graph's JSON for the synchronization resources (names and enum values exactly as Graph spells them). */
 
@@ -28,24 +28,24 @@ export const synchronizationErrorSchema = z.object({
 
 export const taskExecutionSchema = z.object({
   activityIdentifier: z.string(),
-  countEntitled: z.number().int(),
-  countEntitledForProvisioning: z.number().int(),
-  countEscrowed: z.number().int(),
-  countEscrowedRaw: z.number().int(),
-  countExported: z.number().int(),
-  countExports: z.number().int(),
-  countImported: z.number().int(),
-  countImportedDeltas: z.number().int(),
-  countImportedReferenceDeltas: z.number().int(),
-  error: synchronizationErrorSchema.nullable(),
+  countEntitled: z.int(),
+  countEntitledForProvisioning: z.int(),
+  countEscrowed: z.int(),
+  countEscrowedRaw: z.int(),
+  countExported: z.int(),
+  countExports: z.int(),
+  countImported: z.int(),
+  countImportedDeltas: z.int(),
+  countImportedReferenceDeltas: z.int(),
+  error: z.nullable(synchronizationErrorSchema),
   state: executionStateSchema,
   timeBegan: z.string(),
   timeEnded: z.string(),
 });
 
 export const progressSchema = z.object({
-  completedUnits: z.number().int(),
-  totalUnits: z.number().int(),
+  completedUnits: z.int(),
+  totalUnits: z.int(),
   units: z.string(),
   progressObservationDateTime: z.string(),
 });
@@ -55,29 +55,29 @@ export const quarantineSchema = z.object({
   nextAttempt: z.string(),
   reason: quarantineReasonSchema,
   seriesBegan: z.string(),
-  seriesCount: z.number().int(),
-  error: synchronizationErrorSchema.nullable(),
+  seriesCount: z.int(),
+  error: z.nullable(synchronizationErrorSchema),
 });
 
-export const keyLongValueSchema = z.object({ key: z.string(), value: z.number().int() });
+export const keyLongValueSchema = z.object({ key: z.string(), value: z.int() });
 
 export const synchronizationStatusSchema = z.object({
   code: statusCodeSchema,
-  countSuccessiveCompleteFailures: z.number().int(),
+  countSuccessiveCompleteFailures: z.int(),
   escrowsPruned: z.boolean(),
   synchronizedEntryCountByType: z.array(keyLongValueSchema),
-  lastExecution: taskExecutionSchema.nullable(),
-  lastSuccessfulExecution: taskExecutionSchema.nullable(),
-  lastSuccessfulExecutionWithExports: taskExecutionSchema.nullable(),
+  lastExecution: z.nullable(taskExecutionSchema),
+  lastSuccessfulExecution: z.nullable(taskExecutionSchema),
+  lastSuccessfulExecutionWithExports: z.nullable(taskExecutionSchema),
   progress: z.array(progressSchema),
-  quarantine: quarantineSchema.nullable(),
+  quarantine: z.nullable(quarantineSchema),
   steadyStateFirstAchievedTime: z.string(),
   steadyStateLastAchievedTime: z.string(),
-  troubleshootingUrl: z.string().nullable(),
+  troubleshootingUrl: z.nullable(z.string()),
 });
 
 export const synchronizationScheduleSchema = z.object({
-  expiration: z.string().nullable(),
+  expiration: z.nullable(z.string()),
   interval: z.string(),
   state: scheduleStateSchema,
 });
@@ -91,14 +91,14 @@ export const metadataEntrySchema = z.object({ key: z.string(), value: z.string()
  */
 export const changeNotificationsStatusSchema = z.object({
   state: z.enum(['active', 'notConfigured', 'failed', 'pending']),
-  message: z.string().nullable(),
+  message: z.nullable(z.string()),
 });
 
 export const synchronizationJobSchema = z.object({
   id: z.string(),
   templateId: z.string(),
   schedule: synchronizationScheduleSchema,
-  status: synchronizationStatusSchema.extend({ changeNotifications: changeNotificationsStatusSchema.optional() }),
+  status: z.extend(synchronizationStatusSchema, { changeNotifications: z.optional(changeNotificationsStatusSchema) }),
   synchronizationJobSettings: z.array(keyValueSchema),
   metadata: z.array(metadataEntrySchema),
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Graph's open `detailsInfo`: a flat map of strings. */
 const detailsSchema = z.record(z.string(), z.string());
@@ -33,26 +33,26 @@ export const provisioningObjectSummarySchema = z.object({
   cycleId: z.string(),
   changeId: z.string(),
   provisioningAction: provisioningActionSchema,
-  durationInMilliseconds: z.number().int(),
+  durationInMilliseconds: z.int(),
   initiatedBy: z.object({ id: z.string(), displayName: z.string(), initiatorType: z.enum(['user', 'application', 'system']) }),
   servicePrincipal: z.object({ id: z.string(), displayName: z.string() }),
   sourceSystem: systemSchema,
   targetSystem: systemSchema,
   sourceIdentity: identitySchema,
   targetIdentity: identitySchema,
-  modifiedProperties: z.array(z.object({ displayName: z.string(), oldValue: z.string().nullable(), newValue: z.string().nullable() })),
+  modifiedProperties: z.array(z.object({ displayName: z.string(), oldValue: z.nullable(z.string()), newValue: z.nullable(z.string()) })),
   provisioningSteps: z.array(provisioningLogStepSchema),
   provisioningStatusInfo: z.object({
     status: provisioningResultSchema,
-    errorInformation: z
-      .object({
+    errorInformation: z.nullable(
+      z.object({
         errorCode: z.string(),
         reason: z.string(),
-        additionalDetails: z.string().nullable(),
+        additionalDetails: z.nullable(z.string()),
         errorCategory: z.enum(['failure', 'nonServiceFailure']),
-        recommendedAction: z.string().nullable(),
-      })
-      .nullable(),
+        recommendedAction: z.nullable(z.string()),
+      }),
+    ),
   }),
 });
 

@@ -1,89 +1,89 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseIntervalMinutes } from '../domain/interval.ts';
 import { CHECKED_SETTINGS } from '../domain/job-settings.ts';
 import { MAX_EXPRESSION_LENGTH } from '../domain/mapping/limits.ts';
 
-const intervalSchema = z
-  .string()
-  .refine((value) => parseIntervalMinutes(value) !== null, {
+const intervalSchema = z.string().check(
+  z.refine((value) => parseIntervalMinutes(value) !== null, {
     message: 'interval must be an ISO 8601 duration of whole minutes, at least PT1M (e.g. PT5M, PT1H)',
-  });
+  }),
+);
 
 /** POST /jobs. `schedule` is this service's extension (Graph's interval is fixed). */
-export const createJobBodySchema = z
-  .object({
-    templateId: z.string().min(1).max(64),
-    schedule: z.object({ interval: intervalSchema }).strict().optional(),
-  })
-  .strict();
+export const createJobBodySchema = z.strictObject({
+  templateId: z.string().check(z.minLength(1), z.maxLength(64)),
+  schedule: z.optional(z.strictObject({ interval: intervalSchema })),
+});
 
 /** PATCH /jobs/{id}: the schedule interval and job settings (merged by name) can change. */
 export const updateJobBodySchema = z
-  .object({
-    schedule: z.object({ interval: intervalSchema }).strict().optional(),
-    synchronizationJobSettings: z
-      .array(z.object({ name: z.string().min(1).max(128), value: z.string().max(1024) }).strict())
-      .min(1)
-      .max(50)
-      .superRefine((settings, context) => {
-        settings.forEach((setting, index) => {
-          const schema = CHECKED_SETTINGS[setting.name.toLowerCase()];
-          if (!schema) return;
-          const parsed = schema.safeParse(setting.value);
-          if (!parsed.success) context.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message, path: [index, 'value'] });
-        });
-      })
-      .optional(),
+  .strictObject({
+    schedule: z.optional(z.strictObject({ interval: intervalSchema })),
+    synchronizationJobSettings: z.optional(
+      z.array(z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(128)), value: z.string().check(z.maxLength(1024)) })).check(
+        z.minLength(1),
+        z.maxLength(50),
+        z.superRefine((settings, context) => {
+          settings.forEach((setting, index) => {
+            const schema = CHECKED_SETTINGS[setting.name.toLowerCase()];
+            if (!schema) return;
+            const parsed = schema.safeParse(setting.value);
+            if (!parsed.success) context.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message, path: [index, 'value'] });
+          });
+        }),
+      ),
+    ),
   })
-  .strict()
-  .refine((body) => body.schedule !== undefined || body.synchronizationJobSettings !== undefined, {
-    message: 'give `schedule` or `synchronizationJobSettings` to change',
-  });
+  .check(
+    z.refine((body) => body.schedule !== undefined || body.synchronizationJobSettings !== undefined, {
+      message: 'give `schedule` or `synchronizationJobSettings` to change',
+    }),
+  );
 
-export const restartJobBodySchema = z
-  .object({
-    criteria: z.object({ resetScope: z.string().max(200).nullable().optional() }).strict().nullable().optional(),
-  })
-  .strict();
+export const restartJobBodySchema = z.strictObject({
+  criteria: z.optional(z.nullable(z.strictObject({ resetScope: z.optional(z.nullable(z.string().check(z.maxLength(200)))) }))),
+});
 
 /** Start and pause take no parameters; an empty object is what Graph clients send. */
-export const emptyBodySchema = z.object({}).strict();
+export const emptyBodySchema = z.strictObject({});
 
-const secretPairSchema = z.object({ key: z.string().min(1).max(64), value: z.string().max(8192) }).strict();
+const secretPairSchema = z.strictObject({ key: z.string().check(z.minLength(1), z.maxLength(64)), value: z.string().check(z.maxLength(8192)) });
 
 /** PUT /secrets: Graph's examples send `value`, its parameter table says `credentials`; both are accepted. */
 export const putSecretsBodySchema = z
-  .object({
-    value: z.array(secretPairSchema).max(64).optional(),
-    credentials: z.array(secretPairSchema).max(64).optional(),
+  .strictObject({
+    value: z.optional(z.array(secretPairSchema).check(z.maxLength(64))),
+    credentials: z.optional(z.array(secretPairSchema).check(z.maxLength(64))),
   })
-  .strict()
-  .refine((body) => (body.value === undefined) !== (body.credentials === undefined), {
-    message: 'give the secrets as exactly one of `value` or `credentials`',
-  });
+  .check(
+    z.refine((body) => (body.value === undefined) !== (body.credentials === undefined), {
+      message: 'give the secrets as exactly one of `value` or `credentials`',
+    }),
+  );
 
 export type CreateJobBody = z.infer<typeof createJobBodySchema>;
 export type RestartJobBody = z.infer<typeof restartJobBodySchema>;
 
 /** POST /jobs/{id}/schema/parseExpression. */
 export const parseExpressionBodySchema = z.looseObject({
-  expression: z.string().min(1).max(MAX_EXPRESSION_LENGTH),
-  testInputObject: z
-    .looseObject({
-      definition: z.unknown().optional(),
-      properties: z.array(z.object({ key: z.string().min(1), value: z.unknown() })).max(500).nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-  targetAttributeDefinition: z.unknown().optional(),
+  expression: z.string().check(z.minLength(1), z.maxLength(MAX_EXPRESSION_LENGTH)),
+  testInputObject: z.optional(
+    z.nullable(
+      z.looseObject({
+        definition: z.optional(z.unknown()),
+        properties: z.optional(z.nullable(z.array(z.object({ key: z.string().check(z.minLength(1)), value: z.unknown() })).check(z.maxLength(500)))),
+      }),
+    ),
+  ),
+  targetAttributeDefinition: z.optional(z.unknown()),
 });
 
 /** POST /jobs/{id}/validateCredentials. */
 export const validateCredentialsBodySchema = z.looseObject({
-  useSavedCredentials: z.boolean().optional(),
-  credentials: z.array(secretPairSchema).max(64).nullable().optional(),
-  applicationIdentifier: z.string().nullable().optional(),
-  templateId: z.string().nullable().optional(),
+  useSavedCredentials: z.optional(z.boolean()),
+  credentials: z.optional(z.nullable(z.array(secretPairSchema).check(z.maxLength(64)))),
+  applicationIdentifier: z.optional(z.nullable(z.string())),
+  templateId: z.optional(z.nullable(z.string())),
 });
 
 /** POST /jobs/{id}/provisionOnDemand (Graph's synchronizationJobApplicationParameters). */
@@ -91,22 +91,27 @@ export const provisionOnDemandBodySchema = z.object({
   parameters: z
     .array(
       z.object({
-        ruleId: z.string().min(1).max(200),
+        ruleId: z.string().check(z.minLength(1), z.maxLength(200)),
         subjects: z
           .array(
             z.object({
-              objectId: z.string().min(1).max(64),
+              objectId: z.string().check(z.minLength(1), z.maxLength(64)),
               objectTypeName: z.enum(['User', 'Group']),
-              links: z
-                .object({
-                  members: z.array(z.object({ objectId: z.string().min(1).max(64), objectTypeName: z.literal('User') })).max(5).nullable().optional(),
-                })
-                .nullable()
-                .optional(),
+              links: z.optional(
+                z.nullable(
+                  z.object({
+                    members: z.optional(
+                      z.nullable(
+                        z.array(z.object({ objectId: z.string().check(z.minLength(1), z.maxLength(64)), objectTypeName: z.literal('User') })).check(z.maxLength(5)),
+                      ),
+                    ),
+                  }),
+                ),
+              ),
             }),
           )
-          .min(1),
+          .check(z.minLength(1)),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   keyValueSchema,
   metadataEntrySchema,
@@ -10,7 +10,7 @@ import {
 export const transitionSchema = z.object({
   action: z.enum(['create', 'start', 'pause', 'restart', 'patch', 'schema', 'quarantine', 'steadyState']),
   at: z.string(),
-  detail: z.string().optional(),
+  detail: z.optional(z.string()),
 });
 
 /**
@@ -22,19 +22,19 @@ export const targetTraitsSchema = z.object({
    * How a full listing pages: `startIndex` (RFC 7644), `cursor` (RFC 9865, as AWS IAM Identity Center), or `none`
    * (it cannot be listed completely: accounts are matched by filter queries).
    */
-  listing: z.enum(['startIndex', 'cursor', 'none']).optional(),
+  listing: z.optional(z.enum(['startIndex', 'cursor', 'none'])),
   /** False: the target refuses `attributes`/`excludedAttributes`, so requests go without them. */
-  projection: z.boolean().optional(),
+  projection: z.optional(z.boolean()),
   /**
    * How members are removed: `pathFilter` (`members[value eq "…"]`, RFC 7644 §3.5.2.2), or `valueList`
    * (`path: members` with the values, as Entra sends it) for a target that refused the first.
    */
-  memberRemoval: z.enum(['pathFilter', 'valueList']).optional(),
+  memberRemoval: z.optional(z.enum(['pathFilter', 'valueList'])),
   /**
    * True: the target takes one value per multi-valued user attribute (AWS IAM Identity Center): the primary one is
    * sent, the others are left out.
    */
-  singleValues: z.boolean().optional(),
+  singleValues: z.optional(z.boolean()),
 });
 export type TargetTraits = z.infer<typeof targetTraitsSchema>;
 
@@ -44,119 +44,128 @@ export type TargetTraits = z.infer<typeof targetTraitsSchema>;
  */
 export const runStateSchema = z.object({
   /** Opaque source position (the directory's nextLink/deltaLink state); null = start a full round. */
-  watermark: z.string().nullable(),
-  epoch: z.number().int(),
+  watermark: z.nullable(z.string()),
+  epoch: z.int(),
   /** Links of older generations are ignored: restart Full/ConnectorDataStore is one counter bump. */
-  linkGeneration: z.number().int(),
-  escrowGeneration: z.number().int(),
-  leaseOwner: z.string().nullable(),
-  leaseUntil: z.string().nullable(),
+  linkGeneration: z.int(),
+  escrowGeneration: z.int(),
+  leaseOwner: z.nullable(z.string()),
+  leaseUntil: z.nullable(z.string()),
   /** A start arrived while a run held the lease: the run goes on to a fresh steady state. */
   rerunRequested: z.boolean(),
   /** Some objects wait in escrow for a retry (saves a read on every idle tick when none do). */
-  escrowsPending: z.boolean().default(false),
+  escrowsPending: z._default(z.boolean(), false),
   /** Restart ForceDeletes: the current cycle may delete and disable past the accidental-deletion threshold. */
-  forceDeletes: z.boolean().default(false),
+  forceDeletes: z._default(z.boolean(), false),
   /** Which target the links point into (a hash of its address): another target starts a fresh generation. */
-  targetIdentity: z.string().nullable().default(null),
+  targetIdentity: z._default(z.nullable(z.string()), null),
   /**
    * Restart Full began a new link generation on the same target: the first full round's end also looks at what
    * the previous generation provisioned (accounts of objects the directory no longer has, memberships it dropped).
    */
-  previousLinkGeneration: z.number().int().nullable().default(null),
+  previousLinkGeneration: z._default(z.nullable(z.int()), null),
   /** Some memberships wait for their user to be linked (a new user link then looks for them). */
-  pendingMembers: z.boolean().default(false),
+  pendingMembers: z._default(z.boolean(), false),
   /** A throttled system asked us to wait: no run before this time (a user's start tries at once). */
-  notBefore: z.string().nullable().default(null),
+  notBefore: z._default(z.nullable(z.string()), null),
   /** When the first escrow is next due (no retry pass before then, unless a user starts the job). */
-  escrowsDueAt: z.string().nullable().default(null),
+  escrowsDueAt: z._default(z.nullable(z.string()), null),
   /** Restart `Escrows`: the next pass retries every escrow at once, with its failures forgotten. */
-  escrowsFresh: z.boolean().default(false),
+  escrowsFresh: z._default(z.boolean(), false),
   /**
    * The digest of the assignments applied in this link generation (`SyncAll` false): a tick that reads the same
    * ones has nothing to do for them.
    */
-  assignmentDigest: z.string().nullable().default(null),
+  assignmentDigest: z._default(z.nullable(z.string()), null),
   /** What runs learned of the target (the one `targetIdentity` names). */
-  targetTraits: targetTraitsSchema.default({}),
+  targetTraits: z._default(targetTraitsSchema, {}),
   /**
    * A restart that keeps the links (`Watermark`, the default) asked for the target to be read back: the round it
    * begins ends by repairing what was changed there behind the job's back.
    */
-  reconcileRequested: z.boolean().default(false),
+  reconcileRequested: z._default(z.boolean(), false),
   /** When the target was last known to hold what the links say (a read-back, or a full round that matched it all). */
-  reconciledAt: z.string().nullable().default(null),
+  reconciledAt: z._default(z.nullable(z.string()), null),
   /**
    * Graph change notifications for the job's source directory (see use-cases/change-notifications.ts): null until
    * the worker first looked, and while the deployment has no webhook URL the state says so.
    */
-  notifications: z
-    .object({
-      state: z.enum(['active', 'notConfigured', 'failed']),
-      /** The source directory the subscriptions are on (a hash of its URL and tenant). */
-      sourceKey: z.string().nullable(),
-      /** When the worker next renews them (or tries again after a failure). */
-      renewAfter: z.string().nullable(),
-      message: z.string().nullable(),
-    })
-    .nullable()
-    .default(null),
+  notifications: z._default(
+    z.nullable(
+      z.object({
+        state: z.enum(['active', 'notConfigured', 'failed']),
+        /** The source directory the subscriptions are on (a hash of its URL and tenant). */
+        sourceKey: z.nullable(z.string()),
+        /** When the worker next renews them (or tries again after a failure). */
+        renewAfter: z.nullable(z.string()),
+        message: z.nullable(z.string()),
+      }),
+    ),
+    null,
+  ),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
-  escrowCursor: z.string().nullable().default(null),
+  escrowCursor: z._default(z.nullable(z.string()), null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
-  cycle: z
-    .object({
+  cycle: z.nullable(
+    z.object({
       activityIdentifier: z.string(),
       timeBegan: z.string(),
-      countImported: z.number().int(),
-      countImportedDeltas: z.number().int(),
-      countImportedReferenceDeltas: z.number().int(),
-      countExported: z.number().int(),
-      countExports: z.number().int(),
-      countEscrowed: z.number().int(),
-      countEntitled: z.number().int(),
-      pages: z.number().int(),
+      countImported: z.int(),
+      countImportedDeltas: z.int(),
+      countImportedReferenceDeltas: z.int(),
+      countExported: z.int(),
+      countExports: z.int(),
+      countEscrowed: z.int(),
+      countEntitled: z.int(),
+      pages: z.int(),
       /** Deletes and disables this cycle applied (the accidental-deletion threshold counts these). */
-      countDeletes: z.number().int().default(0),
+      countDeletes: z._default(z.int(), 0),
       /** The cycle began from no watermark: every object is read, not just changes. */
       full: z.boolean(),
       /** How many objects the directory holds, read when a full round begins (progress); null = unknown. */
-      estimatedTotal: z.number().int().nullable().default(null),
+      estimatedTotal: z._default(z.nullable(z.int()), null),
       /** When this full round's read of users, and of groups, last began: the sweep removes what it did not see since. */
-      readSince: z.object({ User: z.string().nullable(), Group: z.string().nullable() }).default({ User: null, Group: null }),
+      readSince: z._default(z.object({ User: z.nullable(z.string()), Group: z.nullable(z.string()) }), { User: null, Group: null }),
       /** The first refusal of the cycle, for the status (which object, what the target answered). */
-      escrowSample: z.string().nullable().default(null),
+      escrowSample: z._default(z.nullable(z.string()), null),
       /**
        * After a full round's last page: removing what the round did not see (what a previous link generation left,
        * memberships, then users, then groups), a page at a time from `cursor`. null = not sweeping.
        */
-      sweep: z
-        .object({ stage: z.enum(['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group', 'adoptedGroups']), cursor: z.string().nullable() })
-        .nullable()
-        .default(null),
+      sweep: z._default(
+        z.nullable(
+          z.object({
+            stage: z.enum(['previousLinks', 'previousMemberships', 'memberships', 'User', 'Group', 'adoptedGroups']),
+            cursor: z.nullable(z.string()),
+          }),
+        ),
+        null,
+      ),
       /**
        * After the round's changes (and sweep): reading the target back, user links then group links a page at a
        * time from `cursor`, repairing what differs. null = not reading back.
        */
-      reconcile: z
-        .object({
-          stage: z.enum(['User', 'Group']),
-          cursor: z.string().nullable(),
-          /** Links to look at when it began (progress). */
-          total: z.number().int(),
-          /** Accounts and groups read back so far. */
-          verified: z.number().int(),
-          /** Those found deleted or changed in the target, or missing memberships, and given back what the mapping produces. */
-          repaired: z.number().int(),
-          /** Memberships the target had lost, added again. */
-          membershipsRestored: z.number().int(),
-        })
-        .nullable()
-        .default(null),
+      reconcile: z._default(
+        z.nullable(
+          z.object({
+            stage: z.enum(['User', 'Group']),
+            cursor: z.nullable(z.string()),
+            /** Links to look at when it began (progress). */
+            total: z.int(),
+            /** Accounts and groups read back so far. */
+            verified: z.int(),
+            /** Those found deleted or changed in the target, or missing memberships, and given back what the mapping produces. */
+            repaired: z.int(),
+            /** Memberships the target had lost, added again. */
+            membershipsRestored: z.int(),
+          }),
+        ),
+        null,
+      ),
       /** This cycle read the target back to its end (the status keeps its counts). */
-      reconciled: z.object({ verified: z.number().int(), repaired: z.number().int(), membershipsRestored: z.number().int() }).nullable().default(null),
-    })
-    .nullable(),
+      reconciled: z._default(z.nullable(z.object({ verified: z.int(), repaired: z.int(), membershipsRestored: z.int() })), null),
+    }),
+  ),
 });
 
 export const storedJobSchema = z.object({
@@ -165,12 +174,12 @@ export const storedJobSchema = z.object({
   id: z.string(),
   templateId: z.string(),
   createdDateTime: z.string(),
-  version: z.number().int(),
+  version: z.int(),
   /** Interval the user chose, in whole minutes; shown as ISO 8601 in `schedule.interval`. */
-  intervalMinutes: z.number().int().min(1),
+  intervalMinutes: z.int().check(z.gte(1)),
   scheduleName: z.string(),
   /** The customised schema in force (see SchemaStore); null = the template's. */
-  schemaVersion: z.number().int().nullable().default(null),
+  schemaVersion: z._default(z.nullable(z.int()), null),
   schedule: synchronizationScheduleSchema,
   status: synchronizationStatusSchema,
   synchronizationJobSettings: z.array(keyValueSchema),

@@ -1,21 +1,21 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** What the sync worker receives, from a schedule tick or from start ("sync now"). Validated first thing. */
 export const syncTickSchema = z.object({
-  tenantId: z.string().min(1),
-  servicePrincipalId: z.string().min(1),
-  jobId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  servicePrincipalId: z.string().check(z.minLength(1)),
+  jobId: z.string().check(z.minLength(1)),
   /** `<aws.scheduler.scheduled-time>` for schedule ticks. */
-  scheduledTime: z.string().optional(),
+  scheduledTime: z.optional(z.string()),
   /**
    * `schedule`: a tick; `start`: a user's start or restart ("sync now"); `continue`: the engine carrying on;
    * `notification`: the source reported a change (Graph change notifications).
    */
   trigger: z.enum(['schedule', 'start', 'continue', 'notification']),
   /** A lifecycle notification asked for the source's subscriptions to be renewed now. */
-  renewSubscriptions: z.boolean().optional(),
+  renewSubscriptions: z.optional(z.boolean()),
   /** The notified source (a `notification` tick): a paused or deleted job is taken off its list. */
-  sourceKey: z.string().max(64).optional(),
+  sourceKey: z.optional(z.string().check(z.maxLength(64))),
 });
 
 export type SyncTick = z.infer<typeof syncTickSchema>;
@@ -23,11 +23,11 @@ export type SyncTick = z.infer<typeof syncTickSchema>;
 /** Test the target credentials (saved ones, or the given pairs) without running anything: validateCredentials. */
 export const validateCredentialsRequestSchema = z.object({
   action: z.literal('validateCredentials'),
-  tenantId: z.string().min(1),
-  servicePrincipalId: z.string().min(1),
-  jobId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  servicePrincipalId: z.string().check(z.minLength(1)),
+  jobId: z.string().check(z.minLength(1)),
   /** null = the saved secrets. */
-  credentials: z.array(z.object({ key: z.string(), value: z.string() })).nullable(),
+  credentials: z.nullable(z.array(z.object({ key: z.string(), value: z.string() }))),
 });
 
 export const credentialsValidationSchema = z.discriminatedUnion('valid', [
@@ -38,19 +38,18 @@ export const credentialsValidationSchema = z.discriminatedUnion('valid', [
 /** provisionOnDemand: these objects (and a group's listed members) now, outside the schedule. */
 export const provisionOnDemandRequestSchema = z.object({
   action: z.literal('provisionOnDemand'),
-  tenantId: z.string().min(1),
-  servicePrincipalId: z.string().min(1),
-  jobId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  servicePrincipalId: z.string().check(z.minLength(1)),
+  jobId: z.string().check(z.minLength(1)),
   subjects: z
     .array(
       z.object({
-        objectId: z.string().min(1).max(64),
+        objectId: z.string().check(z.minLength(1), z.maxLength(64)),
         objectTypeName: z.enum(['User', 'Group']),
-        members: z.array(z.string().min(1).max(64)).max(5),
+        members: z.array(z.string().check(z.minLength(1), z.maxLength(64))).check(z.maxLength(5)),
       }),
     )
-    .min(1)
-    .max(5),
+    .check(z.minLength(1), z.maxLength(5)),
 });
 
 /** One step of an on-demand provisioning, as Graph's provisioningStep reports it. */
@@ -82,10 +81,10 @@ export const provisionOnDemandResultSchema = z.discriminatedUnion('outcome', [
  */
 export const purgeJobEventSchema = z.object({
   action: z.literal('purgeJob'),
-  tenantId: z.string().min(1),
-  servicePrincipalId: z.string().min(1),
-  jobId: z.string().min(1),
-  scheduleName: z.string().regex(/^[0-9a-zA-Z-_.]{1,64}$/),
+  tenantId: z.string().check(z.minLength(1)),
+  servicePrincipalId: z.string().check(z.minLength(1)),
+  jobId: z.string().check(z.minLength(1)),
+  scheduleName: z.string().check(z.regex(/^[0-9a-zA-Z-_.]{1,64}$/)),
 });
 
 /** Everything the worker is invoked with. */

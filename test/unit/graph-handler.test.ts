@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidIntervalError, JobCannotStartError } from '../../functions/domain/job-errors.ts';
 import { ConflictError } from '../../functions/errors/service-errors.ts';
 import { graphHandler, type ApiEvent } from '../../functions/http/graph-handler.ts';
 import { SchedulesUnavailableError } from '../../functions/ports/job-schedules.ts';
+import { createJobBodySchema, restartJobBodySchema } from '../../functions/schemas/requests.ts';
 import type { JobKey } from '../../functions/schemas/stored-job.ts';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
@@ -24,7 +25,7 @@ function route(existing: string[], refusal: Error | null, exists?: (key: JobKey)
   const handler = graphHandler(
     {
       access: 'write',
-      body: z.object({ ok: z.boolean() }).strict(),
+      body: z.strictObject({ ok: z.boolean() }),
       jobExists:
         exists ??
         (async (jobKey) => {
@@ -95,5 +96,20 @@ describe('path parameters as API Gateway hands them over (still percent-encoded)
     const result = (await handler(eventFor('scim.%zz'), {} as never)) as { statusCode: number; body: string };
     expect(result.statusCode).toBe(400);
     expect(JSON.parse(result.body).error).toMatchObject({ code: 'invalidRequest', message: expect.stringMatching(/percent escape/) });
+  });
+});
+
+describe('request-body refusals', () => {
+  // zod/mini carries no messages of its own: these are the English locale's, which the handler installs.
+  it.each([
+    [createJobBodySchema, '{"templateId":""}', "Invalid request body at 'templateId': Too small: expected string to have >=1 characters."],
+    [createJobBodySchema, '{"templateId":5}', "Invalid request body at 'templateId': Invalid input: expected string, received number."],
+    [createJobBodySchema, '{"templateId":"scim","extra":1}', 'Invalid request body: Unrecognized key: "extra".'],
+    [restartJobBodySchema, '{"criteria":{"resetScope":"x","flags":1}}', "Invalid request body at 'criteria': Unrecognized key: \"flags\"."],
+  ])('say what was expected (%#)', async (schema, body, message) => {
+    const handler = graphHandler({ access: 'write', body: schema }, async () => ({ statusCode: 204 }));
+    const result = (await handler(eventFor(undefined, body), {} as never)) as { statusCode: number; body: string };
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body).error).toMatchObject({ code: 'invalidRequest', message });
   });
 });

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { CreateIntent, CreateIntentStore } from '../../ports/create-intents.ts';
 import { linkId, type LinkScope, type ObjectRef } from '../../ports/link-store.ts';
 import { JobPartition } from './job-partition.ts';

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Escrow, EscrowStore } from '../../ports/escrow-store.ts';
 import { linkId, type LinkScope, type ObjectRef } from '../../ports/link-store.ts';
 import { JobPartition } from './job-partition.ts';
@@ -8,7 +8,7 @@ const escrowItemSchema = z.object({
   type: z.enum(['User', 'Group']),
   sourceId: z.string(),
   error: z.string(),
-  attempts: z.number().int().min(1),
+  attempts: z.int().check(z.gte(1)),
   firstFailedAt: z.string(),
   nextAttemptAt: z.string(),
 });

@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { JobStatePurge, PendingPurge } from '../../ports/job-state-purge.ts';
 import type { JobKey } from '../../schemas/stored-job.ts';
 import { keys } from './table-keys.ts';

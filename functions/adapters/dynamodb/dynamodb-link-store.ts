@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { DirectoryObjectType } from '../../ports/directory-source.ts';
 import { linkId, type LinkScope, type LinkStore, type ObjectLink, type ObjectRef } from '../../ports/link-store.ts';
 import { JobPartition } from './job-partition.ts';
@@ -9,10 +9,10 @@ const linkItemSchema = z.object({
   sourceId: z.string(),
   targetId: z.string(),
   exported: z.record(z.string(), z.unknown()),
-  source: z.record(z.string(), z.unknown()).default({}),
-  seenAt: z.string().default(''),
-  membersUnverified: z.boolean().optional(),
-  outOfScope: z.boolean().optional(),
+  source: z._default(z.record(z.string(), z.unknown()), {}),
+  seenAt: z._default(z.string(), ''),
+  membersUnverified: z.optional(z.boolean()),
+  outOfScope: z.optional(z.boolean()),
 });
 
 const linkPrefix = (generation: number, type?: DirectoryObjectType) => `G${generation}#L#${type ? `${type}#` : ''}`;

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { LinkScope, Membership, MembershipStore } from '../../ports/link-store.ts';
 import { JobPartition, type Item } from './job-partition.ts';
 

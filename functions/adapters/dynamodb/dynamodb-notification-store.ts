@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { HeldSubscription, NotificationStore, SourceNotifications, SubscriptionOwner } from '../../ports/notification-store.ts';
 import { keys } from './table-keys.ts';
 
@@ -11,8 +11,8 @@ const heldSchema = z.object({
   clientStateHash: z.string(),
 });
 const sourceItemSchema = z.object({
-  subscriptions: z.array(heldSchema).default([]),
-  jobs: z.set(z.string()).optional(),
+  subscriptions: z._default(z.array(heldSchema), []),
+  jobs: z.optional(z.set(z.string())),
 });
 const ownerItemSchema = z.object({ tenantId: z.string(), sourceKey: z.string(), clientStateHash: z.string() });
 

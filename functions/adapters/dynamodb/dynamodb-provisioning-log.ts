@@ -1,7 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidCursorError } from '../../ports/job-store.ts';
 import type { ProvisioningLog, ProvisioningLogEquals, ProvisioningLogQuery } from '../../ports/provisioning-log.ts';
 import type { ProvisioningObjectSummary } from '../../schemas/provisioning-log.ts';
@@ -28,7 +28,7 @@ const FILTER_ATTRIBUTES: Record<keyof ProvisioningLogEquals, string> = {
 const SCAN_BUDGET = 5_000;
 
 /** Where a page stopped: a day and the sort key after which to go on (null: from the day's newest). */
-const cursorSchema = z.object({ d: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), k: z.string().min(1).nullable() });
+const cursorSchema = z.object({ d: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)), k: z.nullable(z.string().check(z.minLength(1))) });
 
 const dayOf = (time: string | Date) => new Date(time).toISOString().slice(0, 10);
 

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { LinkScope } from '../../ports/link-store.ts';
 import type { Reference, ReferenceStore } from '../../ports/reference-store.ts';
 import { JobPartition } from './job-partition.ts';

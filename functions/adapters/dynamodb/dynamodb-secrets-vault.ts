@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { SecretCipher, SecretPair, SecretsVault } from '../../ports/secrets-vault.ts';
 import { keys } from './table-keys.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { secretRedactor } from '../../domain/secret-redaction.ts';
 
 export interface ClientCredentialsOptions {
@@ -17,11 +17,11 @@ export interface ClientCredentialsOptions {
 }
 
 const tokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  expires_in: z.coerce.number().positive(),
+  access_token: z.string().check(z.minLength(1)),
+  expires_in: z.coerce.number().check(z.positive()),
 });
 
-const tokenErrorSchema = z.object({ error: z.string(), error_description: z.string().optional() });
+const tokenErrorSchema = z.object({ error: z.string(), error_description: z.optional(z.string()) });
 
 /** Renew this long before expiry, so a token never runs out in the middle of a page. */
 const RENEW_BEFORE_MS = 5 * 60 * 1000;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   ResyncRequiredError,
   SourceUnavailableError,
@@ -49,43 +49,43 @@ type Stream = 'users' | 'groups';
 const watermarkSchema = z.object({
   v: z.literal(1),
   phase: z.enum(['users', 'groups']),
-  users: z.string().nullable(),
-  groups: z.string().nullable(),
+  users: z.nullable(z.string()),
+  groups: z.nullable(z.string()),
   select: z.string(),
   /** Streams in their first, full read (started without a link): an entry there is the whole object. */
-  full: z.array(z.enum(['users', 'groups'])).default([]),
+  full: z._default(z.array(z.enum(['users', 'groups'])), []),
 });
 type Watermark = z.infer<typeof watermarkSchema>;
 
 const removedSchema = z.object({ reason: z.string() });
 
 const graphObjectSchema = z.looseObject({
-  id: z.string().min(1),
-  '@removed': removedSchema.optional(),
-  'members@delta': z
-    .array(z.looseObject({ id: z.string().min(1), '@odata.type': z.string().optional(), '@removed': removedSchema.optional() }))
-    .optional(),
-  'manager@delta': z.array(z.looseObject({ id: z.string().min(1), '@removed': removedSchema.optional() })).optional(),
-  manager: z.looseObject({ id: z.string().min(1) }).nullable().optional(),
+  id: z.string().check(z.minLength(1)),
+  '@removed': z.optional(removedSchema),
+  'members@delta': z.optional(
+    z.array(z.looseObject({ id: z.string().check(z.minLength(1)), '@odata.type': z.optional(z.string()), '@removed': z.optional(removedSchema) })),
+  ),
+  'manager@delta': z.optional(z.array(z.looseObject({ id: z.string().check(z.minLength(1)), '@removed': z.optional(removedSchema) }))),
+  manager: z.optional(z.nullable(z.looseObject({ id: z.string().check(z.minLength(1)) }))),
 });
 
 const graphDeltaPageSchema = z.object({
   value: z.array(graphObjectSchema),
-  '@odata.nextLink': z.string().optional(),
-  '@odata.deltaLink': z.string().optional(),
+  '@odata.nextLink': z.optional(z.string()),
+  '@odata.deltaLink': z.optional(z.string()),
 });
 
 const assignmentPageSchema = z.object({
-  value: z.array(z.looseObject({ principalId: z.string().min(1), principalType: z.string() })),
-  '@odata.nextLink': z.string().optional(),
+  value: z.array(z.looseObject({ principalId: z.string().check(z.minLength(1)), principalType: z.string() })),
+  '@odata.nextLink': z.optional(z.string()),
 });
 
 const memberPageSchema = z.object({
-  value: z.array(z.looseObject({ id: z.string().min(1), '@odata.type': z.string().optional() })),
-  '@odata.nextLink': z.string().optional(),
+  value: z.array(z.looseObject({ id: z.string().check(z.minLength(1)), '@odata.type': z.optional(z.string()) })),
+  '@odata.nextLink': z.optional(z.string()),
 });
 
-const graphErrorSchema = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
+const graphErrorSchema = z.object({ error: z.object({ code: z.optional(z.string()), message: z.optional(z.string()) }) });
 
 type GraphObject = z.infer<typeof graphObjectSchema>;
 

@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { WorkerActions } from '../../ports/worker-actions.ts';
 import {
   credentialsValidationSchema,
@@ -23,7 +23,7 @@ export class LambdaWorkerActions implements WorkerActions {
     return this.invoke({ action: 'provisionOnDemand', ...request }, provisionOnDemandResultSchema);
   }
 
-  private async invoke<T extends z.ZodType>(payload: object, resultSchema: T): Promise<z.infer<T>> {
+  private async invoke<T extends z.ZodMiniType>(payload: object, resultSchema: T): Promise<z.infer<T>> {
     const response = await this.client.send(
       new InvokeCommand({
         FunctionName: this.functionArn,

@@ -1,5 +1,5 @@
 import { Agent, type buildConnector, type Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
 import { secretRedactor, type Redact } from '../../domain/secret-redaction.ts';
 import { oneValueEach, oneValueOperations } from './single-values.ts';
@@ -49,32 +49,32 @@ const exchangeBodyChars = 1000;
 /** Some targets block requests without one (AWS IAM Identity Center refuses a PATCH without it). */
 const userAgent = 'graph-sync-jobs-scim-client/1';
 
-const resourceSchema = z.looseObject({ id: z.string().min(1) });
-const groupMembersSchema = z.looseObject({ id: z.string().min(1), members: z.array(z.looseObject({ value: z.string() })).optional() });
+const resourceSchema = z.looseObject({ id: z.string().check(z.minLength(1)) });
+const groupMembersSchema = z.looseObject({ id: z.string().check(z.minLength(1)), members: z.optional(z.array(z.looseObject({ value: z.string() }))) });
 
 const listResponseSchema = z.object({
-  totalResults: z.number().int().min(0),
-  Resources: z.array(resourceSchema).optional(),
+  totalResults: z.int().check(z.gte(0)),
+  Resources: z.optional(z.array(resourceSchema)),
 });
 
 /** A cursor page (RFC 9865; Identity Center's carries `itemsPerPage` and `nextCursor`, no `totalResults`). */
 const cursorResponseSchema = z
   .object({
-    Resources: z.array(resourceSchema).optional(),
-    itemsPerPage: z.number().int().min(0).optional(),
-    totalResults: z.number().int().min(0).optional(),
-    startIndex: z.number().int().optional(),
-    nextCursor: z.string().min(1).optional(),
+    Resources: z.optional(z.array(resourceSchema)),
+    itemsPerPage: z.optional(z.int().check(z.gte(0))),
+    totalResults: z.optional(z.int().check(z.gte(0))),
+    startIndex: z.optional(z.int()),
+    nextCursor: z.optional(z.string().check(z.minLength(1))),
   })
   // An answer without resources must still say it is a (possibly empty) page.
-  .refine((page) => page.Resources !== undefined || page.itemsPerPage !== undefined || page.totalResults !== undefined);
+  .check(z.refine((page) => page.Resources !== undefined || page.itemsPerPage !== undefined || page.totalResults !== undefined));
 
 /** A member removal in RFC 7644's value-filter form, as the planner writes it (see memberRequests). */
 const memberFilterPathPattern = /^members\[value eq ("(?:[^"\\]|\\.)*")\]$/;
 
 const errorBodySchema = z.looseObject({
-  scimType: z.string().optional(),
-  detail: z.string().optional(),
+  scimType: z.optional(z.string()),
+  detail: z.optional(z.string()),
 });
 
 /** Attribute paths as SCIM writes them (RFC 7644 §3.10), with an optional schema URN prefix. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ExpressionError } from './expression-error.ts';
 import { evaluate } from './expression-evaluator.ts';
 import { booleanOf, type ExpressionValue, textOf } from './expression-functions.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { MAX_EXPRESSION_DEPTH } from './limits.ts';
 
 /**
@@ -31,57 +31,57 @@ export function parseFlowTypes(flowTypes: string): Set<Exclude<ObjectFlowType, '
   return flags;
 }
 
-const flowTypesSchema = z
-  .string()
-  .refine((value) => value.split(',').every((part) => objectFlowTypeSchema.safeParse(part.trim()).success), {
+const flowTypesSchema = z.string().check(
+  z.refine((value) => value.split(',').every((part) => objectFlowTypeSchema.safeParse(part.trim()).success), {
     message: 'flowTypes must be a comma-separated list of None, Add, Update, Delete',
-  });
+  }),
+);
 
 export const referencedObjectSchema = z.object({
   referencedObjectName: z.string(),
-  referencedProperty: z.string().nullable().default(null),
+  referencedProperty: z._default(z.nullable(z.string()), null),
 });
 
 export const attributeDefinitionSchema = z.object({
-  name: z.string().min(1),
-  type: attributeTypeSchema.default('String'),
-  anchor: z.boolean().default(false),
-  caseExact: z.boolean().default(false),
-  defaultValue: z.string().nullable().default(null),
-  flowNullValues: z.boolean().default(false),
-  multivalued: z.boolean().default(false),
-  mutability: mutabilitySchema.default('ReadWrite'),
-  required: z.boolean().default(false),
-  apiExpressions: z.array(keyValueSchema).default([]),
-  referencedObjects: z.array(referencedObjectSchema).default([]),
-  metadata: z.array(keyValueSchema).default([]),
+  name: z.string().check(z.minLength(1)),
+  type: z._default(attributeTypeSchema, 'String'),
+  anchor: z._default(z.boolean(), false),
+  caseExact: z._default(z.boolean(), false),
+  defaultValue: z._default(z.nullable(z.string()), null),
+  flowNullValues: z._default(z.boolean(), false),
+  multivalued: z._default(z.boolean(), false),
+  mutability: z._default(mutabilitySchema, 'ReadWrite'),
+  required: z._default(z.boolean(), false),
+  apiExpressions: z._default(z.array(keyValueSchema), []),
+  referencedObjects: z._default(z.array(referencedObjectSchema), []),
+  metadata: z._default(z.array(keyValueSchema), []),
 });
 
 export const objectDefinitionSchema = z.object({
-  name: z.string().min(1),
-  attributes: z.array(attributeDefinitionSchema).default([]),
-  metadata: z.array(keyValueSchema).default([]),
-  supportedApis: z.array(z.string()).default([]),
+  name: z.string().check(z.minLength(1)),
+  attributes: z._default(z.array(attributeDefinitionSchema), []),
+  metadata: z._default(z.array(keyValueSchema), []),
+  supportedApis: z._default(z.array(z.string()), []),
 });
 
 export const directoryDefinitionSchema = z.object({
   id: z.string(),
-  name: z.string().min(1),
-  objects: z.array(objectDefinitionSchema).default([]),
-  readOnly: z.boolean().default(false),
-  version: z.string().nullable().default(null),
-  discoveryDateTime: z.string().nullable().default(null),
-  discoverabilities: z.string().default('None'),
-  metadata: z.array(keyValueSchema).default([]),
+  name: z.string().check(z.minLength(1)),
+  objects: z._default(z.array(objectDefinitionSchema), []),
+  readOnly: z._default(z.boolean(), false),
+  version: z._default(z.nullable(z.string()), null),
+  discoveryDateTime: z._default(z.nullable(z.string()), null),
+  discoverabilities: z._default(z.string(), 'None'),
+  metadata: z._default(z.array(keyValueSchema), []),
 });
 
 /** The parsed form of a mapping expression: an attribute, a constant, or a function over nested sources. */
 export const attributeMappingSourceSchema = z.object({
-  type: attributeMappingSourceTypeSchema.default('Attribute'),
+  type: z._default(attributeMappingSourceTypeSchema, 'Attribute'),
   name: z.string(),
-  expression: z.string().nullable().default(null),
+  expression: z._default(z.nullable(z.string()), null),
   get parameters() {
-    return z.array(z.object({ key: z.string(), value: attributeMappingSourceSchema })).default([]);
+    return z._default(z.array(z.object({ key: z.string(), value: attributeMappingSourceSchema })), []);
   },
 });
 
@@ -111,65 +111,65 @@ export function sourceDepth(source: unknown, limit = MAX_EXPRESSION_DEPTH): numb
 export const TOO_DEEP = `An expression may nest at most ${MAX_EXPRESSION_DEPTH} levels ([attribute] is one level, ToLower([attribute]) two)`;
 
 /** A mapping source whose depth is checked before the recursive parse: a deep one is refused, never a stack overflow. */
-const boundedSourceSchema = z
-  .unknown()
-  .refine((source) => sourceDepth(source) <= MAX_EXPRESSION_DEPTH, { message: TOO_DEEP, abort: true })
-  .pipe(attributeMappingSourceSchema);
+const boundedSourceSchema = z.pipe(
+  z.unknown().check(z.refine((source) => sourceDepth(source) <= MAX_EXPRESSION_DEPTH, { message: TOO_DEEP, abort: true })),
+  attributeMappingSourceSchema,
+);
 
 export const attributeMappingSchema = z.object({
-  targetAttributeName: z.string().min(1),
-  source: boundedSourceSchema.nullable().default(null),
-  defaultValue: z.string().nullable().default(null),
-  exportMissingReferences: z.boolean().default(false),
-  flowBehavior: attributeFlowBehaviorSchema.default('FlowWhenChanged'),
-  flowType: attributeFlowTypeSchema.default('Always'),
-  matchingPriority: z.number().int().min(0).default(0),
+  targetAttributeName: z.string().check(z.minLength(1)),
+  source: z._default(z.nullable(boundedSourceSchema), null),
+  defaultValue: z._default(z.nullable(z.string()), null),
+  exportMissingReferences: z._default(z.boolean(), false),
+  flowBehavior: z._default(attributeFlowBehaviorSchema, 'FlowWhenChanged'),
+  flowType: z._default(attributeFlowTypeSchema, 'Always'),
+  matchingPriority: z._default(z.int().check(z.gte(0)), 0),
 });
 
 export const filterClauseSchema = z.object({
   sourceOperandName: z.string(),
   operatorName: z.string(),
-  targetOperand: z.object({ values: z.array(z.string()).default([]) }),
+  targetOperand: z.object({ values: z._default(z.array(z.string()), []) }),
 });
 
 export const filterGroupSchema = z.object({
   name: z.string(),
-  clauses: z.array(filterClauseSchema).default([]),
+  clauses: z._default(z.array(filterClauseSchema), []),
 });
 
 export const filterSchema = z.object({
-  groups: z.array(filterGroupSchema).default([]),
-  categoryFilterGroups: z.array(filterGroupSchema).default([]),
-  inputFilterGroups: z.array(filterGroupSchema).default([]),
+  groups: z._default(z.array(filterGroupSchema), []),
+  categoryFilterGroups: z._default(z.array(filterGroupSchema), []),
+  inputFilterGroups: z._default(z.array(filterGroupSchema), []),
 });
 
 export const objectMappingSchema = z.object({
   name: z.string(),
-  enabled: z.boolean().default(true),
-  flowTypes: flowTypesSchema.default('Add, Update, Delete'),
-  sourceObjectName: z.string().min(1),
-  targetObjectName: z.string().min(1),
-  attributeMappings: z.array(attributeMappingSchema).default([]),
-  scope: filterSchema.nullable().default(null),
-  metadata: z.array(keyValueSchema).default([]),
+  enabled: z._default(z.boolean(), true),
+  flowTypes: z._default(flowTypesSchema, 'Add, Update, Delete'),
+  sourceObjectName: z.string().check(z.minLength(1)),
+  targetObjectName: z.string().check(z.minLength(1)),
+  attributeMappings: z._default(z.array(attributeMappingSchema), []),
+  scope: z._default(z.nullable(filterSchema), null),
+  metadata: z._default(z.array(keyValueSchema), []),
 });
 
 export const synchronizationRuleSchema = z.object({
   id: z.string(),
   name: z.string(),
-  editable: z.boolean().default(true),
-  priority: z.number().int().default(1),
+  editable: z._default(z.boolean(), true),
+  priority: z._default(z.int(), 1),
   sourceDirectoryName: z.string(),
   targetDirectoryName: z.string(),
-  objectMappings: z.array(objectMappingSchema).default([]),
-  metadata: z.array(keyValueSchema).default([]),
+  objectMappings: z._default(z.array(objectMappingSchema), []),
+  metadata: z._default(z.array(keyValueSchema), []),
 });
 
 export const synchronizationSchemaSchema = z.object({
   id: z.string(),
   version: z.string(),
-  synchronizationRules: z.array(synchronizationRuleSchema).default([]),
-  directories: z.array(directoryDefinitionSchema).default([]),
+  synchronizationRules: z._default(z.array(synchronizationRuleSchema), []),
+  directories: z._default(z.array(directoryDefinitionSchema), []),
 });
 
 /** Graph's attributeMappingParameterSchema: one parameter of an expression function. */

@@ -1,14 +1,15 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { textOf } from './expression-functions.ts';
 import { quoted, regexProblem, tenantRegex } from './tenant-regex.ts';
-import { attributeTypeSchema, type Filter, type FilterClause, type FilterGroup } from './schema.ts';
+import type { Filter, FilterClause, FilterGroup } from './schema.ts';
 
 /** Graph's filterOperatorSchema: one operator a scoping clause may use, as `GET .../schema/filterOperators` lists it. */
 export const filterOperatorSchemaSchema = z.object({
   name: z.string(),
   arity: z.enum(['Binary', 'Unary']),
   multivaluedComparisonType: z.enum(['All', 'Any']),
-  supportedAttributeTypes: z.array(attributeTypeSchema.exclude(['DateTime'])),
+  /** Every attribute type but DateTime, which no operator compares. */
+  supportedAttributeTypes: z.array(z.enum(['String', 'Integer', 'Reference', 'Binary', 'Boolean'])),
 });
 export type FilterOperatorSchema = z.infer<typeof filterOperatorSchemaSchema>;
 
