@@ -5,7 +5,6 @@ import {
   JobCannotStartError,
   JobNotFoundError,
   UnknownTemplateError,
-  UnusableSchemaError,
 } from '../domain/job-errors.ts';
 import { purgeScheduleNameFor } from '../domain/ids.ts';
 import { parseIntervalMinutes } from '../domain/interval.ts';
@@ -21,7 +20,7 @@ import {
 } from '../domain/job-lifecycle.ts';
 import { parseResetScope } from '../domain/reset-scope.ts';
 import { REQUIRED_TARGET_KEYS } from '../domain/secret-keys.ts';
-import { checkSchema } from '../domain/mapping/schema-validation.ts';
+import type { CheckedSchema } from '../domain/mapping/schema-validation.ts';
 import type { SynchronizationSchema } from '../domain/mapping/schema.ts';
 import type { SchemaStore } from '../ports/schema-store.ts';
 import { findTemplate } from '../domain/templates.ts';
@@ -279,13 +278,15 @@ export function makeJobCommands(deps: JobCommandsDeps) {
       return effectiveSchema(deps.schemas, await load(key));
     },
 
-    /** Replaces the job's schema (Graph: the whole schema, version bumped); the next run is a new initial cycle. */
-    async putSchema(key: JobKey, proposed: SynchronizationSchema): Promise<void> {
+    /**
+     * Replaces the job's schema (Graph: the whole schema, version bumped); the next run is a new initial cycle. The
+     * caller checks it first (checkSchema), so that what does not change schemas does not load what checks them
+     * (the expression parser and the regular expression engine).
+     */
+    async putSchema(key: JobKey, schema: CheckedSchema): Promise<void> {
       const job = await load(key);
-      const checked = checkSchema(proposed);
-      if ('problems' in checked) throw new UnusableSchemaError(checked.problems);
       const version = (job.schemaVersion ?? Number(findTemplate(job.templateId)?.schema.version ?? 1)) + 1;
-      await deps.schemas.put(key, version, { ...checked.schema, version: String(version) });
+      await deps.schemas.put(key, version, { ...schema, version: String(version) });
       await mutate(key, (current) => changeSchema(current, version, now()), null);
       await deps.schemas.removeOthers(key, version);
     },

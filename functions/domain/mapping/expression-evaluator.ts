@@ -2,6 +2,7 @@ import { ExpressionError } from './expression-error.ts';
 import { type ExpressionValue, type FunctionArguments, checkValueChars, findFunction, textOf, valueChars } from './expression-functions.ts';
 import { type ComparisonOperator, isComparisonOperator } from './expression.ts';
 import type { AttributeMappingSource } from './schema.ts';
+import { tenantRegex } from './tenant-regex.ts';
 
 /**
  * Evaluates a mapping source against one object's attributes (looked up by exact name). Attribute values become
@@ -34,6 +35,7 @@ function call(source: AttributeMappingSource, attributes: Readonly<Record<string
       return index === undefined ? undefined : valueAt(index);
     },
     all: (name) => indexesOf(name).map(valueAt),
+    regex: tenantRegex,
   };
   if (isComparisonOperator(source.name)) return compare(source.name, args.one('left'), args.one('right'));
   const fn = findFunction(source.name);

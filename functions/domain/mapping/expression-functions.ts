@@ -1,6 +1,6 @@
 import { ExpressionError } from './expression-error.ts';
 import { MAX_EXPRESSION_VALUE_CHARS } from './limits.ts';
-import { patternMessage, regexProblem, tenantRegex } from './tenant-regex.ts';
+import { patternMessage, regexProblem, type TenantRegex } from './tenant-regex.ts';
 import type { AttributeMappingFunctionSchema, AttributeMappingParameterSchema, AttributeMappingSource, AttributeType } from './schema.ts';
 
 /**
@@ -15,6 +15,11 @@ export interface FunctionArguments {
   one(name: string): ExpressionValue | undefined;
   /** Every argument passed for a repeating parameter, in order. */
   all(name: string): ExpressionValue[];
+  /**
+   * tenantRegex (tenant-regex.ts), handed in by the evaluator: the parser reads this function table too, and what
+   * only parses expressions (every API function's template schema) then does not load the regular expression engine.
+   */
+  regex(pattern: string, context: string): TenantRegex;
 }
 
 export interface ExpressionFunction {
@@ -118,8 +123,7 @@ export function constantRegexProblems(source: AttributeMappingSource): string[] 
 }
 
 /** Replaces every match of `pattern`, or only the named group inside each match when `groupName` is given. */
-function replaceMatches(text: string, pattern: string, groupName: string | null, replacement: string): string {
-  const regex = tenantRegex(pattern, INVALID_PATTERN);
+function replaceMatches(regex: TenantRegex, text: string, groupName: string | null, replacement: string): string {
   // The replacement is inserted as it is: `$1` and `${name}` stay literal text, as they always have here.
   let result = '';
   let cursor = 0;
@@ -149,7 +153,9 @@ function replace(args: FunctionArguments): ExpressionValue {
     return eachText('Replace', source, (text) => replaceText(template, oldValue, text));
   }
   if (replacement === null) return source ?? null;
-  if (pattern !== null) return eachText('Replace', source, (text) => replaceMatches(text, pattern, groupName, replacement));
+  if (pattern !== null) {
+    return eachText('Replace', source, (text) => replaceMatches(args.regex(pattern, INVALID_PATTERN), text, groupName, replacement));
+  }
   if (oldValue !== null && oldValue !== '') return eachText('Replace', source, (text) => replaceText(text, oldValue, replacement));
   return source ?? null;
 }

@@ -6,6 +6,10 @@ import { checkFilter } from './scoping-filter.ts';
 import { SOFT_DELETED_ATTRIBUTE, MEMBERS_ATTRIBUTE } from './attribute-mapping.ts';
 import type { AttributeMappingSource, ObjectDefinition, SynchronizationSchema } from './schema.ts';
 
+declare const checked: unique symbol;
+/** A schema checkSchema accepted: its defaults filled in, its expressions parsed, ready to store. */
+export type CheckedSchema = SynchronizationSchema & { readonly [checked]: true };
+
 /** Source attributes every object has without being listed: the engine derives or tracks them itself. */
 const IMPLICIT_SOURCE_ATTRIBUTES = new Set([SOFT_DELETED_ATTRIBUTE, MEMBERS_ATTRIBUTE, 'objectId', 'id']);
 
@@ -16,7 +20,7 @@ const IMPLICIT_SOURCE_ATTRIBUTES = new Set([SOFT_DELETED_ATTRIBUTE, MEMBERS_ATTR
  * MAX_SCHEMA_BYTES. A mapping given only as expression text is parsed here. Returns the schema ready to store,
  * or the problems (each a sentence naming where).
  */
-export function checkSchema(schema: SynchronizationSchema): { schema: SynchronizationSchema } | { problems: string[] } {
+export function checkSchema(schema: SynchronizationSchema): { schema: CheckedSchema } | { problems: string[] } {
   const problems: string[] = [];
   const directory = (name: string) => schema.directories.find((candidate) => candidate.name === name);
 
@@ -79,7 +83,7 @@ export function checkSchema(schema: SynchronizationSchema): { schema: Synchroniz
       ],
     };
   }
-  return { schema: checked };
+  return { schema: checked as CheckedSchema };
 }
 
 const attributeNames = new WeakMap<ObjectDefinition, Set<string>>();

@@ -1,4 +1,4 @@
-import { parseExpression } from './expression.ts';
+import { parseExpressionSyntax } from './expression.ts';
 import { SCIM_ENTERPRISE_USER_SCHEMA } from './scim-resource.ts';
 import { type SynchronizationSchema, synchronizationSchemaSchema } from './schema.ts';
 
@@ -17,7 +17,7 @@ type AttributeInput = { name: string } & Partial<{
 const strings = (...names: string[]): AttributeInput[] => names.map((name) => ({ name }));
 
 function mapping(targetAttributeName: string, expression: string, matchingPriority = 0) {
-  return { targetAttributeName, source: parseExpression(expression), matchingPriority };
+  return { targetAttributeName, source: parseExpressionSyntax(expression), matchingPriority };
 }
 
 const objectMappingMetadata = [
