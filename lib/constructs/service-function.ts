@@ -16,6 +16,22 @@ export type FunctionEnvironment = { [K in keyof DeployedEnv]?: string };
 /** Namespace the functions publish Powertools metrics to; alarms on custom metrics read it too. */
 export const metricsNamespace = 'GraphSyncJobs';
 
+/**
+ * How every function is bundled: by the local esbuild (never Docker) to minified ESM with source maps; `@aws-sdk/*`
+ * stays out (NodejsFunction's default: the runtime has it). bench/bundles.ts builds with the same options.
+ */
+export const serviceBundling = {
+  forceDockerBundling: false,
+  format: nodejs.OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+  banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+} satisfies nodejs.BundlingOptions;
+
 /** Props of {@link ServiceFunction}. */
 export interface ServiceFunctionProps {
   /** Entry file relative to the repository root, e.g. `functions/api/jobs-get.ts`; it exports `handler`. */
@@ -31,17 +47,22 @@ export interface ServiceFunctionProps {
 }
 
 /**
- * One Lambda function the way this service runs all of them: Node.js 24 on arm64, bundled by the local esbuild (never
- * Docker) to minified ESM with source maps, JSON logs into its own log group with a retention, and its own role that
+ * One Lambda function the way this service runs all of them: Node.js 24 on arm64, bundled as {@link serviceBundling}
+ * says, JSON logs into its own log group with a retention, and its own role that
  * holds nothing but the right to write that log group. Callers add every other permission explicitly.
  */
 export class ServiceFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
+  /** The entry file, relative to the repository root, and the Powertools service name (as in the props). */
+  readonly entry: string;
+  readonly serviceName: string;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
+    this.entry = props.entry;
+    this.serviceName = props.serviceName;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -77,17 +98,7 @@ export class ServiceFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-        banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
-      },
+      bundling: serviceBundling,
     });
   }
 }

@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { rmSync } from 'node:fs';
 import { defineApp } from '../../lib/app.ts';
+import { ServiceFunction } from '../../lib/constructs/service-function.ts';
 import type { GraphSyncJobsStack } from '../../lib/graph-sync-jobs-stack.ts';
 
 /** Context of a typical single-tenant deployment. */
@@ -51,4 +52,10 @@ export function statementsOf(template: Template, service: string): Array<Record<
 /** The actions granted to that function, flattened. */
 export function actionsOf(template: Template, service: string): string[] {
   return statementsOf(template, service).flatMap((statement) => [statement.Action].flat() as string[]);
+}
+
+/** The entry file of every function the stack bundles, by its Powertools service name. */
+export function functionEntries(stack: GraphSyncJobsStack): Map<string, string> {
+  const functions = stack.node.findAll().filter((construct): construct is ServiceFunction => construct instanceof ServiceFunction);
+  return new Map(functions.map((fn) => [fn.serviceName, fn.entry]));
 }

@@ -28,7 +28,11 @@ type Operator =
       negated: boolean;
       /** Whether the operator can compare this value at all (text for INCLUDES, an integer for GREATER_THAN). */
       applies(value: Scalar): boolean;
-      matches(value: Scalar, operand: string): boolean;
+      /**
+       * `regex` is tenantRegex, handed in where clauses are evaluated: the operator list alone (filterOperators)
+       * then does not load the regular expression engine.
+       */
+      matches(value: Scalar, operand: string, regex: typeof tenantRegex): boolean;
     };
 
 function unary(name: string, types: FilterOperatorSchema['supportedAttributeTypes'], test: (value: Scalar | null) => boolean): Operator {
@@ -41,7 +45,7 @@ function binary(
   types: FilterOperatorSchema['supportedAttributeTypes'],
   operand: OperandKind,
   applies: (value: Scalar) => boolean,
-  matches: (value: Scalar, operand: string) => boolean,
+  matches: (value: Scalar, operand: string, regex: typeof tenantRegex) => boolean,
   negated = false,
 ): Operator {
   const schema: FilterOperatorSchema = { name, arity: 'Binary', multivaluedComparisonType: 'All', supportedAttributeTypes: types };
@@ -79,14 +83,16 @@ const isPrimitive = (value: Scalar): boolean => typeof value !== 'object';
 const hasText = (value: Scalar): boolean => textOfScalar(value) !== null;
 const isInteger = (value: Scalar): boolean => integerOf(value) !== null;
 
-function textTest(test: (text: string, operand: string) => boolean): (value: Scalar, operand: string) => boolean {
-  return (value, operand) => {
+function textTest(
+  test: (text: string, operand: string, regex: typeof tenantRegex) => boolean,
+): (value: Scalar, operand: string, regex: typeof tenantRegex) => boolean {
+  return (value, operand, regex) => {
     const text = textOfScalar(value);
-    return text !== null && test(text, operand);
+    return text !== null && test(text, operand, regex);
   };
 }
 
-const matchesRegex = textTest((text, operand) => tenantRegex(operand, 'Scoping filter: invalid regular expression').test(text));
+const matchesRegex = textTest((text, operand, regex) => regex(operand, 'Scoping filter: invalid regular expression').test(text));
 
 function integerTest(test: (value: bigint, operand: bigint) => boolean): (value: Scalar, operand: string) => boolean {
   return (value, operand) => {
@@ -161,7 +167,7 @@ function clauseHolds(clause: FilterClause, attributes: Readonly<Record<string, u
   if (operator.arity === 'Unary') return operator.test(value);
   const operands = clause.targetOperand.values;
   if (value === null || operands.length === 0 || !operator.applies(value)) return false;
-  const matched = operands.some((operand) => operator.matches(value, operand));
+  const matched = operands.some((operand) => operator.matches(value, operand, tenantRegex));
   return operator.negated ? !matched : matched;
 }
 
