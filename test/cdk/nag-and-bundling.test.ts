@@ -2,8 +2,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusPageHtml } from '../../functions/api/status-page-html.ts';
+import { syncWorkerServiceName } from '../../lib/constructs/sync-worker.ts';
 import { synthesize } from './synth.ts';
 
 describe('AWS Solutions checks (cdk-nag)', () => {
@@ -26,21 +27,48 @@ describe('AWS Solutions checks (cdk-nag)', () => {
 });
 
 describe('bundling', () => {
+  // Bundled once (every function, by the local esbuild) for the tests below.
+  let bundles: Array<{ service: string; dir: string; code: string; environment: Record<string, string> }>;
+  let outdir: string;
+  beforeAll(() => {
+    const { app, template } = synthesize(undefined, { bundle: true });
+    outdir = app.outdir;
+    bundles = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => {
+      const dir = join(app.outdir, `asset.${(fn.Properties.Code.S3Key as string).replace(/\.zip$/, '')}`);
+      const environment = fn.Properties.Environment.Variables as Record<string, string>;
+      return { service: environment.POWERTOOLS_SERVICE_NAME!, dir, code: readFileSync(join(dir, 'index.mjs'), 'utf8'), environment };
+    });
+  }, 300_000);
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
   it('builds every function with the local esbuild into minified ESM with a source map', () => {
     // Docker is not available to build with, and the functions are ESM (`"type":"module"`).
-    const { app, template } = synthesize(undefined, { bundle: true });
-    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions.length).toBeGreaterThan(1);
-    for (const fn of functions) {
-      const dir = join(app.outdir, `asset.${(fn.Properties.Code.S3Key as string).replace(/\.zip$/, '')}`);
+    expect(bundles.length).toBeGreaterThan(1);
+    for (const { dir, code, environment } of bundles) {
       expect(existsSync(join(dir, 'index.mjs.map')), dir).toBe(true);
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(code.startsWith("import { createRequire } from 'node:module'"), dir).toBe(true);
       // Minified: about one line per kilobyte at most (template literals keep their own line breaks, and the status
       // page's function is mostly its document's); unminified output has dozens of lines per kilobyte.
-      const document = fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'status-page' ? statusPageHtml.split('\n').length : 0;
+      const document = environment.POWERTOOLS_SERVICE_NAME === 'status-page' ? statusPageHtml.split('\n').length : 0;
       expect(code.split('\n').length, dir).toBeLessThan(code.length / 1000 + 20 + document);
     }
-    rmSync(app.outdir, { recursive: true, force: true });
+  });
+
+  it('keeps every bundle within its cold-start budget', () => {
+    // Init time grows with the code Lambda loads: 250 KB per function, minified. Over it, with why and a ceiling
+    // that may only come down (bench/README.md has the figures):
+    const overBudget: Record<string, number> = {
+      // re2js (147 KB) compiles the tenant's regular expressions these two check or run.
+      'jobs-schema-put': 290 * 1024,
+      'jobs-schema-parse-expression': 290 * 1024,
+      // undici (522 KB) for the SCIM and directory clients, and re2js for mappings and scoping filters.
+      [syncWorkerServiceName]: 940 * 1024,
+    };
+    const sizes = Object.fromEntries(bundles.map(({ service, code }) => [service, Buffer.byteLength(code)]));
+    for (const [service, bytes] of Object.entries(sizes)) {
+      expect(bytes, `${service}: ${(bytes / 1024).toFixed(1)} KB`).toBeLessThanOrEqual(overBudget[service] ?? 250 * 1024);
+    }
+    // Every exception still names a function the stack has.
+    expect(Object.keys(sizes)).toEqual(expect.arrayContaining(Object.keys(overBudget)));
   });
 });
