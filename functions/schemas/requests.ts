@@ -3,6 +3,12 @@ import { parseIntervalMinutes } from '../domain/interval.ts';
 import { CHECKED_SETTINGS } from '../domain/job-settings.ts';
 import { MAX_EXPRESSION_LENGTH } from '../domain/mapping/limits.ts';
 
+/**
+ * The OData type annotation a client may put on any body object (the Kiota SDK writes a model's `odataType` as
+ * `@odata.type`). Graph accepts it; the strict bodies below allow it and ignore it.
+ */
+const annotations = { '@odata.type': z.string().max(200).optional() };
+
 const intervalSchema = z
   .string()
   .refine((value) => parseIntervalMinutes(value) !== null, {
@@ -12,17 +18,19 @@ const intervalSchema = z
 /** POST /jobs. `schedule` is this service's extension (Graph's interval is fixed). */
 export const createJobBodySchema = z
   .object({
+    ...annotations,
     templateId: z.string().min(1).max(64),
-    schedule: z.object({ interval: intervalSchema }).strict().optional(),
+    schedule: z.object({ ...annotations, interval: intervalSchema }).strict().optional(),
   })
   .strict();
 
 /** PATCH /jobs/{id}: the schedule interval and job settings (merged by name) can change. */
 export const updateJobBodySchema = z
   .object({
-    schedule: z.object({ interval: intervalSchema }).strict().optional(),
+    ...annotations,
+    schedule: z.object({ ...annotations, interval: intervalSchema }).strict().optional(),
     synchronizationJobSettings: z
-      .array(z.object({ name: z.string().min(1).max(128), value: z.string().max(1024) }).strict())
+      .array(z.object({ ...annotations, name: z.string().min(1).max(128), value: z.string().max(1024) }).strict())
       .min(1)
       .max(50)
       .superRefine((settings, context) => {
@@ -42,18 +50,20 @@ export const updateJobBodySchema = z
 
 export const restartJobBodySchema = z
   .object({
-    criteria: z.object({ resetScope: z.string().max(200).nullable().optional() }).strict().nullable().optional(),
+    ...annotations,
+    criteria: z.object({ ...annotations, resetScope: z.string().max(200).nullable().optional() }).strict().nullable().optional(),
   })
   .strict();
 
 /** Start and pause take no parameters; an empty object is what Graph clients send. */
-export const emptyBodySchema = z.object({}).strict();
+export const emptyBodySchema = z.object(annotations).strict();
 
-const secretPairSchema = z.object({ key: z.string().min(1).max(64), value: z.string().max(8192) }).strict();
+const secretPairSchema = z.object({ ...annotations, key: z.string().min(1).max(64), value: z.string().max(8192) }).strict();
 
 /** PUT /secrets: Graph's examples send `value`, its parameter table says `credentials`; both are accepted. */
 export const putSecretsBodySchema = z
   .object({
+    ...annotations,
     value: z.array(secretPairSchema).max(64).optional(),
     credentials: z.array(secretPairSchema).max(64).optional(),
   })
@@ -71,7 +81,8 @@ export const parseExpressionBodySchema = z.looseObject({
   testInputObject: z
     .looseObject({
       definition: z.unknown().optional(),
-      properties: z.array(z.object({ key: z.string().min(1), value: z.unknown() })).max(500).nullable().optional(),
+      // A property without `value` is a null one: the Kiota SDK leaves out null members (Graph takes it so too).
+      properties: z.array(z.object({ key: z.string().min(1), value: z.unknown().optional() })).max(500).nullable().optional(),
     })
     .nullable()
     .optional(),

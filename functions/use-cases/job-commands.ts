@@ -22,7 +22,7 @@ import {
 import { parseResetScope } from '../domain/reset-scope.ts';
 import { REQUIRED_TARGET_KEYS } from '../domain/secret-keys.ts';
 import { checkSchema } from '../domain/mapping/schema-validation.ts';
-import type { SynchronizationSchema } from '../domain/mapping/schema.ts';
+import { hasUnstatedFlags, withStatedFlags, type SynchronizationSchema } from '../domain/mapping/schema.ts';
 import type { SchemaStore } from '../ports/schema-store.ts';
 import { findTemplate } from '../domain/templates.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -282,7 +282,8 @@ export function makeJobCommands(deps: JobCommandsDeps) {
     /** Replaces the job's schema (Graph: the whole schema, version bumped); the next run is a new initial cycle. */
     async putSchema(key: JobKey, proposed: SynchronizationSchema): Promise<void> {
       const job = await load(key);
-      const checked = checkSchema(proposed);
+      const stated = hasUnstatedFlags(proposed) ? withStatedFlags(proposed, await effectiveSchema(deps.schemas, job)) : proposed;
+      const checked = checkSchema(stated);
       if ('problems' in checked) throw new UnusableSchemaError(checked.problems);
       const version = (job.schemaVersion ?? Number(findTemplate(job.templateId)?.schema.version ?? 1)) + 1;
       await deps.schemas.put(key, version, { ...checked.schema, version: String(version) });
