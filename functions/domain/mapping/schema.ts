@@ -183,7 +183,12 @@ export const objectMappingSchema = z.object({
   sourceObjectName: z.string().min(1),
   targetObjectName: z.string().min(1),
   attributeMappings: z.array(attributeMappingSchema).default([]),
-  scope: filterSchema.nullable().default(null),
+  // A filter without any groups scopes nothing, as null does; it is stored as null, so a client that reads null back
+  // as an empty object (the Kiota SDK writes `"scope": {}`) changes nothing.
+  scope: filterSchema
+    .nullable()
+    .default(null)
+    .transform((scope) => (scope && scope.groups.length + scope.categoryFilterGroups.length + scope.inputFilterGroups.length > 0 ? scope : null)),
   metadata: z.array(keyValueSchema).default([]),
 });
 
@@ -253,8 +258,12 @@ export const attributeMappingParameterSchemaSchema = z.object({
   allowMultipleOccurrences: z.boolean(),
 });
 
-/** Graph's attributeMappingFunctionSchema: an expression function and its parameters, in positional order. */
+/**
+ * Graph's attributeMappingFunctionSchema: an expression function and its parameters, in positional order. An entity
+ * in Graph's metadata (typed clients read the function's name from `id`); `name` as Graph's documentation shows it.
+ */
 export const attributeMappingFunctionSchemaSchema = z.object({
+  id: z.string(),
   name: z.string(),
   parameters: z.array(attributeMappingParameterSchemaSchema),
 });
