@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client, GraphError, PageIterator, type PageCollection } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpsTestStack, trustCaInThisProcess, type HttpsTestStack } from '../support/https-stack.ts';
@@ -150,6 +153,22 @@ describe('the Microsoft Graph JS SDK v3 with its ordinary Client.init, over http
     expect(error).toBeInstanceOf(GraphError);
     expect((error as GraphError).statusCode).toBe(400);
     expect((error as GraphError).code).toBe('invalidRequest');
+  });
+
+  it('works in a tool started with NODE_EXTRA_CA_CERTS, the setup npm start prints', async () => {
+    const script = `
+      import { Client } from '@microsoft/microsoft-graph-client';
+      const client = Client.init({ baseUrl: process.env.BASE, customHosts: new Set([new URL(process.env.BASE).hostname]), authProvider: (done) => done(null, process.env.TOKEN) });
+      const created = await client.api('${SYNC}/jobs').post({ templateId: 'scim' });
+      const got = await client.api('${SYNC}/jobs/' + created.id).get();
+      console.log(JSON.stringify({ created: created.id, got: got.id }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: t.caFile, BASE: t.httpsBaseUrl, TOKEN: t.token },
+    });
+    const { created, got } = JSON.parse(stdout);
+    expect(created).toMatch(/^scim\./);
+    expect(got).toBe(created);
   });
 
   it('is refused without the token: an https host missing from customHosts gets none', async () => {
