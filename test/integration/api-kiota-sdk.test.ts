@@ -1,6 +1,7 @@
 import {
   AllowedHostsValidator,
   BaseBearerTokenAuthenticationProvider,
+  Duration,
   HttpMethod,
   RequestInformation,
   type AccessTokenProvider,
@@ -16,10 +17,13 @@ import {
   createAttributeMappingFunctionSchemaFromDiscriminatorValue,
   createFilterOperatorSchemaFromDiscriminatorValue,
   createParseExpressionResponseFromDiscriminatorValue,
+  createProvisioningObjectSummaryCollectionResponseFromDiscriminatorValue,
   createStringKeyStringValuePairFromDiscriminatorValue,
   createSynchronizationJobCollectionResponseFromDiscriminatorValue,
   createSynchronizationJobFromDiscriminatorValue,
   createSynchronizationSchemaFromDiscriminatorValue,
+  createSynchronizationTemplateCollectionResponseFromDiscriminatorValue,
+  createSynchronizationTemplateFromDiscriminatorValue,
   serializeExpressionInputObject,
   serializeSynchronizationJob,
   serializeSynchronizationJobApplicationParameters,
@@ -30,6 +34,7 @@ import {
   type ExpressionInputObject,
   type FilterOperatorSchema,
   type ParseExpressionResponse,
+  type ProvisioningObjectSummaryCollectionResponse,
   type StringKeyStringValuePair,
   type SynchronizationJob,
   type SynchronizationJobApplicationParameters,
@@ -37,6 +42,8 @@ import {
   type SynchronizationJobRestartCriteria,
   type SynchronizationSchema,
   type SynchronizationSecretKeyStringValuePair,
+  type SynchronizationTemplate,
+  type SynchronizationTemplateCollectionResponse,
 } from '@microsoft/msgraph-sdk/models/index.js';
 import { createODataErrorFromDiscriminatorValue, type ODataError } from '@microsoft/msgraph-sdk/models/oDataErrors/index.js';
 import { PageIterator, type PageCollection } from '@microsoft/msgraph-sdk-core';
@@ -66,6 +73,9 @@ const ROUTES = {
   filterOperators: `${JOB}/schema/filterOperators(){?%24count,%24expand,%24filter,%24orderby,%24search,%24select,%24skip,%24top}`,
   parseExpression: `${JOB}/schema/parseExpression`,
   secrets: `${SYNC}/secrets`,
+  templates: `${SYNC}/templates{?%24count,%24expand,%24filter,%24orderby,%24search,%24select,%24skip,%24top}`,
+  template: `${SYNC}/templates/{synchronizationTemplate%2Did}{?%24expand,%24select}`,
+  provisioning: '{+baseurl}/auditLogs/provisioning{?%24count,%24expand,%24filter,%24orderby,%24search,%24select,%24skip,%24top}',
 } as const;
 
 const errors: ErrorMappings = { XXX: createODataErrorFromDiscriminatorValue as ParsableFactory<Parsable> };
@@ -196,6 +206,18 @@ describe('the Kiota Graph SDK (@microsoft/msgraph-sdk) over https with its beare
     );
     expect(JSON.parse(onDemand?.key ?? '{}').result).toBe('Success');
 
+    // The SDK's provisioning-log builder, with the $filter it takes.
+    const logs = request(HttpMethod.GET, ROUTES.provisioning);
+    logs.queryParameters['%24filter'] = `jobId eq '${job.id}'`;
+    const logPage = await send<ProvisioningObjectSummaryCollectionResponse>(logs, createProvisioningObjectSummaryCollectionResponseFromDiscriminatorValue);
+    expect(logPage?.value?.[0]?.sourceIdentity?.id).toBe(user.id);
+    expect(logPage?.value?.[0]?.jobId).toBe(job.id);
+
+    // PATCH on the job with a fresh model: the interval is a Kiota Duration, written as ISO 8601.
+    const update: SynchronizationJob = { schedule: { interval: new Duration({ minutes: 20 }) } };
+    await adapter.sendNoResponseContent(withBody(request(HttpMethod.PATCH, ROUTES.job, job.id!), update, serializeSynchronizationJob), errors);
+    expect((await t.api('GET', `/servicePrincipals/${SP}/synchronization/jobs/${job.id}`)).json.schedule.interval).toBe('PT20M');
+
     // start and pause: the builders send no body at all.
     await adapter.sendNoResponseContent(request(HttpMethod.POST, ROUTES.start, job.id!), errors);
     expect((await t.api('GET', `/servicePrincipals/${SP}/synchronization/jobs/${job.id}`)).json.schedule.state).toBe('Active');
@@ -212,6 +234,15 @@ describe('the Kiota Graph SDK (@microsoft/msgraph-sdk) over https with its beare
     const gone = await send(request(HttpMethod.GET, ROUTES.job, job.id!), createSynchronizationJobFromDiscriminatorValue).catch((error: unknown) => error);
     expect((gone as ODataError).responseStatusCode).toBe(404);
     expect((gone as ODataError).errorEscaped?.code).toBe('Request_ResourceNotFound');
+  });
+
+  it('reads the templates', async () => {
+    const templates = await send<SynchronizationTemplateCollectionResponse>(request(HttpMethod.GET, ROUTES.templates), createSynchronizationTemplateCollectionResponseFromDiscriminatorValue);
+    expect(templates?.value?.map((template) => template.id)).toContain('scim');
+    const info = request(HttpMethod.GET, ROUTES.template);
+    info.pathParameters['synchronizationTemplate%2Did'] = 'scim';
+    const template = await send<SynchronizationTemplate>(info, createSynchronizationTemplateFromDiscriminatorValue);
+    expect(template?.factoryTag).toBe('CustomSCIM');
   });
 
   it('lists jobs page by page with the SDK core PageIterator', async () => {
