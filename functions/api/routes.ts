@@ -47,6 +47,10 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/v1.0/auditLogs/provisioning', handler: 'audit-logs-provisioning' },
 ];
 
+/** The segments `{functionCall}` serves: the two schema functions in OData function-call syntax. */
+export const schemaFunctionCalls = ['functions()', 'filterOperators()'] as const;
+export type SchemaFunctionCall = (typeof schemaFunctionCalls)[number];
+
 /**
  * Every other request under /v1.0 goes here: 405 with Allow for a known path, else a Graph 404.
  * (API Gateway route key `ANY /{proxy+}`.)

@@ -95,9 +95,15 @@ describe('schema functions called as OData functions', () => {
     expect((await t.api('GET', `${schemaPath}/functions()`, { token: null })).status).toBe(401);
   });
 
-  it('still answers 405 for another method on a function', async () => {
-    const response = await t.api('POST', `${schemaPath}/functions`, { body: {} });
+  it.each(['functions', 'functions()'])('answers 405 for another method on %s', async (segment) => {
+    const response = await t.api('POST', `${schemaPath}/${segment}`, { body: {} });
     expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET');
+  });
+
+  it('answers 404, not 405, for another method on a segment that names no function', async () => {
+    const response = await t.api('PUT', `${schemaPath}/directories`, { body: {} });
+    expect(response.status).toBe(404);
   });
 });
 
