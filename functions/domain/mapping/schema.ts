@@ -20,7 +20,7 @@ export const attributeFlowTypeSchema = z.enum([
   'AttributeAddOnly',
 ]);
 export const objectFlowTypeSchema = z.enum(['None', 'Add', 'Update', 'Delete']);
-export const discoverabilitySchema = z.enum([
+const discoverabilitySchema = z.enum([
   'None',
   'AttributeNames',
   'AttributeDataTypes',
@@ -275,7 +275,6 @@ export type AttributeMappingSource = z.infer<typeof attributeMappingSourceSchema
 export type AttributeFlowBehavior = z.infer<typeof attributeFlowBehaviorSchema>;
 export type AttributeFlowType = z.infer<typeof attributeFlowTypeSchema>;
 export type ObjectFlowType = z.infer<typeof objectFlowTypeSchema>;
-export type Discoverability = z.infer<typeof discoverabilitySchema>;
 export type ReferencedObject = z.infer<typeof referencedObjectSchema>;
 export type AttributeDefinition = z.infer<typeof attributeDefinitionSchema>;
 export type ObjectDefinition = z.infer<typeof objectDefinitionSchema>;
