@@ -135,6 +135,13 @@ describe('bodies as the Kiota SDK writes them', () => {
     expect(restart.json.error.message).toMatch(/^The job cannot start: the secrets BaseAddress, SecretToken are not set/);
     const pause = await t.api('POST', syncPath(SP, `/jobs/${id}/pause`), { body: type('synchronizationJob') });
     expect(pause.status).toBe(204);
+    const update = await t.api('PATCH', syncPath(SP, `/jobs/${id}`), {
+      body: { ...type('synchronizationJob'), synchronizationJobSettings: [{ ...type('keyValuePair'), name: 'FlattenNestedGroups', value: 'True' }] },
+    });
+    expect(update.status).toBe(204);
+    // The annotation is not stored with the setting.
+    const settings = (await t.api('GET', syncPath(SP, `/jobs/${id}`))).json.synchronizationJobSettings;
+    expect(settings.find((setting: { name: string }) => setting.name === 'FlattenNestedGroups')).toEqual({ name: 'FlattenNestedGroups', value: 'True' });
   });
 
   it('still refuses other unknown members of strict bodies', async () => {
