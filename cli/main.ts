@@ -36,11 +36,23 @@ function buildProgram(io: CliIo, exitWith: (code: number) => void): Command {
   return program;
 }
 
+/** What a TLS client says of a certificate it does not trust (the local stack's CA, to a process not told of it). */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+
 /** One line for anything that stops a command. */
 function errorLine(error: unknown): string {
   if (error instanceof GraphApiError) return `${NAME}: ${error.code}: ${error.message}`;
   if (error instanceof UnreachableError) {
-    const hint = isLoopback(new URL(error.url)) ? 'is npm start running?' : error.reason;
+    const local = isLoopback(new URL(error.url));
+    if (local && UNTRUSTED_CERTIFICATE.has(error.reason)) {
+      return `${NAME}: ${error.url} has a certificate this process does not trust (${error.reason}): export NODE_EXTRA_CA_CERTS=<the local CA npm start prints>`;
+    }
+    const hint = local ? 'is npm start running?' : error.reason;
     return `${NAME}: cannot reach ${error.url} (${hint})`;
   }
   if (error instanceof CliError) return `${NAME}: ${error.message}`;

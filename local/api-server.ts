@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Context } from 'aws-lambda';
 import { apiRoutes, fallbackHandler } from '../functions/api/routes.ts';
 import { withLocalToken } from '../functions/api/status-page-html.ts';
@@ -103,24 +105,47 @@ export interface ApiServerOptions {
    * Only locally: the deployed page always asks for one.
    */
   localPageToken?: () => Promise<string>;
+  /** Also serve the same routes over https on this port (0: one the OS picks), with this certificate and key. */
+  https?: { port: number; cert: string; key: string };
+}
+
+/**
+ * The https listener: the same request listener behind TLS, so SDKs that send a token only over https (the Graph
+ * JS SDK's AuthenticationHandler) reach the very routes the http listener serves.
+ */
+async function listenHttps(listener: RequestListener, host: string, tls: NonNullable<ApiServerOptions['https']>) {
+  const server = createHttpsServer({ cert: tls.cert, key: tls.key }, listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(tls.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : tls.port;
+  return { server, url: `https://${host.includes(':') ? `[${host}]` : host}:${port}` };
 }
 
 /**
  * Serves the Lambda handlers over node:http exactly as API Gateway (HTTP API, payload v2) calls them: the matching
  * route, else the fallback route, each behind the JWT authorizer but the one route marked unauthenticated.
  */
-export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+export async function startApiServer(
+  options: ApiServerOptions,
+): Promise<{ url: string; httpsUrl?: string; server: Server; close: () => Promise<void> }> {
   const routes = await compileRoutes();
   const fallback = await loadHandler(fallbackHandler);
   // Requests still being handled: closing waits for them, so no handler outlives the stores it talks to.
   const inflight = new Set<Promise<void>>();
-  const server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     // handle() answers every failure itself; this only keeps the bookkeeping from ever rejecting.
     const handling: Promise<void> = handle(request, response)
       .catch((error: unknown) => console.error('Answering a request failed', error instanceof Error ? error.message : error))
       .finally(() => inflight.delete(handling));
     inflight.add(handling);
-  });
+  };
+  const server = createServer(listener);
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
       // The request target is a path: `//x` must stay one (a URL parsed against a base would take `x` for a host).
@@ -159,13 +184,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
       );
-      const host = headers.host ?? `${options.host}`;
+      // The links a handler writes (Location, @odata.nextLink) name the scheme and host this request came in on.
+      const scheme = (request.socket as TLSSocket).encrypted ? 'https' : 'http';
+      const host = headers.host ?? `${options.host}:${request.socket.localPort ?? ''}`;
       const event = {
         version: '2.0',
         routeKey: route?.routeKey ?? 'ANY /{proxy+}',
         rawPath: path,
         rawQueryString: url.search.slice(1),
-        headers: { ...headers, 'x-forwarded-proto': 'http' },
+        headers: { ...headers, 'x-forwarded-proto': scheme },
         queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
         pathParameters: route && match ? Object.fromEntries(route.names.map((name, i) => [name, match[i + 1] ?? ''])) : undefined,
         body: body.length > 0 ? body.toString('utf8') : undefined,
@@ -198,15 +225,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  let secure: Awaited<ReturnType<typeof listenHttps>> | undefined;
+  try {
+    secure = options.https ? await listenHttps(listener, options.host, options.https) : undefined;
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+  const servers = secure ? [server, secure.server] : [server];
   return {
     url: `http://${options.host}:${port}`,
+    ...(secure ? { httpsUrl: secure.url } : {}),
     server,
     close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = servers.map((each) => new Promise<void>((resolve) => each.close(() => resolve())));
+      for (const each of servers) each.closeIdleConnections();
       await Promise.allSettled([...inflight]);
-      server.closeAllConnections();
-      await closed;
+      for (const each of servers) each.closeAllConnections();
+      await Promise.all(closed);
     },
   };
 }

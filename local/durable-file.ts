@@ -4,14 +4,17 @@ import { dirname } from 'node:path';
 /**
  * Replaces the file at `path` with `text` so that a crash (power loss or `kill -9`) leaves either the old file or
  * the new one, never half a file: the text goes to a temporary file, which is fsynced, renamed over the old file,
- * and the folder is fsynced so that the rename itself is on disk. Creates the folder when it is missing.
+ * and the folder is fsynced so that the rename itself is on disk. Creates the folder when it is missing. `mode`
+ * (e.g. 0o600 for a private key) is set on the temporary file before the text is written, so it never lies readable.
  */
-export async function writeFileDurably(path: string, text: string): Promise<void> {
+export async function writeFileDurably(path: string, text: string, mode?: number): Promise<void> {
   const folder = dirname(path);
   await mkdir(folder, { recursive: true });
   const temporary = `${path}.tmp`;
-  const file = await open(temporary, 'w');
+  const file = await open(temporary, 'w', mode);
   try {
+    // open's mode applies only to a new file; a temporary one left by a crash keeps its own until told.
+    if (mode !== undefined) await file.chmod(mode);
     await file.writeFile(text, 'utf8');
     await file.sync();
   } finally {

@@ -7,6 +7,8 @@ export const localEnvSchema = z.object({
   LOCAL_DATA_DIR: z.string().default('.local'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** The same API over https, with a local CA and certificate made in LOCAL_DATA_DIR/tls on first start. */
+  HTTPS_PORT: z.coerce.number().int().min(0).max(65535).default(3443),
   DYNAMODB_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   SOURCE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   SCIM_PORT: z.coerce.number().int().min(0).max(65535).default(3002),

@@ -13,15 +13,17 @@ try {
   const { code, message } = error as NodeJS.ErrnoException;
   console.error(
     code === 'EADDRINUSE'
-      ? `Could not start: ${message}. Is another \`npm start\` running? Ports can be changed with PORT, DYNAMODB_PORT, SOURCE_PORT, SCIM_PORT, SCHEDULER_PORT and LAMBDA_PORT.`
+      ? `Could not start: ${message}. Is another \`npm start\` running? Ports can be changed with PORT, HTTPS_PORT, DYNAMODB_PORT, SOURCE_PORT, SCIM_PORT, SCHEDULER_PORT and LAMBDA_PORT.`
       : `Could not start: ${message}`,
   );
   process.exit(1);
 }
 
+const httpsBase = stack.httpsApiUrl.replace(/\/v1\.0$/, '');
 console.log(`graph-sync-jobs is running (data in ${dataDir})
 
   Graph API        ${stack.apiUrl}
+                   ${stack.httpsApiUrl}  (https, certificate from the local CA ${stack.caFile})
   Status page      ${stack.statusPageUrl}  (opened on this machine, it brings its own read-only token)
   DynamoDB         ${stack.dynamoDbEndpoint}  (table ${stack.tableName})
   Scheduler        ${stack.schedulerUrl}  (group ${stack.scheduleGroup})
@@ -34,6 +36,13 @@ Get a token (tenant ${LOCAL_TENANT_ID}):
   TOKEN=$(npm run --silent token)
 Then, for example:
   curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/servicePrincipals/${DEMO_SERVICE_PRINCIPAL_ID}/synchronization/templates
+
+The Graph SDKs send a token only over https. Trust the local CA in the shell that runs your tool:
+  export NODE_EXTRA_CA_CERTS=${stack.caFile}
+Then point the SDK at the https address (the token is whatever your authProvider returns, e.g. $TOKEN):
+  @microsoft/microsoft-graph-client (v3)  Client.init({ baseUrl: '${httpsBase}', customHosts: new Set(['${new URL(httpsBase).hostname}']), authProvider })
+                                          without /v1.0: the SDK adds its version, .api('/servicePrincipals/…')
+  @microsoft/msgraph-sdk (Kiota)          baseUrl '${stack.httpsApiUrl}' (with /v1.0), allowed host '${new URL(httpsBase).hostname}'
 
 Ctrl-C stops it.`);
 if (stack.releasedLeases > 0) console.log(`Resuming ${stack.releasedLeases} job run(s) the previous process left unfinished.`);

@@ -10,6 +10,7 @@ import { describeInvocationFailure } from './invocation-failure.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { issueLocalToken, makeLocalVerifier } from './local-auth.ts';
 import { startLocalDynamoDb } from './local-dynamodb.ts';
+import { ensureLocalTls } from './local-tls.ts';
 import type { LocalEnv } from './local-config.ts';
 import { startLocalDirectory } from './directory/local-directory.ts';
 import { startLocalScimService } from './scim-service/local-scim-service.ts';
@@ -185,9 +186,12 @@ export async function startLocalStack(options: LocalStackOptions) {
       JOB_PURGE_SETTLE_SECONDS: String(options.purgeSettleSeconds ?? WORKER_BUDGET_MS / 1000 + 60),
     });
 
+    // The wall clock, not the stack's: clients check the certificate's dates against their own.
+    const tls = await ensureLocalTls(options.dataDir, { host });
     const api = await startApiServer({
       host,
       port: options.PORT,
+      https: { port: options.HTTPS_PORT, cert: tls.certPem, key: tls.keyPem },
       verify: await makeLocalVerifier(options.dataDir),
       ...(options.statusPageToken ? { localPageToken: () => issueLocalToken(options.dataDir, { readOnly: true }) } : {}),
     });
@@ -197,6 +201,10 @@ export async function startLocalStack(options: LocalStackOptions) {
     else delete process.env.NOTIFICATION_URL;
     return {
       apiUrl: `${api.url}/v1.0`,
+      /** The same API over https; clients trust it through `caFile` (NODE_EXTRA_CA_CERTS) or `caPem`. */
+      httpsApiUrl: `${api.httpsUrl}/v1.0`,
+      caFile: tls.caFile,
+      caPem: tls.caPem,
       statusPageUrl: `${api.url}/`,
       dynamoDbEndpoint: dynamo.endpoint,
       directoryUrl: directory.url,

@@ -8,7 +8,7 @@ export const handler = graphHandler(
   async ({ principal, servicePrincipalId, jobId, body }) => {
     await getServices().commands.get({ tenantId: principal.tenantId, servicePrincipalId, jobId });
     const properties = body.testInputObject?.properties;
-    const attributes = properties ? Object.fromEntries(properties.map((entry) => [entry.key, entry.value])) : null;
+    const attributes = properties ? Object.fromEntries(properties.map((entry) => [entry.key, entry.value ?? null])) : null;
     return { statusCode: 200, body: parseAndEvaluate(body.expression, attributes) };
   },
 );

@@ -9,7 +9,7 @@ export const handler = graphHandler(
       { tenantId: principal.tenantId, servicePrincipalId, jobId },
       {
         ...(body.schedule ? { interval: body.schedule.interval } : {}),
-        ...(body.synchronizationJobSettings ? { settings: body.synchronizationJobSettings } : {}),
+        ...(body.synchronizationJobSettings ? { settings: body.synchronizationJobSettings.map(({ name, value }) => ({ name, value })) } : {}),
       },
     );
     return { statusCode: 204 };

@@ -8,7 +8,7 @@ import { validateCredentialsBodySchema } from '../schemas/requests.ts';
 export const handler = graphHandler(
   { access: 'write', jobExists, body: validateCredentialsBodySchema },
   async ({ principal, servicePrincipalId, jobId, body }) => {
-    const credentials = body.useSavedCredentials ? null : (body.credentials ?? null);
+    const credentials = body.useSavedCredentials ? null : (body.credentials?.map(({ key, value }) => ({ key, value })) ?? null);
     if (!body.useSavedCredentials && !credentials?.length) {
       throw new BadRequestError('Give the credentials to test, or set useSavedCredentials to true.');
     }

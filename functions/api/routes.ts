@@ -32,15 +32,24 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/provisionOnDemand`, handler: 'jobs-provision-on-demand' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-get' },
   { method: 'PUT', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-put' },
+  // Graph documents PUT; the Kiota SDK's schema builder has only patch. Both replace the whole schema.
+  { method: 'PATCH', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-put' },
   { method: 'DELETE', path: `${SYNC}/jobs/{jobId}/schema`, handler: 'jobs-schema-delete' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/functions`, handler: 'jobs-schema-functions' },
   { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/filterOperators`, handler: 'jobs-schema-filter-operators' },
+  // The same two functions called as OData functions, `functions()` and `filterOperators()` (the Kiota SDK's form).
+  // A route path cannot hold `(`, so a parameter takes the whole segment and the handler picks the function.
+  { method: 'GET', path: `${SYNC}/jobs/{jobId}/schema/{functionCall}`, handler: 'jobs-schema-function-call' },
   { method: 'POST', path: `${SYNC}/jobs/{jobId}/schema/parseExpression`, handler: 'jobs-schema-parse-expression' },
   { method: 'GET', path: `${SYNC}/templates`, handler: 'templates-list' },
   { method: 'GET', path: `${SYNC}/templates/{templateId}`, handler: 'templates-get' },
   { method: 'PUT', path: `${SYNC}/secrets`, handler: 'secrets-put' },
   { method: 'GET', path: '/v1.0/auditLogs/provisioning', handler: 'audit-logs-provisioning' },
 ];
+
+/** The segments `{functionCall}` serves: the two schema functions in OData function-call syntax. */
+export const schemaFunctionCalls = ['functions()', 'filterOperators()'] as const;
+export type SchemaFunctionCall = (typeof schemaFunctionCalls)[number];
 
 /**
  * Every other request under /v1.0 goes here: 405 with Allow for a known path, else a Graph 404.

@@ -121,8 +121,13 @@ function checkedPathParameters(event: ApiEvent): Record<string, string> {
   return params;
 }
 
+/**
+ * The scheme and host the request came in on, so a client follows our links the way it reached us. Deployed, an
+ * HTTP API is https only and `domainName` is the name it was called by; the local server sets the scheme of its
+ * listener (http or https) and the Host it received. Anything else in the header is not a scheme: https.
+ */
 function originOf(event: ApiEvent): string {
-  const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
+  const proto = event.headers?.['x-forwarded-proto'] === 'http' ? 'http' : 'https';
   return `${proto}://${event.requestContext?.domainName ?? event.headers?.host ?? 'localhost'}`;
 }
 

@@ -3,6 +3,12 @@ import { parseIntervalMinutes } from '../domain/interval.ts';
 import { CHECKED_SETTINGS } from '../domain/job-settings.ts';
 import { MAX_EXPRESSION_LENGTH } from '../domain/mapping/limits.ts';
 
+/**
+ * The OData type annotation a client may put on any body object (the Kiota SDK writes a model's `odataType` as
+ * `@odata.type`). Graph accepts it; the strict bodies below allow it and ignore it.
+ */
+const annotations = { '@odata.type': z.optional(z.string().check(z.maxLength(200))) };
+
 const intervalSchema = z.string().check(
   z.refine((value) => parseIntervalMinutes(value) !== null, {
     message: 'interval must be an ISO 8601 duration of whole minutes, at least PT1M (e.g. PT5M, PT1H)',
@@ -11,27 +17,31 @@ const intervalSchema = z.string().check(
 
 /** POST /jobs. `schedule` is this service's extension (Graph's interval is fixed). */
 export const createJobBodySchema = z.strictObject({
+  ...annotations,
   templateId: z.string().check(z.minLength(1), z.maxLength(64)),
-  schedule: z.optional(z.strictObject({ interval: intervalSchema })),
+  schedule: z.optional(z.strictObject({ ...annotations, interval: intervalSchema })),
 });
 
 /** PATCH /jobs/{id}: the schedule interval and job settings (merged by name) can change. */
 export const updateJobBodySchema = z
   .strictObject({
-    schedule: z.optional(z.strictObject({ interval: intervalSchema })),
+    ...annotations,
+    schedule: z.optional(z.strictObject({ ...annotations, interval: intervalSchema })),
     synchronizationJobSettings: z.optional(
-      z.array(z.strictObject({ name: z.string().check(z.minLength(1), z.maxLength(128)), value: z.string().check(z.maxLength(1024)) })).check(
-        z.minLength(1),
-        z.maxLength(50),
-        z.superRefine((settings, context) => {
-          settings.forEach((setting, index) => {
-            const schema = CHECKED_SETTINGS[setting.name.toLowerCase()];
-            if (!schema) return;
-            const parsed = schema.safeParse(setting.value);
-            if (!parsed.success) context.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message, path: [index, 'value'] });
-          });
-        }),
-      ),
+      z
+        .array(z.strictObject({ ...annotations, name: z.string().check(z.minLength(1), z.maxLength(128)), value: z.string().check(z.maxLength(1024)) }))
+        .check(
+          z.minLength(1),
+          z.maxLength(50),
+          z.superRefine((settings, context) => {
+            settings.forEach((setting, index) => {
+              const schema = CHECKED_SETTINGS[setting.name.toLowerCase()];
+              if (!schema) return;
+              const parsed = schema.safeParse(setting.value);
+              if (!parsed.success) context.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message, path: [index, 'value'] });
+            });
+          }),
+        ),
     ),
   })
   .check(
@@ -41,17 +51,19 @@ export const updateJobBodySchema = z
   );
 
 export const restartJobBodySchema = z.strictObject({
-  criteria: z.optional(z.nullable(z.strictObject({ resetScope: z.optional(z.nullable(z.string().check(z.maxLength(200)))) }))),
+  ...annotations,
+  criteria: z.optional(z.nullable(z.strictObject({ ...annotations, resetScope: z.optional(z.nullable(z.string().check(z.maxLength(200)))) }))),
 });
 
 /** Start and pause take no parameters; an empty object is what Graph clients send. */
-export const emptyBodySchema = z.strictObject({});
+export const emptyBodySchema = z.strictObject(annotations);
 
-const secretPairSchema = z.strictObject({ key: z.string().check(z.minLength(1), z.maxLength(64)), value: z.string().check(z.maxLength(8192)) });
+const secretPairSchema = z.strictObject({ ...annotations, key: z.string().check(z.minLength(1), z.maxLength(64)), value: z.string().check(z.maxLength(8192)) });
 
 /** PUT /secrets: Graph's examples send `value`, its parameter table says `credentials`; both are accepted. */
 export const putSecretsBodySchema = z
   .strictObject({
+    ...annotations,
     value: z.optional(z.array(secretPairSchema).check(z.maxLength(64))),
     credentials: z.optional(z.array(secretPairSchema).check(z.maxLength(64))),
   })
@@ -71,7 +83,10 @@ export const parseExpressionBodySchema = z.looseObject({
     z.nullable(
       z.looseObject({
         definition: z.optional(z.unknown()),
-        properties: z.optional(z.nullable(z.array(z.object({ key: z.string().check(z.minLength(1)), value: z.unknown() })).check(z.maxLength(500)))),
+        // A property without `value` is a null one: the Kiota SDK leaves out null members (Graph takes it so too).
+        properties: z.optional(
+          z.nullable(z.array(z.object({ key: z.string().check(z.minLength(1)), value: z.optional(z.unknown()) })).check(z.maxLength(500))),
+        ),
       }),
     ),
   ),

@@ -33,6 +33,7 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'jobs-schema-delete': ['readJobs', 'writeJobs'],
   'jobs-schema-functions': ['readJobs'],
   'jobs-schema-filter-operators': ['readJobs'],
+  'jobs-schema-function-call': ['readJobs'],
   'jobs-schema-parse-expression': ['readJobs'],
   'templates-list': ['readJobs'],
   'templates-get': ['readJobs'],

@@ -91,6 +91,16 @@ describe('HTTP API', () => {
     }
   });
 
+  it('serves what the Kiota SDK sends: PATCH on the schema, and functions() through a parameter segment', () => {
+    // No route path depends on API Gateway taking `(` in a route key: `schema/functions()` arrives in the
+    // `{functionCall}` segment, and PATCH on the schema reaches the same Lambda (and grants) as PUT.
+    const keys = routes.map((route) => route.Properties.RouteKey as string);
+    expect(keys.filter((key) => /[()]/.test(key))).toEqual([]);
+    const schemaPath = '/v1.0/servicePrincipals/{servicePrincipalId}/synchronization/jobs/{jobId}/schema';
+    expect(keys).toEqual(expect.arrayContaining([`PATCH ${schemaPath}`, `PUT ${schemaPath}`, `GET ${schemaPath}/{functionCall}`]));
+    expect(actionsOf(template, 'jobs-schema-function-call').filter((action) => tableWrites.includes(action))).toEqual([]);
+  });
+
   it('writes JSON access logs of the default stage to a log group with retention', () => {
     // Access logs are the only record of who called what when a function never ran (authorizer refusals, 429s).
     const logGroups = byType('AWS::Logs::LogGroup');

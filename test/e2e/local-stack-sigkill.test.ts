@@ -69,6 +69,7 @@ async function startStack(dataDir: string): Promise<StackProcess> {
       LOCAL_SEED_GROUPS: String(SEED_GROUPS),
       HOST: '127.0.0.1',
       PORT: '0',
+      HTTPS_PORT: '0',
       DYNAMODB_PORT: '0',
       SOURCE_PORT: '0',
       SCIM_PORT: '0',

@@ -40,6 +40,7 @@ const requests: Record<string, { accepted: Variant; refused?: Variant }> = {
   'jobs-schema-delete': { accepted: {} },
   'jobs-schema-functions': { accepted: {} },
   'jobs-schema-filter-operators': { accepted: {} },
+  'jobs-schema-function-call': { accepted: {} },
   'jobs-schema-parse-expression': { accepted: { body: { expression: '[mail]' } }, refused: { body: { expression: '' } } },
 };
 
@@ -49,7 +50,7 @@ let othersJob: string;
 let schema: Record<string, any>;
 
 function pathOf(route: ApiRoute, jobId: string, query = ''): string {
-  return route.path.replace('/v1.0', '').replace('{servicePrincipalId}', SP).replace('{jobId}', jobId) + query;
+  return route.path.replace('/v1.0', '').replace('{servicePrincipalId}', SP).replace('{jobId}', jobId).replace('{functionCall}', 'functions()') + query;
 }
 
 function bodyOf(variant: Variant): unknown {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SERVICE_PRINCIPAL_ID } from '../../local/directory/demo-seed.ts';
 import type { CliIo } from '../../cli/context.ts';
@@ -118,6 +119,39 @@ describe('graph-sync against the local stack', () => {
     );
     const down = await cli(['--url', 'http://127.0.0.1:1/v1.0', 'jobs', 'list']);
     expect(down).toMatchObject({ code: 1, stderr: 'graph-sync: cannot reach http://127.0.0.1:1/v1.0 (is npm start running?)\n' });
+  });
+
+  it('lists over the https listener, and says what to set when the local CA is not trusted', async () => {
+    const untrusted = await cli(['--url', h.stack.httpsApiUrl, 'jobs', 'list']);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toBe(
+      `graph-sync: ${h.stack.httpsApiUrl} has a certificate this process does not trust (UNABLE_TO_VERIFY_LEAF_SIGNATURE): export NODE_EXTRA_CA_CERTS=<the local CA npm start prints>\n`,
+    );
+    // With the CA trusted (as NODE_EXTRA_CA_CERTS would have it), the same call answers.
+    const created: string[] = [];
+    for (let i = 0; i < 2; i += 1) created.push((await cli([...local, 'jobs', 'create'])).stdout.trim());
+    const agent = new Agent({ connect: { ca: h.stack.caPem } });
+    try {
+      const requests: string[] = [];
+      let stdout = '';
+      const code = await runCli(['--url', h.stack.httpsApiUrl, '--json', 'jobs', 'list'], {
+        stdout: { write: (text: string) => void (stdout += text) },
+        stderr: { write: () => undefined },
+        env: { LOCAL_DATA_DIR: h.dataDir },
+        fetch: (url, init) => {
+          requests.push(url);
+          return fetch(url, { ...init, dispatcher: agent } as RequestInit);
+        },
+        now: () => Date.now(),
+        sleep: async () => undefined,
+      });
+      expect(code).toBe(0);
+      expect((JSON.parse(stdout) as { id: string }[]).map((job) => job.id)).toEqual(expect.arrayContaining(created));
+      expect(requests).toEqual([`${h.stack.httpsApiUrl}${'/servicePrincipals/'}${DEMO_SERVICE_PRINCIPAL_ID}/synchronization/jobs`]);
+    } finally {
+      await agent.close();
+    }
+    for (const job of created) expect((await cli([...local, 'jobs', 'delete', job])).code).toBe(0);
   });
 
   it('exits 2 on a usage error, with one line', async () => {

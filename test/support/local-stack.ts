@@ -39,7 +39,7 @@ export interface TestStackOptions {
   /** Users and groups the directory is seeded with; 3 and 1 by default. */
   seed?: { users: number; groups: number };
   /** Fixed ports (a restart reuses the previous ones, since API containers keep their SDK endpoints). */
-  ports?: Partial<Pick<LocalEnv, 'PORT' | 'DYNAMODB_PORT' | 'SOURCE_PORT' | 'SCIM_PORT' | 'SCHEDULER_PORT' | 'LAMBDA_PORT'>>;
+  ports?: Partial<Pick<LocalEnv, 'PORT' | 'HTTPS_PORT' | 'DYNAMODB_PORT' | 'SOURCE_PORT' | 'SCIM_PORT' | 'SCHEDULER_PORT' | 'LAMBDA_PORT'>>;
 }
 
 export interface TestStack {
@@ -69,6 +69,7 @@ function portOf(url: string): number {
 export const EPHEMERAL_PORTS = {
   HOST: '127.0.0.1',
   PORT: 0,
+  HTTPS_PORT: 0,
   DYNAMODB_PORT: 0,
   SOURCE_PORT: 0,
   SCIM_PORT: 0,
@@ -146,6 +147,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     scheduler,
     ports: {
       PORT: portOf(stack.apiUrl),
+      HTTPS_PORT: portOf(stack.httpsApiUrl),
       DYNAMODB_PORT: portOf(stack.dynamoDbEndpoint),
       SOURCE_PORT: portOf(stack.directoryUrl),
       SCIM_PORT: portOf(stack.scimUrl),

@@ -21,7 +21,7 @@ describe('SCOPING_OPERATORS and isKnownOperator', () => {
     ]);
     expect(SCOPING_OPERATORS.find((operator) => operator.name === 'EQUALS')).toMatchObject({ arity: 'Binary', multivaluedComparisonType: 'All' });
     expect(SCOPING_OPERATORS.find((operator) => operator.name === 'IS_TRUE')).toEqual({
-      name: 'IS_TRUE', arity: 'Unary', multivaluedComparisonType: 'All', supportedAttributeTypes: ['Boolean'],
+      id: 'IS_TRUE', name: 'IS_TRUE', arity: 'Unary', multivaluedComparisonType: 'All', supportedAttributeTypes: ['Boolean'],
     });
   });
 

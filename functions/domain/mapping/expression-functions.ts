@@ -378,6 +378,6 @@ export function findFunction(name: string): ExpressionFunction | undefined {
 /** The supported functions as Graph's attributeMappingFunctionSchema, sorted by name. */
 export function listFunctions(): AttributeMappingFunctionSchema[] {
   return functions
-    .map((fn) => ({ name: fn.name, parameters: fn.parameters.map((parameter) => ({ ...parameter })) }))
+    .map((fn) => ({ id: fn.name, name: fn.name, parameters: fn.parameters.map((parameter) => ({ ...parameter })) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

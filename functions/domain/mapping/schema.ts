@@ -20,6 +20,14 @@ export const attributeFlowTypeSchema = z.enum([
   'AttributeAddOnly',
 ]);
 export const objectFlowTypeSchema = z.enum(['None', 'Add', 'Update', 'Delete']);
+const discoverabilitySchema = z.enum([
+  'None',
+  'AttributeNames',
+  'AttributeDataTypes',
+  'AttributeReadOnly',
+  'ReferenceAttributes',
+  'UnknownFutureValue',
+]);
 
 /** Splits Graph's objectFlowTypes flag string ("Add, Update, Delete") into its flags; `None` is the empty set. */
 export function parseFlowTypes(flowTypes: string): Set<Exclude<ObjectFlowType, 'None'>> {
@@ -31,11 +39,39 @@ export function parseFlowTypes(flowTypes: string): Set<Exclude<ObjectFlowType, '
   return flags;
 }
 
-const flowTypesSchema = z.string().check(
-  z.refine((value) => value.split(',').every((part) => objectFlowTypeSchema.safeParse(part.trim()).success), {
-    message: 'flowTypes must be a comma-separated list of None, Add, Update, Delete',
-  }),
-);
+/**
+ * A flags value that the client sent as `""`: the Kiota SDK reads Graph's `"Add, Update"` as an empty list and
+ * writes it back as `""` (it writes the flags it knows as `"Add,Update"`). It means "not read", not "no flags"
+ * (that is `None`), so a schema write fills it in from the mapping or directory it replaces (see withStatedFlags).
+ */
+export const UNSTATED_FLAGS = '';
+
+/**
+ * A flags enum as Graph writes it: names in declaration order, comma and space (`"Add, Update"`), `None` alone for
+ * none. Accepts what clients send: any order, spacing and letter case, repeats, `None` among others (it adds nothing).
+ */
+function flagsSchema(names: readonly string[], property: string) {
+  return z.pipe(
+    z.string(),
+    z.transform((value: string, context) => {
+      if (value.trim() === UNSTATED_FLAGS) return UNSTATED_FLAGS;
+      const given = new Set<string>();
+      for (const part of value.split(',')) {
+        const name = names.find((known) => known.toLowerCase() === part.trim().toLowerCase());
+        if (name === undefined) {
+          context.issues.push({ code: 'custom', message: `${property} must be a comma-separated list of ${names.join(', ')}`, input: value });
+          return z.NEVER;
+        }
+        given.add(name);
+      }
+      const flags = names.filter((name) => name !== 'None' && given.has(name));
+      return flags.length === 0 ? 'None' : flags.join(', ');
+    }),
+  );
+}
+
+const flowTypesSchema = flagsSchema(objectFlowTypeSchema.options, 'flowTypes');
+const discoverabilitiesSchema = flagsSchema(discoverabilitySchema.options, 'discoverabilities');
 
 export const referencedObjectSchema = z.object({
   referencedObjectName: z.string(),
@@ -71,7 +107,7 @@ export const directoryDefinitionSchema = z.object({
   readOnly: z._default(z.boolean(), false),
   version: z._default(z.nullable(z.string()), null),
   discoveryDateTime: z._default(z.nullable(z.string()), null),
-  discoverabilities: z._default(z.string(), 'None'),
+  discoverabilities: z._default(discoverabilitiesSchema, 'None'),
   metadata: z._default(z.array(keyValueSchema), []),
 });
 
@@ -150,7 +186,12 @@ export const objectMappingSchema = z.object({
   sourceObjectName: z.string().check(z.minLength(1)),
   targetObjectName: z.string().check(z.minLength(1)),
   attributeMappings: z._default(z.array(attributeMappingSchema), []),
-  scope: z._default(z.nullable(filterSchema), null),
+  // A filter without any groups scopes nothing, as null does; it is stored as null, so a client that reads null back
+  // as an empty object (the Kiota SDK writes `"scope": {}`) changes nothing.
+  scope: z.pipe(
+    z._default(z.nullable(filterSchema), null),
+    z.transform((scope) => (scope && scope.groups.length + scope.categoryFilterGroups.length + scope.inputFilterGroups.length > 0 ? scope : null)),
+  ),
   metadata: z._default(z.array(keyValueSchema), []),
 });
 
@@ -172,6 +213,46 @@ export const synchronizationSchemaSchema = z.object({
   directories: z._default(z.array(directoryDefinitionSchema), []),
 });
 
+const DEFAULT_FLOW_TYPES = 'Add, Update, Delete';
+
+/**
+ * The schema with every unstated (`""`) flags value filled in: an object mapping's flowTypes from the mapping of the
+ * same rule and source and target objects in `current` (the schema being replaced), a directory's discoverabilities
+ * from the directory of the same name; else Graph's defaults. So a client that lost the flags on reading (the Kiota
+ * SDK) and writes the schema back changes nothing it did not mean to, and never turns deletes back on unasked.
+ */
+export function withStatedFlags(proposed: SynchronizationSchema, current: SynchronizationSchema | null): SynchronizationSchema {
+  return {
+    ...proposed,
+    synchronizationRules: proposed.synchronizationRules.map((rule) => {
+      const currentRule = current?.synchronizationRules.find((candidate) => candidate.id === rule.id);
+      return {
+        ...rule,
+        objectMappings: rule.objectMappings.map((mapping) => {
+          if (mapping.flowTypes !== UNSTATED_FLAGS) return mapping;
+          const before = currentRule?.objectMappings.find(
+            (candidate) => candidate.sourceObjectName === mapping.sourceObjectName && candidate.targetObjectName === mapping.targetObjectName,
+          );
+          return { ...mapping, flowTypes: before?.flowTypes ?? DEFAULT_FLOW_TYPES };
+        }),
+      };
+    }),
+    directories: proposed.directories.map((directory) => {
+      if (directory.discoverabilities !== UNSTATED_FLAGS) return directory;
+      const before = current?.directories.find((candidate) => candidate.name === directory.name);
+      return { ...directory, discoverabilities: before?.discoverabilities ?? 'None' };
+    }),
+  };
+}
+
+/** Whether any flags value of the schema is unstated (withStatedFlags has something to fill in). */
+export function hasUnstatedFlags(schema: SynchronizationSchema): boolean {
+  return (
+    schema.directories.some((directory) => directory.discoverabilities === UNSTATED_FLAGS) ||
+    schema.synchronizationRules.some((rule) => rule.objectMappings.some((mapping) => mapping.flowTypes === UNSTATED_FLAGS))
+  );
+}
+
 /** Graph's attributeMappingParameterSchema: one parameter of an expression function. */
 export const attributeMappingParameterSchemaSchema = z.object({
   name: z.string(),
@@ -180,8 +261,12 @@ export const attributeMappingParameterSchemaSchema = z.object({
   allowMultipleOccurrences: z.boolean(),
 });
 
-/** Graph's attributeMappingFunctionSchema: an expression function and its parameters, in positional order. */
+/**
+ * Graph's attributeMappingFunctionSchema: an expression function and its parameters, in positional order. An entity
+ * in Graph's metadata (typed clients read the function's name from `id`); `name` as Graph's documentation shows it.
+ */
 export const attributeMappingFunctionSchemaSchema = z.object({
+  id: z.string(),
   name: z.string(),
   parameters: z.array(attributeMappingParameterSchemaSchema),
 });

@@ -59,7 +59,7 @@ export const scimDefaultSchema: SynchronizationSchema = synchronizationSchemaSch
       id: '66e4a8cc-1b7b-435e-95f8-f06cea133828',
       name: ENTRA_DIRECTORY_NAME,
       readOnly: true,
-      discoverabilities: 'AttributeNames,AttributeDataTypes,AttributeReadOnly,ReferenceAttributes',
+      discoverabilities: 'AttributeNames, AttributeDataTypes, AttributeReadOnly, ReferenceAttributes',
       objects: [
         {
           name: 'User',

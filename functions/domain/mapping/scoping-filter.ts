@@ -3,8 +3,13 @@ import { textOf } from './expression-functions.ts';
 import { quoted, regexProblem, tenantRegex } from './tenant-regex.ts';
 import type { Filter, FilterClause, FilterGroup } from './schema.ts';
 
-/** Graph's filterOperatorSchema: one operator a scoping clause may use, as `GET .../schema/filterOperators` lists it. */
+/**
+ * Graph's filterOperatorSchema: one operator a scoping clause may use, as `GET .../schema/filterOperators` lists it.
+ * It is an entity in Graph's metadata, so typed clients (the Kiota SDK) read its name from `id`; `name` is what
+ * Graph's documentation shows. Both carry the operator's name.
+ */
 export const filterOperatorSchemaSchema = z.object({
+  id: z.string(),
   name: z.string(),
   arity: z.enum(['Binary', 'Unary']),
   multivaluedComparisonType: z.enum(['All', 'Any']),
@@ -36,7 +41,7 @@ type Operator =
     };
 
 function unary(name: string, types: FilterOperatorSchema['supportedAttributeTypes'], test: (value: Scalar | null) => boolean): Operator {
-  return { schema: { name, arity: 'Unary', multivaluedComparisonType: 'All', supportedAttributeTypes: types }, arity: 'Unary', test };
+  return { schema: { id: name, name, arity: 'Unary', multivaluedComparisonType: 'All', supportedAttributeTypes: types }, arity: 'Unary', test };
 }
 
 /** `negated` operators hold when the value is comparable and matches none of the target values. */
@@ -48,7 +53,7 @@ function binary(
   matches: (value: Scalar, operand: string, regex: typeof tenantRegex) => boolean,
   negated = false,
 ): Operator {
-  const schema: FilterOperatorSchema = { name, arity: 'Binary', multivaluedComparisonType: 'All', supportedAttributeTypes: types };
+  const schema: FilterOperatorSchema = { id: name, name, arity: 'Binary', multivaluedComparisonType: 'All', supportedAttributeTypes: types };
   return { schema, arity: 'Binary', operand, negated, applies, matches };
 }
 
