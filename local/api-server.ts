@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context } from 'aws-lambda';
 import { apiRoutes, fallbackHandler } from '../functions/api/routes.ts';
 import { withLocalToken } from '../functions/api/status-page-html.ts';
-import { BadRequestError, UnauthenticatedError } from '../functions/errors/service-errors.ts';
+import { BadRequestError } from '../functions/errors/service-errors.ts';
 import { renderServiceError } from '../functions/http/graph-error.ts';
 import type { ApiEvent, ApiResult } from '../functions/http/graph-handler.ts';
 
@@ -18,7 +18,6 @@ interface CompiledRoute {
   regex: RegExp;
   names: string[];
   name: string;
-  unauthenticated: boolean;
   handler: Handler;
 }
 
@@ -51,7 +50,6 @@ async function compileRoutes(): Promise<CompiledRoute[]> {
         regex,
         names,
         name: route.handler,
-        unauthenticated: route.unauthenticated === true,
         handler: await loadHandler(route.handler),
       };
     }),
@@ -96,8 +94,6 @@ function send(response: ServerResponse, result: ApiResult): void {
 export interface ApiServerOptions {
   host: string;
   port: number;
-  /** Plays API Gateway's JWT authorizer: the claims of a valid token, or null. */
-  verify: (authorization: string | undefined) => Promise<Record<string, unknown> | null>;
   /**
    * A token the status page is handed when a browser on this machine opens it, so `npm start` needs no pasting.
    * Only locally: the deployed page always asks for one.
@@ -107,7 +103,7 @@ export interface ApiServerOptions {
 
 /**
  * Serves the Lambda handlers over node:http exactly as API Gateway (HTTP API, payload v2) calls them: the matching
- * route, else the fallback route, each behind the JWT authorizer but the one route marked unauthenticated.
+ * route, else the fallback route. As deployed, there is no authorizer: each function verifies the bearer token itself.
  */
 export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const routes = await compileRoutes();
@@ -136,12 +132,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
           route = candidate;
           break;
         }
-      }
-      const claims = route?.unauthenticated ? null : await options.verify(request.headers.authorization);
-      if (!route?.unauthenticated && !claims) {
-        const clientRequestId = String(request.headers['client-request-id'] ?? randomUUID());
-        send(response, renderServiceError(new UnauthenticatedError(), requestId, clientRequestId));
-        return;
       }
       const body = await readBody(request);
       if (body === null) {
@@ -181,7 +171,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
           stage: '$default',
           time: new Date().toISOString(),
           timeEpoch: Date.now(),
-          ...(claims ? { authorizer: { jwt: { claims, scopes: null }, principalId: '', integrationLatency: 0 } } : {}),
         },
       } as unknown as ApiEvent;
       const result = await (route?.handler ?? fallback)(event, lambdaContext(route ? 'api' : 'not-found'));

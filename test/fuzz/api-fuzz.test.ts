@@ -51,7 +51,7 @@ beforeAll(async () => {
     none: null,
     garbage: 'Bearer not-a-jwt',
     expired: `Bearer ${await t.issueToken({ lifetime: -60 })}`,
-    wrongAudience: `Bearer ${await t.signToken({ tid: LOCAL_TENANT_ID, roles: rw }, 'api://other')}`,
+    wrongAudience: `Bearer ${await t.signToken({ tid: LOCAL_TENANT_ID, roles: rw }, { audience: 'api://other' })}`,
     noTenant: `Bearer ${await t.signToken({ roles: rw })}`,
     badTenant: `Bearer ${await t.signToken({ tid: "x' or 1=1", roles: rw })}`,
     noRoles: `Bearer ${await t.signToken({ tid: LOCAL_TENANT_ID })}`,
