@@ -69,7 +69,7 @@ export async function signLocalToken(dataDir: string, claims: JWTPayload, option
     .setIssuer(options.issuer ?? `${await loginBaseOf(dataDir)}/${tenant}/v2.0`)
     .setAudience(options.audience ?? LOCAL_AUDIENCE)
     .setIssuedAt(now)
-    .setNotBefore(now)
+    .setNotBefore(claims.nbf ?? now)
     .setExpirationTime(now + (options.lifetime ?? 12 * 3600))
     .sign(await importJWK(jwk, 'RS256'));
 }
