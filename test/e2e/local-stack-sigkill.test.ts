@@ -74,6 +74,7 @@ async function startStack(dataDir: string): Promise<StackProcess> {
       SCIM_PORT: '0',
       SCHEDULER_PORT: '0',
       LAMBDA_PORT: '0',
+      LOGIN_PORT: '0',
       SCIM_CONCURRENCY: String(SCIM_CONCURRENCY),
     },
   });

@@ -49,7 +49,9 @@ function refusal(error: unknown): Error {
   }
   if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError) || error.code === 'ERR_JOSE_GENERIC') {
     // The key set could not be fetched or read (Entra down, a timeout, a broken document): not the token's fault.
-    return new ServiceUnavailableError('The token signing keys cannot be read right now. Retry the request.', 10);
+    const unavailable = new ServiceUnavailableError('The token signing keys cannot be read right now. Retry the request.', 10);
+    unavailable.cause = error; // logged with the 503
+    return unavailable;
   }
   if (error instanceof errors.JWKSNoMatchingKey) return new UnauthenticatedError('The access token is signed with an unknown key.');
   return new UnauthenticatedError('Access token validation failure: the token is malformed or its signature is invalid.');
