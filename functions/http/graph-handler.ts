@@ -201,7 +201,7 @@ export function graphHandler<TSchema extends z.ZodType>(
 function failed(serviceError: ServiceError, error: unknown, ids: RequestIds): ApiResult {
   // Client mistakes and expected conflicts are answers, not failures: only a 5xx is worth an error log.
   if (serviceError.statusCode >= 500) logger.error('Request failed', { requestId: ids.requestId, error: error as Error });
-  // What API Gateway's access log said of refused tokens (authorizerError) is now said here.
+  // Refused tokens never reach an API Gateway authorizer's log any more: the reason is logged here.
   else if (serviceError.statusCode === 401) logger.info('Token refused', { requestId: ids.requestId, reason: serviceError.message });
   return renderServiceError(serviceError, ids.requestId, ids.clientRequestId);
 }
