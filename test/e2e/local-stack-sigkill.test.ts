@@ -232,9 +232,10 @@ describe('the local stack killed with SIGKILL mid-sync', () => {
   it('keeps every acknowledged write, and the job converges to the directory after each restart', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'graph-sync-sigkill-'));
     proxy = await startRecordingProxy();
-    const token = await issueLocalToken(dataDir);
     const jobs = () => `${stack.apiUrl}/servicePrincipals/${DEMO_SERVICE_PRINCIPAL_ID}/synchronization`;
     const api = async (method: string, apiPath: string, body?: unknown) => {
+      // Issued by the sign-in of the stack now running: its issuer names that sign-in's (ephemeral) port.
+      const token = await issueLocalToken(dataDir);
       const response = await fetch(`${jobs()}${apiPath}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
