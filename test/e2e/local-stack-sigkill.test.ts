@@ -235,7 +235,7 @@ describe('the local stack killed with SIGKILL mid-sync', () => {
     const jobs = () => `${stack.apiUrl}/servicePrincipals/${DEMO_SERVICE_PRINCIPAL_ID}/synchronization`;
     const api = async (method: string, apiPath: string, body?: unknown) => {
       // Issued by the sign-in of the stack now running: its issuer names that sign-in's (ephemeral) port.
-      const token = await issueLocalToken(dataDir);
+      const token = await issueLocalToken(dataDir!);
       const response = await fetch(`${jobs()}${apiPath}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
