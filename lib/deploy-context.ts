@@ -1,20 +1,36 @@
 import { z } from 'zod';
 
+const commaList = (item: z.ZodString) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+    .pipe(z.array(item).min(1));
+
+const TENANT_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** Entra's v2 issuer (`{login base}/{tid}/v2.0`) and v1 issuer (`https://sts.windows.net/{tid}/`). */
+const V2_ISSUER = /^(https:\/\/[^/]+)\/([A-Za-z0-9-]{1,64})\/v2\.0$/;
+const V1_ISSUER = /^https:\/\/sts\.windows\.net\/([A-Za-z0-9-]{1,64})\/$/;
+
 /**
- * The values an operator passes with `-c name=value` at synth or deploy time. The JWT issuer and audience may also be
- * left out here and given as CloudFormation parameters instead (`--parameters JwtIssuer=... JwtAudience=...`).
+ * The values an operator passes with `-c name=value` at synth or deploy time. The tenants and the audience may also
+ * be left out here and given as CloudFormation parameters instead (`--parameters AllowedTenants=... JwtAudience=...`).
  */
 export const deployContextSchema = z.object({
   /** CloudFormation stack name; a second copy of the service in one account and Region needs a different one. */
   stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/).default('GraphSyncJobs'),
-  /** Token issuer the API accepts, e.g. `https://login.microsoftonline.com/<tenant-id>/v2.0`. */
+  /** Entra tenants whose tokens the API accepts: tenant ids, comma-separated, or `any` (then `appIds` is required). */
+  tenants: z.union([z.literal('any'), commaList(z.string().regex(TENANT_ID, 'a tenant id is a GUID'))]).optional(),
+  /** Client app ids (`azp`/`appid` of the token) admitted, comma-separated; any app of an admitted tenant when unset. */
+  appIds: commaList(z.string()).optional(),
+  /**
+   * One tenant, as before `tenants` existed: that tenant's v2 issuer `https://login.microsoftonline.com/<tid>/v2.0`
+   * (or v1 `https://sts.windows.net/<tid>/`). Means `-c tenants=<tid>`.
+   */
   issuer: z.url({ protocol: /^https$/ }).optional(),
+  /** Entra's login base the key sets are read from; another one for a national cloud (`https://login.microsoftonline.us`). */
+  loginBaseUrl: z.url({ protocol: /^https$/ }).optional(),
   /** Accepted token audiences (the API app registration's client id or Application ID URI), comma-separated. */
-  audience: z
-    .string()
-    .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
-    .pipe(z.array(z.string()).min(1))
-    .optional(),
+  audience: commaList(z.string()).optional(),
   /** Client id of the app registration the worker reads the source directory with. */
   sourceClientId: z.string().min(1).optional(),
   /** ARN of the Secrets Manager secret (created by the operator) holding that app registration's client secret. */
@@ -35,11 +51,13 @@ export const deployContextSchema = z.object({
   maxJobsPerTenant: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
 
-export type DeployContext = z.infer<typeof deployContextSchema>;
+/** The context once `issuer` is read as the one tenant it names. */
+export type DeployContext = Omit<z.infer<typeof deployContextSchema>, 'issuer'>;
 
 /**
  * Reads and validates the deploy context; fails the synth with the names of the bad values. A client secret without
- * its client id is refused because the worker could not use it.
+ * its client id is refused because the worker could not use it; `tenants=any` without `appIds` because any Entra
+ * tenant could then call once its admin consents to the API app; an `issuer` is read as its one tenant.
  */
 export function parseDeployContext(read: (key: string) => unknown): DeployContext {
   const raw = Object.fromEntries(Object.keys(deployContextSchema.shape).map((key) => [key, read(key)]));
@@ -48,10 +66,28 @@ export function parseDeployContext(read: (key: string) => unknown): DeployContex
       message: 'sourceClientSecretArn needs sourceClientId',
       path: ['sourceClientId'],
     })
+    .refine((context) => context.tenants !== 'any' || context.appIds !== undefined, {
+      message: 'tenants=any needs appIds (the client app ids admitted, comma-separated)',
+      path: ['appIds'],
+    })
+    .refine((context) => context.issuer === undefined || context.tenants === undefined, {
+      message: 'give tenants or issuer, not both (issuer names one tenant: use tenants=<tid>,<tid> for several)',
+      path: ['issuer'],
+    })
+    .refine((context) => context.issuer === undefined || V2_ISSUER.test(context.issuer) || V1_ISSUER.test(context.issuer), {
+      message: "an Entra issuer is https://login.microsoftonline.com/<tenant-id>/v2.0 (or v1's https://sts.windows.net/<tenant-id>/); or use tenants=<tenant-id>",
+      path: ['issuer'],
+    })
     .safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid deploy context (-c): ${problems}`);
   }
-  return parsed.data;
+  const { issuer, ...context } = parsed.data;
+  if (issuer === undefined) return context;
+  const v2 = V2_ISSUER.exec(issuer);
+  const tenant = v2?.[2] ?? (V1_ISSUER.exec(issuer)?.[1] as string);
+  // A v2 issuer of a national cloud names its login base too.
+  const loginBaseUrl = context.loginBaseUrl ?? (v2 && v2[1] !== 'https://login.microsoftonline.com' ? v2[1] : undefined);
+  return { ...context, tenants: [tenant], ...(loginBaseUrl ? { loginBaseUrl } : {}) };
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { JobData } from './constructs/job-data.ts';
 import { JobsApi } from './constructs/jobs-api.ts';
@@ -15,26 +15,33 @@ export interface GraphSyncJobsStackProps extends StackProps {
 
 /**
  * The whole service in one stack, composed of one construct per concern: data, secrets key, sync worker (with its
- * schedules, scheduler role and dead-letter queue), API, observability. The JWT issuer and audience come from the
- * deploy context when given there, otherwise from the CloudFormation parameters `JwtIssuer` and `JwtAudience`.
+ * schedules, scheduler role and dead-letter queue), API, observability. The admitted tenants and the token audience
+ * come from the deploy context when given there, otherwise from the CloudFormation parameters `AllowedTenants` and
+ * `JwtAudience` (`any` tenant is context-only, since it needs the `appIds` allow-list checked at synth).
  */
 export class GraphSyncJobsStack extends Stack {
   constructor(scope: Construct, id: string, props: GraphSyncJobsStackProps) {
     super(scope, id, props);
     const { settings } = props;
 
-    const issuer =
-      settings.issuer ??
-      new CfnParameter(this, 'JwtIssuer', {
-        description: 'Token issuer the API accepts, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0',
-        allowedPattern: '^https://\\S+$',
-      }).valueAsString;
+    const tenants =
+      settings.tenants === undefined
+        ? new CfnParameter(this, 'AllowedTenants', {
+            description: 'Entra tenant ids whose tokens the API accepts, comma-separated',
+            allowedPattern: '^[A-Za-z0-9-]{1,64}(,[A-Za-z0-9-]{1,64})*$',
+          }).valueAsString
+        : settings.tenants === 'any'
+          ? 'any'
+          : settings.tenants.join(',');
     const audience =
-      settings.audience ??
-      new CfnParameter(this, 'JwtAudience', {
-        type: 'CommaDelimitedList',
-        description: 'Accepted token audiences: the API app registration client id or Application ID URI',
-      }).valueAsList;
+      settings.audience?.join(',') ??
+      Fn.join(
+        ',',
+        new CfnParameter(this, 'JwtAudience', {
+          type: 'CommaDelimitedList',
+          description: 'Accepted token audiences: the API app registration client id or Application ID URI',
+        }).valueAsList,
+      );
 
     const data = new JobData(this, 'Data');
     const secrets = new SecretsKey(this, 'Secrets');
@@ -55,8 +62,12 @@ export class GraphSyncJobsStack extends Stack {
       sourceClientSecretArn: settings.sourceClientSecretArn,
     });
     const api = new JobsApi(this, 'Api', {
-      issuer,
-      audience,
+      access: {
+        AUTH_TENANTS: tenants,
+        AUTH_AUDIENCE: audience,
+        ...(settings.appIds ? { AUTH_APP_IDS: settings.appIds.join(',') } : {}),
+        ...(settings.loginBaseUrl ? { AUTH_LOGIN_BASE_URL: settings.loginBaseUrl } : {}),
+      },
       environment: sync.environment,
       data,
       secrets,

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Context } from 'aws-lambda';
 import { apiRoutes, fallbackHandler } from '../functions/api/routes.ts';
 import { withLocalToken } from '../functions/api/status-page-html.ts';
-import { BadRequestError, UnauthenticatedError } from '../functions/errors/service-errors.ts';
+import { BadRequestError } from '../functions/errors/service-errors.ts';
 import { renderServiceError } from '../functions/http/graph-error.ts';
 import type { ApiEvent, ApiResult } from '../functions/http/graph-handler.ts';
 
@@ -20,7 +20,6 @@ interface CompiledRoute {
   regex: RegExp;
   names: string[];
   name: string;
-  unauthenticated: boolean;
   handler: Handler;
 }
 
@@ -53,7 +52,6 @@ async function compileRoutes(): Promise<CompiledRoute[]> {
         regex,
         names,
         name: route.handler,
-        unauthenticated: route.unauthenticated === true,
         handler: await loadHandler(route.handler),
       };
     }),
@@ -98,8 +96,6 @@ function send(response: ServerResponse, result: ApiResult): void {
 export interface ApiServerOptions {
   host: string;
   port: number;
-  /** Plays API Gateway's JWT authorizer: the claims of a valid token, or null. */
-  verify: (authorization: string | undefined) => Promise<Record<string, unknown> | null>;
   /**
    * A token the status page is handed when a browser on this machine opens it, so `npm start` needs no pasting.
    * Only locally: the deployed page always asks for one.
@@ -129,7 +125,7 @@ async function listenHttps(listener: RequestListener, host: string, tls: NonNull
 
 /**
  * Serves the Lambda handlers over node:http exactly as API Gateway (HTTP API, payload v2) calls them: the matching
- * route, else the fallback route, each behind the JWT authorizer but the one route marked unauthenticated.
+ * route, else the fallback route. As deployed, there is no authorizer: each function verifies the bearer token itself.
  */
 export async function startApiServer(
   options: ApiServerOptions,
@@ -161,12 +157,6 @@ export async function startApiServer(
           route = candidate;
           break;
         }
-      }
-      const claims = route?.unauthenticated ? null : await options.verify(request.headers.authorization);
-      if (!route?.unauthenticated && !claims) {
-        const clientRequestId = String(request.headers['client-request-id'] ?? randomUUID());
-        send(response, renderServiceError(new UnauthenticatedError(), requestId, clientRequestId));
-        return;
       }
       const body = await readBody(request);
       if (body === null) {
@@ -208,7 +198,6 @@ export async function startApiServer(
           stage: '$default',
           time: new Date().toISOString(),
           timeEpoch: Date.now(),
-          ...(claims ? { authorizer: { jwt: { claims, scopes: null }, principalId: '', integrationLatency: 0 } } : {}),
         },
       } as unknown as ApiEvent;
       const result = await (route?.handler ?? fallback)(event, lambdaContext(route ? 'api' : 'not-found'));

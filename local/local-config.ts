@@ -14,6 +14,15 @@ export const localEnvSchema = z.object({
   SCIM_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   SCHEDULER_PORT: z.coerce.number().int().min(0).max(65535).default(3003),
   LAMBDA_PORT: z.coerce.number().int().min(0).max(65535).default(3004),
+  /** The local identity provider (token issuer and key sets, in the style of login.microsoftonline.com). */
+  LOGIN_PORT: z.coerce.number().int().min(0).max(65535).default(3005),
+  /**
+   * Tenants whose tokens the local API accepts: `any` (the local identity provider signs for whichever tenant
+   * `npm run token -- --tenant` names), or comma-separated tenant ids, as `-c tenants=` deployed.
+   */
+  LOCAL_TENANTS: z.string().min(1).default('any'),
+  /** Client app ids (`azp`) accepted, comma-separated; any when unset. Local tokens carry `local-cli`. */
+  LOCAL_APP_IDS: z.string().min(1).optional(),
   LOCAL_SEED_USERS: z.coerce.number().int().min(0).default(25),
   LOCAL_SEED_GROUPS: z.coerce.number().int().min(0).default(3),
   LOCAL_SCIM_TOKEN: z.string().min(1).default('local-scim-token'),

@@ -13,7 +13,7 @@ try {
   const { code, message } = error as NodeJS.ErrnoException;
   console.error(
     code === 'EADDRINUSE'
-      ? `Could not start: ${message}. Is another \`npm start\` running? Ports can be changed with PORT, HTTPS_PORT, DYNAMODB_PORT, SOURCE_PORT, SCIM_PORT, SCHEDULER_PORT and LAMBDA_PORT.`
+      ? `Could not start: ${message}. Is another \`npm start\` running? Ports can be changed with PORT, HTTPS_PORT, DYNAMODB_PORT, SOURCE_PORT, SCIM_PORT, SCHEDULER_PORT, LAMBDA_PORT and LOGIN_PORT.`
       : `Could not start: ${message}`,
   );
   process.exit(1);
@@ -28,6 +28,7 @@ console.log(`graph-sync-jobs is running (data in ${dataDir})
   DynamoDB         ${stack.dynamoDbEndpoint}  (table ${stack.tableName})
   Scheduler        ${stack.schedulerUrl}  (group ${stack.scheduleGroup})
   Local directory  ${stack.directoryUrl}
+  Local sign-in    ${stack.identity.loginBaseUrl}  (key sets as at login.microsoftonline.com; tokens of ${env.LOCAL_TENANTS === 'any' ? 'any tenant' : `tenants ${env.LOCAL_TENANTS}`} accepted)
   Local SCIM app   ${stack.scimUrl}  (bearer token: ${stack.scimToken}; ${env.LOCAL_SCIM_PROFILE} rules${env.LOCAL_SCIM_RATE_LIMIT === undefined ? '' : `; 429 above ${env.LOCAL_SCIM_RATE_LIMIT} requests/s`})
   Notifications    the local directory's change notifications go to ${stack.apiUrl.replace(/\/v1\.0$/, '')}/notifications (a change runs its jobs in seconds)
   Demo app         service principal ${DEMO_SERVICE_PRINCIPAL_ID} (its jobs sync what is assigned to it)

@@ -8,7 +8,7 @@ import { releaseAbandonedLeases } from './abandoned-leases.ts';
 import { startApiServer } from './api-server.ts';
 import { describeInvocationFailure } from './invocation-failure.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
-import { issueLocalToken, makeLocalVerifier } from './local-auth.ts';
+import { issueLocalToken, LOCAL_AUDIENCE, startLocalIdentityProvider } from './local-auth.ts';
 import { startLocalDynamoDb } from './local-dynamodb.ts';
 import { ensureLocalTls } from './local-tls.ts';
 import type { LocalEnv } from './local-config.ts';
@@ -25,10 +25,12 @@ const WORKER_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${WORKER_NAME}`
 /** The time budget of one local worker invocation. */
 const WORKER_BUDGET_MS = 15 * 60 * 1000;
 
-export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR' | 'LOCAL_SCIM_PROFILE'> & {
+export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR' | 'LOCAL_SCIM_PROFILE' | 'LOCAL_TENANTS'> & {
   dataDir: string;
   /** RFC 7644 by default. */
   LOCAL_SCIM_PROFILE?: LocalEnv['LOCAL_SCIM_PROFILE'];
+  /** `any` by default. */
+  LOCAL_TENANTS?: LocalEnv['LOCAL_TENANTS'];
   clock?: Clock;
   /** Tests drive the Scheduler emulator themselves (runDue) instead of a timer. */
   schedulerTimer?: boolean;
@@ -121,6 +123,8 @@ export async function startLocalStack(options: LocalStackOptions) {
         : { rateLimit: { requestsPerSecond: options.LOCAL_SCIM_RATE_LIMIT, burst: options.LOCAL_SCIM_RATE_BURST } }),
     });
     closers.push(scim.close);
+    const identity = await startLocalIdentityProvider({ host, port: options.LOGIN_PORT, dataDir: options.dataDir });
+    closers.push(identity.close);
 
     // Runs in flight: stopping waits for them (each ends at its next page), so none outlives DynamoDB.
     const runs = new Set<Promise<void>>();
@@ -184,7 +188,13 @@ export async function startLocalStack(options: LocalStackOptions) {
       LAMBDA_ENDPOINT: lambda.url,
       LOCAL_SOURCE_BASE_URL: directory.url,
       JOB_PURGE_SETTLE_SECONDS: String(options.purgeSettleSeconds ?? WORKER_BUDGET_MS / 1000 + 60),
+      // The API verifies tokens as deployed, against the local identity provider's key sets.
+      AUTH_LOGIN_BASE_URL: identity.loginBaseUrl,
+      AUTH_AUDIENCE: LOCAL_AUDIENCE,
+      AUTH_TENANTS: options.LOCAL_TENANTS ?? 'any',
     });
+    if (options.LOCAL_APP_IDS) process.env.AUTH_APP_IDS = options.LOCAL_APP_IDS;
+    else delete process.env.AUTH_APP_IDS;
 
     // The wall clock, not the stack's: clients check the certificate's dates against their own.
     const tls = await ensureLocalTls(options.dataDir, { host });
@@ -192,7 +202,6 @@ export async function startLocalStack(options: LocalStackOptions) {
       host,
       port: options.PORT,
       https: { port: options.HTTPS_PORT, cert: tls.certPem, key: tls.keyPem },
-      verify: await makeLocalVerifier(options.dataDir),
       ...(options.statusPageToken ? { localPageToken: () => issueLocalToken(options.dataDir, { readOnly: true }) } : {}),
     });
     closers.push(api.close);
@@ -210,6 +219,8 @@ export async function startLocalStack(options: LocalStackOptions) {
       directoryUrl: directory.url,
       scimUrl: scim.url,
       scimToken: options.LOCAL_SCIM_TOKEN,
+      /** The local identity provider (its key sets and issuer base). */
+      identity,
       schedulerUrl: scheduler.url,
       scheduleGroup: SCHEDULE_GROUP,
       tableName: TABLE_NAME,

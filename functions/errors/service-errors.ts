@@ -20,9 +20,12 @@ export class BadRequestError extends ServiceError {
   }
 }
 
+/** 401 with RFC 6750's challenge: `error="invalid_token"` when a token was sent but refused, bare when none was. */
 export class UnauthenticatedError extends ServiceError {
-  constructor(message = 'Access token is missing or invalid.') {
-    super(401, 'InvalidAuthenticationToken', message, { 'www-authenticate': 'Bearer' });
+  constructor(message = 'Access token is missing or invalid.', tokenSent = true) {
+    super(401, 'InvalidAuthenticationToken', message, {
+      'www-authenticate': tokenSent ? 'Bearer realm="graph-sync-jobs", error="invalid_token"' : 'Bearer realm="graph-sync-jobs"',
+    });
   }
 }
 

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
-import type {
-  APIGatewayProxyEventV2WithJWTAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { BadRequestError, PayloadTooLargeError, ServiceError } from '../errors/service-errors.ts';
+import { accessTokenVerifier } from '../config/access-token.ts';
 import { logger } from '../observability/logger.ts';
 import { principalFromClaims, requirePermission, type Principal } from './principal.ts';
 import { renderServiceError, toServiceError } from './graph-error.ts';
@@ -22,7 +19,8 @@ z.config(en());
 /** Largest request body accepted; every body of this API is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+/** As API Gateway (HTTP API, payload v2) sends it; no authorizer: the token is verified here (see authenticate). */
+export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 
 export interface GraphRequest<TBody> {
@@ -131,6 +129,15 @@ function originOf(event: ApiEvent): string {
   return `${proto}://${event.requestContext?.domainName ?? event.headers?.host ?? 'localhost'}`;
 }
 
+/**
+ * The caller, from the bearer token verified in the function (not by an API Gateway authorizer, whose 401 cannot
+ * be given Graph's error body, and which accepts one issuer, so one tenant).
+ */
+async function authenticate(event: ApiEvent): Promise<Principal> {
+  const claims = await accessTokenVerifier()(event.headers?.authorization);
+  return principalFromClaims(claims);
+}
+
 /** Statuses that answer "not like this" about a resource: auth (401/403) and routing (404/405) come before existence. */
 const REFUSALS = new Set([400, 409, 413, 415, 422]);
 
@@ -167,7 +174,7 @@ export function graphHandler<TSchema extends z.ZodMiniType>(
   return middy<ApiEvent, ApiResult, Error, Context>().handler(async (event) => {
     const ids = idsOf(event);
     try {
-      const principal = principalFromClaims(event.requestContext?.authorizer?.jwt?.claims);
+      const principal = await authenticate(event);
       requirePermission(principal, options.access);
       const pathParameters = checkedPathParameters(event);
       const servicePrincipalId = pathParameters.servicePrincipalId ?? '';
@@ -196,17 +203,28 @@ export function graphHandler<TSchema extends z.ZodMiniType>(
       };
     } catch (error) {
       const serviceError = toServiceError(error);
-      // Client mistakes and expected conflicts are answers, not failures: only a 5xx is worth an error log.
-      if (serviceError.statusCode >= 500) logger.error('Request failed', { requestId: ids.requestId, error: error as Error });
-      return renderServiceError(serviceError, ids.requestId, ids.clientRequestId);
+      return failed(serviceError, error, ids);
     }
   });
 }
 
-/** A handler for routes that answer only errors (the API's fallback route). */
+function failed(serviceError: ServiceError, error: unknown, ids: RequestIds): ApiResult {
+  // Client mistakes and expected conflicts are answers, not failures: only a 5xx is worth an error log.
+  if (serviceError.statusCode >= 500) logger.error('Request failed', { requestId: ids.requestId, error: error as Error });
+  // Refused tokens never reach an API Gateway authorizer's log any more: the reason is logged here.
+  else if (serviceError.statusCode === 401) logger.info('Token refused', { requestId: ids.requestId, reason: serviceError.message });
+  return renderServiceError(serviceError, ids.requestId, ids.clientRequestId);
+}
+
+/** A handler for routes that answer only errors (the API's fallback route): to callers with a valid token only. */
 export function errorOnlyHandler(toError: (event: ApiEvent) => ServiceError) {
   return middy<ApiEvent, ApiResult, Error, Context>().handler(async (event) => {
     const ids = idsOf(event);
-    return renderServiceError(toError(event), ids.requestId, ids.clientRequestId);
+    try {
+      await authenticate(event);
+      return renderServiceError(toError(event), ids.requestId, ids.clientRequestId);
+    } catch (error) {
+      return failed(toServiceError(error), error, ids);
+    }
   });
 }

@@ -11,17 +11,13 @@ export interface Principal {
   permissions: ReadonlySet<string>;
 }
 
-const TENANT_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** What a tenant id may look like (Entra's are GUIDs); anything else in `tid` is refused. */
+export const TENANT_ID = /^[A-Za-z0-9-]{1,64}$/;
 
-/**
- * API Gateway's JWT authorizer hands claims over flattened: arrays become `"[a b]"` strings. The local stack
- * passes them as JSON values. Both are read here.
- */
+/** `roles` is an array of app roles; `scp` is one string of space-separated delegated scopes. */
 function claimValues(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.map(String);
-  if (typeof claim !== 'string') return [];
-  const text = claim.startsWith('[') && claim.endsWith(']') ? claim.slice(1, -1) : claim;
-  return text.split(/[\s,]+/).filter(Boolean);
+  return typeof claim === 'string' ? claim.split(/\s+/).filter(Boolean) : [];
 }
 
 export function principalFromClaims(claims: Record<string, unknown> | undefined): Principal {

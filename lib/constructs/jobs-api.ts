@@ -1,7 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -56,11 +55,22 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   [fallbackHandler]: [],
 };
 
-/** Why each route without the JWT authorizer may go without it (cdk-nag APIG4). */
+/**
+ * Why no route has an API Gateway authorizer (cdk-nag APIG4). The token is verified in the function: an HTTP API
+ * authorizer's 401 is `{"message":"Unauthorized"}`, which no Graph SDK reads as an error, and a JWT authorizer
+ * accepts one issuer, which is one Entra tenant.
+ */
+const verifiedInFunction =
+  "The function verifies the Entra ID access token first thing (functions/http/graph-handler.ts): signature against the " +
+  "tenant's key set, issuer matching the token's tid, audience, expiry, nbf, RS256 only, the tenant and app allow-lists; " +
+  "refusals are Graph error bodies (401 InvalidAuthenticationToken with WWW-Authenticate, 403 Authorization_RequestDenied), " +
+  'which an HTTP API authorizer cannot give, and a JWT authorizer accepts one issuer (one tenant).';
+
+/** Why each route without a token may go without one. */
 const unauthenticatedBecause: Readonly<Record<string, string>> = {
   'status-page':
     'The status page shell: a browser navigation carries no bearer token, and the document holds no data; ' +
-    'its script reads everything it shows from routes behind the JWT authorizer.',
+    'its script reads everything it shows from routes that verify a token.',
   'change-notifications':
     "Graph's change-notification webhook: Graph sends no bearer token; every notification must carry its " +
     'subscription\'s clientState secret, checked against its stored hash, and can only make a job run sooner.',
@@ -69,12 +79,20 @@ const unauthenticatedBecause: Readonly<Record<string, string>> = {
 /** Requests per second (steady, and burst) the default stage accepts across all callers before answering 429. */
 export const apiThrottle = { rateLimit: 50, burstLimit: 100 } as const;
 
+/** Who may call: the AUTH_* environment of functions/config/access-token.ts (tokens of stack parameters allowed). */
+export interface ApiAccess {
+  /** `any`, or admitted tenant ids, comma-separated. */
+  AUTH_TENANTS: string;
+  /** Accepted token audiences (`aud`), comma-separated. */
+  AUTH_AUDIENCE: string;
+  /** Admitted client app ids, comma-separated. */
+  AUTH_APP_IDS?: string;
+  AUTH_LOGIN_BASE_URL?: string;
+}
+
 /** Props of {@link JobsApi}. */
 export interface JobsApiProps {
-  /** Token issuer the JWT authorizer accepts (`iss`), exactly. */
-  issuer: string;
-  /** Accepted token audiences (`aud`). */
-  audience: string[];
+  access: ApiAccess;
   environment: FunctionEnvironment;
   data: JobData;
   secrets: SecretsKey;
@@ -83,7 +101,8 @@ export interface JobsApiProps {
 
 /**
  * The Graph synchronization-job API: an HTTP API whose every route, the catch-all included, requires an Entra ID
- * access token (JWT authorizer) but the status page's data-free HTML shell at `GET /`, one Lambda per entry in
+ * access token (verified by the function) but the status page's data-free HTML shell at `GET /` and Graph's
+ * webhook, one Lambda per entry in
  * functions/api/routes.ts with only the grants listed in {@link apiHandlerAccess}, throttling and JSON access logs on
  * the default stage.
  */
@@ -100,7 +119,6 @@ export class JobsApi extends Construct {
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'Microsoft Graph synchronization jobs',
       createDefaultStage: false,
-      defaultAuthorizer: new HttpJwtAuthorizer('EntraIdJwt', props.issuer, { jwtAudience: props.audience }),
     });
 
     // Kept after the stack is deleted: the record of who called the API is wanted most after an incident.
@@ -129,9 +147,6 @@ export class JobsApi extends Construct {
             latencyMs: '$context.responseLatency',
             integrationStatus: '$context.integrationStatus',
             integrationError: '$context.integrationErrorMessage',
-            authorizerError: '$context.authorizer.error',
-            tenantId: '$context.authorizer.claims.tid',
-            clientAppId: '$context.authorizer.claims.azp',
           }),
         ),
       },
@@ -141,7 +156,8 @@ export class JobsApi extends Construct {
     const functionFor = (handler: string): ServiceFunction => {
       const existing = functions.get(handler);
       if (existing) return existing;
-      const created = this.createFunction(handler, props);
+      const unauthenticated = apiRoutes.some((route) => route.handler === handler && route.unauthenticated);
+      const created = this.createFunction(handler, props, unauthenticated ? {} : props.access);
       functions.set(handler, created);
       return created;
     };
@@ -151,22 +167,16 @@ export class JobsApi extends Construct {
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${route.handler}-${route.method}`, fn.function),
-        ...(route.unauthenticated ? { authorizer: new apigw.HttpNoneAuthorizer() } : {}),
       });
-      if (route.unauthenticated) {
-        for (const httpRoute of added) {
-          Validations.of(httpRoute).acknowledge({
-            id: 'AwsSolutions-APIG4',
-            reason: unauthenticatedBecause[route.handler] ?? 'missing reason',
-          });
-        }
-      }
+      const reason = route.unauthenticated ? (unauthenticatedBecause[route.handler] ?? 'missing reason') : verifiedInFunction;
+      for (const httpRoute of added) Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason });
     }
-    this.httpApi.addRoutes({
+    const fallback = this.httpApi.addRoutes({
       path: '/{proxy+}',
       methods: [apigw.HttpMethod.ANY],
       integration: new HttpLambdaIntegration(`${fallbackHandler}-ANY`, functionFor(fallbackHandler).function),
     });
+    for (const httpRoute of fallback) Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: verifiedInFunction });
     this.functions = functions;
   }
 
@@ -175,16 +185,16 @@ export class JobsApi extends Construct {
     return this.stage.url;
   }
 
-  private createFunction(handler: string, props: JobsApiProps): ServiceFunction {
-    const access = apiHandlerAccess[handler];
-    if (access === undefined) {
+  private createFunction(handler: string, props: JobsApiProps, access: Partial<ApiAccess>): ServiceFunction {
+    const grantsOf = apiHandlerAccess[handler];
+    if (grantsOf === undefined) {
       throw new Error(`functions/api/${handler}.ts has a route but no entry in apiHandlerAccess`);
     }
     const fn = new ServiceFunction(this, handler, {
       entry: `functions/api/${handler}.ts`,
       serviceName: handler,
       description: `Graph synchronization API: ${handler}`,
-      environment: props.environment,
+      environment: { ...props.environment, ...access },
       timeout: Duration.seconds(10),
       memorySize: 512,
     });
@@ -197,7 +207,7 @@ export class JobsApi extends Construct {
       createPurgeSchedules: () => props.sync.grantPurgeScheduleCreate(fn),
       startSync: () => props.sync.grantStart(fn),
     };
-    for (const grant of access) grants[grant]();
+    for (const grant of grantsOf) grants[grant]();
     return fn;
   }
 }

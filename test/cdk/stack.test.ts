@@ -13,7 +13,6 @@ type Resource = { Properties: Record<string, any>; DeletionPolicy?: string };
 const byType = (type: string) => template.findResources(type) as Record<string, Resource>;
 
 const routes = Object.values(byType('AWS::ApiGatewayV2::Route'));
-const authorizerIds = Object.keys(byType('AWS::ApiGatewayV2::Authorizer'));
 const services = [...new Set(apiRoutes.map((route) => route.handler)), fallbackHandler, 'sync-worker'];
 const [groupId] = Object.keys(byType('AWS::Scheduler::ScheduleGroup'));
 const [queueId] = Object.keys(byType('AWS::SQS::Queue'));
@@ -32,46 +31,51 @@ const alarms = Object.values(byType('AWS::CloudWatch::Alarm')).map((alarm) => al
 const holders = (action: string) => services.filter((service) => actionsOf(template, service).includes(action)).sort();
 
 describe('HTTP API', () => {
-  it('requires a JWT on every route, the catch-all included, but the status page shell and the Graph webhook', () => {
-    // An unauthenticated route would expose a tenant's jobs (or the 404 oracle) to anyone on the internet. The
-    // exceptions: the page a browser opens without a token (a static document whose script calls the routes below),
-    // and the webhook Graph calls without one (each notification proves itself by its subscription's clientState).
+  it('has no API Gateway authorizer: every route reaches its function, which verifies the token', () => {
+    // An HTTP API authorizer answers 401 as {"message":"Unauthorized"}, not Graph's error body, and a JWT authorizer
+    // accepts one issuer (one tenant); the functions verify instead (functions/http/graph-handler.ts).
     expect(routes.length).toBe(apiRoutes.length + 1);
+    expect(Object.keys(byType('AWS::ApiGatewayV2::Authorizer'))).toEqual([]);
+    for (const route of routes) expect(route.Properties.AuthorizationType ?? 'NONE', route.Properties.RouteKey).toBe('NONE');
     expect(apiRoutes.filter((route) => route.unauthenticated)).toEqual([
       { method: 'GET', path: '/', handler: 'status-page', unauthenticated: true },
       { method: 'POST', path: '/notifications', handler: 'change-notifications', unauthenticated: true },
     ]);
-    const open = routes.filter((route) => route.Properties.AuthorizationType !== 'JWT');
-    expect(open.map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType, route.Properties.AuthorizerId]).sort()).toEqual([
-      ['GET /', 'NONE', undefined],
-      ['POST /notifications', 'NONE', undefined],
-    ]);
-    for (const route of routes) {
-      if (open.includes(route)) continue;
-      expect(route.Properties.AuthorizationType, route.Properties.RouteKey).toBe('JWT');
-      expect(authorizerIds, route.Properties.RouteKey).toContain(route.Properties.AuthorizerId.Ref);
-    }
   });
 
-  it('validates tokens against the issuer and audiences given at deploy', () => {
-    // A wrong or missing issuer/audience check would accept tokens minted for any other app or tenant.
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
-      IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: {
-        Issuer: deployContext.issuer,
-        Audience: ['api://graph-sync-jobs', '66666666-7777-8888-9999-000000000000'],
-      },
+  it('gives every function behind a token the tenants and audiences given at deploy, and the open ones none', () => {
+    // A function without them could not verify (it fails closed); one with the wrong ones would admit other tenants.
+    // The status page shell and the webhook take no token, so they need no policy to misread.
+    const variables = (service: string) => byType('AWS::Lambda::Function')[functionId(template, service)]!.Properties.Environment.Variables;
+    for (const service of services.filter((name) => name !== 'sync-worker')) {
+      const open = service === 'status-page' || service === 'change-notifications';
+      expect(variables(service).AUTH_TENANTS, service).toBe(open ? undefined : '11111111-2222-3333-4444-555555555555');
+      expect(variables(service).AUTH_AUDIENCE, service).toBe(open ? undefined : 'api://graph-sync-jobs,66666666-7777-8888-9999-000000000000');
+    }
+    expect(variables('sync-worker').AUTH_TENANTS).toBeUndefined();
+  });
+
+  it('admits any tenant only with its client app allow-list', () => {
+    // `tenants=any` alone would let any Entra tenant in once its admin consents; appIds narrows it to known callers.
+    const anyTenant = synthesize({ tenants: 'any', appIds: 'app-1, app-2', audience: 'api://x' }).template;
+    anyTenant.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'jobs-list', AUTH_TENANTS: 'any', AUTH_APP_IDS: 'app-1,app-2' }) },
     });
   });
 
-  it('asks for issuer and audience as stack parameters when the context does not give them', () => {
+  it('asks for the tenants and audience as stack parameters when the context does not give them', () => {
     // `cdk synth` must work with no context (CI), and the template must then refuse to deploy without them.
     const bare = synthesize({}).template;
-    bare.hasParameter('JwtIssuer', { Type: 'String', Default: Match.absent() });
+    bare.hasParameter('AllowedTenants', { Type: 'String', Default: Match.absent() });
     bare.hasParameter('JwtAudience', { Type: 'CommaDelimitedList', Default: Match.absent() });
-    bare.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      JwtConfiguration: { Issuer: { Ref: 'JwtIssuer' }, Audience: { Ref: 'JwtAudience' } },
+    bare.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'jobs-get',
+          AUTH_TENANTS: { Ref: 'AllowedTenants' },
+          AUTH_AUDIENCE: { 'Fn::Join': [',', { Ref: 'JwtAudience' }] },
+        }),
+      },
     });
   });
 
@@ -102,14 +106,14 @@ describe('HTTP API', () => {
   });
 
   it('writes JSON access logs of the default stage to a log group with retention', () => {
-    // Access logs are the only record of who called what when a function never ran (authorizer refusals, 429s).
+    // Access logs are the only record of who called what when a function never ran (429s, gateway errors).
     const logGroups = byType('AWS::Logs::LogGroup');
     const stage = Object.values(byType('AWS::ApiGatewayV2::Stage'))[0]!;
     const settings = stage.Properties.AccessLogSettings;
     expect(logGroups[settings.DestinationArn['Fn::GetAtt'][0]]?.Properties.RetentionInDays).toBeGreaterThan(0);
     const format = JSON.parse(settings.Format) as Record<string, string>;
     expect(format.requestId).toBe('$context.requestId');
-    expect(format.authorizerError).toBe('$context.authorizer.error');
+    expect(format.integrationError).toBe('$context.integrationErrorMessage');
   });
 
   it('throttles the default stage', () => {
@@ -312,7 +316,7 @@ describe('least privilege', () => {
 
   it('grants no secret access at all when no source secret is configured', () => {
     // Without an operator-provided secret there is nothing to read, so there must be no grant to misuse.
-    const bare = synthesize({ issuer: deployContext.issuer, audience: 'api://x' }).template;
+    const bare = synthesize({ tenants: deployContext.tenants, audience: 'api://x' }).template;
     expect(JSON.stringify(bare.toJSON())).not.toContain('secretsmanager:');
   });
 });

@@ -7,7 +7,7 @@ import type { GraphSyncJobsStack } from '../../lib/graph-sync-jobs-stack.ts';
 
 /** Context of a typical single-tenant deployment. */
 export const deployContext = {
-  issuer: 'https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0',
+  tenants: '11111111-2222-3333-4444-555555555555',
   audience: 'api://graph-sync-jobs,66666666-7777-8888-9999-000000000000',
   sourceClientId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
   sourceClientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:graph-sync/source-AbCdEf',

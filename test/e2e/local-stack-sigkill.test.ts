@@ -75,6 +75,7 @@ async function startStack(dataDir: string): Promise<StackProcess> {
       SCIM_PORT: '0',
       SCHEDULER_PORT: '0',
       LAMBDA_PORT: '0',
+      LOGIN_PORT: '0',
       SCIM_CONCURRENCY: String(SCIM_CONCURRENCY),
     },
   });
@@ -232,9 +233,10 @@ describe('the local stack killed with SIGKILL mid-sync', () => {
   it('keeps every acknowledged write, and the job converges to the directory after each restart', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'graph-sync-sigkill-'));
     proxy = await startRecordingProxy();
-    const token = await issueLocalToken(dataDir);
     const jobs = () => `${stack.apiUrl}/servicePrincipals/${DEMO_SERVICE_PRINCIPAL_ID}/synchronization`;
     const api = async (method: string, apiPath: string, body?: unknown) => {
+      // Issued by the sign-in of the stack now running: its issuer names that sign-in's (ephemeral) port.
+      const token = await issueLocalToken(dataDir!);
       const response = await fetch(`${jobs()}${apiPath}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes } from '../../functions/api/routes.ts';
 import { startApiServer } from '../../local/api-server.ts';
-import { issueLocalToken, makeLocalVerifier } from '../../local/local-auth.ts';
+import { issueLocalToken } from '../../local/local-auth.ts';
 import { startSyncHarness, type SyncHarness } from '../support/sync-harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -80,7 +80,6 @@ describe('status page shell', () => {
     const local = await startApiServer({
       host: '127.0.0.1',
       port: 0,
-      verify: await makeLocalVerifier(h.dataDir),
       localPageToken: () => issueLocalToken(h.dataDir, { readOnly: true }),
     });
     try {
@@ -167,7 +166,6 @@ browserSuite(suiteName, () => {
     const local = await startApiServer({
       host: '127.0.0.1',
       port: 0,
-      verify: await makeLocalVerifier(h.dataDir),
       localPageToken: () => issueLocalToken(h.dataDir, { readOnly: true }),
     });
     const fresh = await (await browser.newContext()).newPage();

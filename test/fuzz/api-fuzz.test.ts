@@ -51,7 +51,7 @@ beforeAll(async () => {
     none: null,
     garbage: 'Bearer not-a-jwt',
     expired: `Bearer ${await t.issueToken({ lifetime: -60 })}`,
-    wrongAudience: `Bearer ${await t.signToken({ tid: LOCAL_TENANT_ID, roles: rw }, 'api://other')}`,
+    wrongAudience: `Bearer ${await t.signToken({ tid: LOCAL_TENANT_ID, roles: rw }, { audience: 'api://other' })}`,
     noTenant: `Bearer ${await t.signToken({ roles: rw })}`,
     badTenant: `Bearer ${await t.signToken({ tid: "x' or 1=1", roles: rw })}`,
     noRoles: `Bearer ${await t.signToken({ tid: LOCAL_TENANT_ID })}`,
@@ -116,9 +116,9 @@ async function keepJobsAround(current: StoredState): Promise<boolean> {
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const CAN_WRITE = new Set<AuthKind>(['readWrite', 'lowerCaseScheme', 'otherTenant', 'delegatedReadWrite']);
-/** Refused by the authorizer itself (the local server's stand-in for API Gateway's). */
+/** Refused by the token check, first thing in every function but the status page's and the webhook's. */
 const NOT_A_TOKEN = new Set<AuthKind>(['none', 'garbage', 'expired', 'wrongAudience', 'basic', 'bearerOnly']);
-/** Past the authorizer, refused by the handler; what is answered before a handler (a malformed path, no route) comes first. */
+/** Signed and valid but with no usable tenant: refused by the token check, or first by what is answered before a handler (a malformed path). */
 const NO_TENANT = new Set<AuthKind>(['noTenant', 'badTenant']);
 
 function tenantOf(auth: AuthKind): string | null {

@@ -34,7 +34,7 @@ describe('authentication', () => {
     ['no token', async () => null],
     ['a garbage token', async () => 'not-a-jwt'],
     ['an expired token', () => t.issueToken({ lifetime: -60 })],
-    ['a token for another audience', () => t.signToken({ tid: LOCAL_TENANT_ID, roles: ['Synchronization.ReadWrite.All'] }, 'api://other')],
+    ['a token for another audience', () => t.signToken({ tid: LOCAL_TENANT_ID, roles: ['Synchronization.ReadWrite.All'] }, { audience: 'api://other' })],
     ['a token without a tenant', () => t.signToken({ roles: ['Synchronization.ReadWrite.All'] })],
     ['a token with a malformed tenant', () => t.signToken({ tid: "x' or 1=1", roles: ['Synchronization.ReadWrite.All'] })],
   ])('answers 401 InvalidAuthenticationToken to %s', async (_name, token) => {

@@ -226,7 +226,7 @@ describe('graph-sync logs against a Graph provisioning logs endpoint', () => {
     server = createServer((request, response) => {
       const url = new URL(request.url ?? '/', base);
       asked.push(url);
-      // As API Gateway's JWT authorizer answers, before any function runs.
+      // As a gateway in front of the API answers (API Gateway's own refusals, its throttling's 429, look like this).
       const unauthorized = { status: 401, body: { message: 'Unauthorized' } };
       const notFound = { status: 404, body: { error: { code: 'Request_ResourceNotFound', message: 'Resource not found.' } } };
       const answer = url.pathname === '/v1.0/auditLogs/provisioning' ? answers.shift() : undefined;

@@ -11,6 +11,7 @@ import type { PurgeSchedules } from '../../functions/ports/purge-schedules.ts';
 import type { SecretsVault } from '../../functions/ports/secrets-vault.ts';
 import { makeJobCommands } from '../../functions/use-cases/job-commands.ts';
 import { startLocalDynamoDb } from '../../local/local-dynamodb.ts';
+import { startTestIdentityProvider } from '../support/access-tokens.ts';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
 
@@ -121,12 +122,13 @@ describe('job commands while EventBridge Scheduler is unavailable', () => {
     const handler = graphHandler({ access: 'write' }, async () => {
       throw new SchedulesUnavailableError('Scheduler is throttling', 7);
     });
+    const idp = await startTestIdentityProvider();
     const event = {
-      headers: { 'client-request-id': 'abc-123' },
-      requestContext: { requestId: 'r1', authorizer: { jwt: { claims: { tid: TENANT, roles: ['Synchronization.ReadWrite.All'] } } } },
+      headers: { 'client-request-id': 'abc-123', authorization: await idp.bearer(TENANT) },
+      requestContext: { requestId: 'r1' },
       pathParameters: { servicePrincipalId: 'sp-down' },
     } as unknown as ApiEvent;
-    const response = await handler(event, {} as never);
+    const response = await handler(event, {} as never).finally(() => idp.close());
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['retry-after']).toBe('7');
     expect(JSON.parse(response.body!)).toMatchObject({

@@ -1,10 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { importJWK, SignJWT, type JWK } from 'jose';
 import type { Clock } from '../../functions/ports/clock.ts';
-import { issueLocalToken, LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_TENANT_ID, type TokenOptions } from '../../local/local-auth.ts';
+import { issueLocalToken, LOCAL_TENANT_ID, signLocalToken, type SignOptions, type TokenOptions } from '../../local/local-auth.ts';
 import { localEnvSchema, type LocalEnv } from '../../local/local-config.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 
@@ -39,7 +38,10 @@ export interface TestStackOptions {
   /** Users and groups the directory is seeded with; 3 and 1 by default. */
   seed?: { users: number; groups: number };
   /** Fixed ports (a restart reuses the previous ones, since API containers keep their SDK endpoints). */
-  ports?: Partial<Pick<LocalEnv, 'PORT' | 'HTTPS_PORT' | 'DYNAMODB_PORT' | 'SOURCE_PORT' | 'SCIM_PORT' | 'SCHEDULER_PORT' | 'LAMBDA_PORT'>>;
+  ports?: Partial<Pick<LocalEnv, 'PORT' | 'HTTPS_PORT' | 'DYNAMODB_PORT' | 'SOURCE_PORT' | 'SCIM_PORT' | 'SCHEDULER_PORT' | 'LAMBDA_PORT' | 'LOGIN_PORT'>>;
+  /** LOCAL_TENANTS and LOCAL_APP_IDS of the stack: any tenant and any app by default. */
+  tenants?: string;
+  appIds?: string;
 }
 
 export interface TestStack {
@@ -49,8 +51,8 @@ export interface TestStack {
   token: string;
   /** Signs a token with the stack's key (other tenant, read-only, short lifetime). */
   issueToken: (options?: TokenOptions) => Promise<string>;
-  /** Signs any claims with the stack's own key, so only the claim under test is wrong (audience, lifetime too). */
-  signToken: (claims: Record<string, unknown>, audience?: string, lifetime?: string) => Promise<string>;
+  /** Signs any claims with the stack's own key, so only the claim under test is wrong (audience, lifetime, issuer too). */
+  signToken: (claims: Record<string, unknown>, options?: SignOptions) => Promise<string>;
   /** Calls the API; `apiPath` is relative to `/v1.0`, e.g. `/servicePrincipals/sp/synchronization/jobs`. */
   api: (method: string, apiPath: string, options?: ApiRequestOptions) => Promise<ApiResponse>;
   /** A real SDK client pointed at the stack's Scheduler emulator. */
@@ -75,6 +77,7 @@ export const EPHEMERAL_PORTS = {
   SCIM_PORT: 0,
   SCHEDULER_PORT: 0,
   LAMBDA_PORT: 0,
+  LOGIN_PORT: 0,
 } as const;
 
 /**
@@ -97,6 +100,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.purgeSettleSeconds === undefined ? {} : { purgeSettleSeconds: options.purgeSettleSeconds }),
     ...(options.changeNotifications ? { changeNotifications: true } : {}),
+    ...(options.tenants ? { LOCAL_TENANTS: options.tenants } : {}),
+    ...(options.appIds ? { LOCAL_APP_IDS: options.appIds } : {}),
   });
   const token = await issueLocalToken(dataDir, { tenantId: LOCAL_TENANT_ID });
   const scheduler = new SchedulerClient({
@@ -133,16 +138,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     dataDir,
     token,
     issueToken: (tokenOptions) => issueLocalToken(dataDir, tokenOptions),
-    signToken: async (claims, audience = LOCAL_AUDIENCE, lifetime = '1h') => {
-      const jwk = JSON.parse(await readFile(path.join(dataDir, 'signing-key.json'), 'utf8')) as JWK;
-      return new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
-        .setIssuer(LOCAL_ISSUER)
-        .setAudience(audience)
-        .setIssuedAt()
-        .setExpirationTime(lifetime)
-        .sign(await importJWK(jwk, 'ES256'));
-    },
+    signToken: (claims, signOptions) => signLocalToken(dataDir, claims, signOptions),
     api,
     scheduler,
     ports: {
@@ -153,6 +149,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       SCIM_PORT: portOf(stack.scimUrl),
       SCHEDULER_PORT: portOf(stack.schedulerUrl),
       LAMBDA_PORT: Number(new URL(process.env.LAMBDA_ENDPOINT ?? 'http://x:0').port),
+      LOGIN_PORT: portOf(stack.identity.loginBaseUrl),
     },
     close: async (keepData = false) => {
       scheduler.destroy();

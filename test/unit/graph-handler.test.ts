@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { InvalidIntervalError, JobCannotStartError } from '../../functions/domain/job-errors.ts';
 import { ConflictError } from '../../functions/errors/service-errors.ts';
@@ -6,15 +6,24 @@ import { graphHandler, type ApiEvent } from '../../functions/http/graph-handler.
 import { SchedulesUnavailableError } from '../../functions/ports/job-schedules.ts';
 import { createJobBodySchema, restartJobBodySchema } from '../../functions/schemas/requests.ts';
 import type { JobKey } from '../../functions/schemas/stored-job.ts';
+import { startTestIdentityProvider, type TestIdentityProvider } from '../support/access-tokens.ts';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
 const JOB = `scim.${'a'.repeat(32)}.${TENANT}`;
 
-function eventFor(jobId: string | undefined, body?: string, roles = ['Synchronization.ReadWrite.All']): ApiEvent {
+let idp: TestIdentityProvider;
+beforeAll(async () => {
+  idp = await startTestIdentityProvider();
+});
+afterAll(async () => {
+  await idp?.close();
+});
+
+async function eventFor(jobId: string | undefined, body?: string, roles = ['Synchronization.ReadWrite.All']): Promise<ApiEvent> {
   return {
-    headers: {},
+    headers: { authorization: await idp.bearer(TENANT, roles) },
     body,
-    requestContext: { requestId: 'r1', authorizer: { jwt: { claims: { tid: TENANT, roles } } } },
+    requestContext: { requestId: 'r1' },
     pathParameters: { servicePrincipalId: 'sp', ...(jobId === undefined ? {} : { jobId }) },
   } as unknown as ApiEvent;
 }
@@ -39,7 +48,7 @@ function route(existing: string[], refusal: Error | null, exists?: (key: JobKey)
     },
   );
   const call = async (jobId: string, body = '{"ok":true}', roles?: string[]) => {
-    const response = await handler(eventFor(jobId, body, roles), {} as never);
+    const response = await handler(await eventFor(jobId, body, roles), {} as never);
     return { status: response.statusCode, code: response.body ? JSON.parse(response.body).error.code : null };
   };
   return { call, asked };
@@ -93,7 +102,7 @@ describe('graphHandler puts existence first on job routes', () => {
 describe('path parameters as API Gateway hands them over (still percent-encoded)', () => {
   it('answers a malformed percent escape with a Graph 400, never a 500', async () => {
     const handler = graphHandler({ access: 'read' }, async () => ({ statusCode: 204 }));
-    const result = (await handler(eventFor('scim.%zz'), {} as never)) as { statusCode: number; body: string };
+    const result = (await handler(await eventFor('scim.%zz'), {} as never)) as { statusCode: number; body: string };
     expect(result.statusCode).toBe(400);
     expect(JSON.parse(result.body).error).toMatchObject({ code: 'invalidRequest', message: expect.stringMatching(/percent escape/) });
   });
@@ -108,7 +117,7 @@ describe('request-body refusals', () => {
     [restartJobBodySchema, '{"criteria":{"resetScope":"x","flags":1}}', "Invalid request body at 'criteria': Unrecognized key: \"flags\"."],
   ])('say what was expected (%#)', async (schema, body, message) => {
     const handler = graphHandler({ access: 'write', body: schema }, async () => ({ statusCode: 204 }));
-    const result = (await handler(eventFor(undefined, body), {} as never)) as { statusCode: number; body: string };
+    const result = (await handler(await eventFor(undefined, body), {} as never)) as { statusCode: number; body: string };
     expect(result.statusCode).toBe(400);
     expect(JSON.parse(result.body).error).toMatchObject({ code: 'invalidRequest', message });
   });
