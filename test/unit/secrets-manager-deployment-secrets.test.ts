@@ -165,7 +165,7 @@ describe('connect: the source token across ticks', () => {
       });
       for (let tick = 0; tick < 5; tick += 1) {
         const connection = await connect(job);
-        expect(await connection.notifications.subscriptions.renew('sub', '2026-01-01T01:00:00Z')).toBe(true);
+        expect(await connection.notifications!.subscriptions.renew('sub', '2026-01-01T01:00:00Z')).toBe(true);
         await connection.close();
       }
       expect(seen.filter((line) => line.includes('/oauth2/'))).toEqual([`POST /00000000-0000-4000-8000-000000000001/oauth2/v2.0/token `]);
