@@ -101,6 +101,13 @@ export const runStateSchema = z.object({
     })
     .nullable()
     .default(null),
+  /**
+   * The entry counts may be off (a run died between its link writes and its commit, a batch stopped by an error, a
+   * provisionOnDemand wrote links): bumped then, and the next round's end counts the links again when it is above
+   * `countsVerified` (the value its last count covered). A counter, not a flag: a bump racing a count is not lost.
+   */
+  countsDirty: z.number().int().default(0),
+  countsVerified: z.number().int().default(0),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
   escrowCursor: z.string().nullable().default(null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
@@ -118,6 +125,8 @@ export const runStateSchema = z.object({
       pages: z.number().int(),
       /** Deletes and disables this cycle applied (the accidental-deletion threshold counts these). */
       countDeletes: z.number().int().default(0),
+      /** Links this cycle created less those it removed, by type: the round's end adds them to the entry counts. */
+      linkDelta: z.object({ User: z.number().int(), Group: z.number().int() }).default({ User: 0, Group: 0 }),
       /** The cycle began from no watermark: every object is read, not just changes. */
       full: z.boolean(),
       /** How many objects the directory holds, read when a full round begins (progress); null = unknown. */

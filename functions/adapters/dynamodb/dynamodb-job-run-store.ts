@@ -86,6 +86,16 @@ export class DynamoDbJobRunStore implements JobRunStore {
     return this.update(key, updateOf({ leaseOwner: null, leaseUntil: null }, {}, '#run.leaseOwner = :owner', { ':owner': owner }));
   }
 
+  async markCountsDirty(key: JobKey): Promise<void> {
+    // ADD, not SET: two marks racing both count, and none can undo a count that covered neither.
+    await this.update(key, {
+      UpdateExpression: 'ADD #run.countsDirty :one, #version :one',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#run': 'run', '#version': 'version' },
+      ExpressionAttributeValues: { ':one': 1 },
+    });
+  }
+
   async requestRerun(job: StoredJob, now: string): Promise<boolean> {
     const live = job.run.leaseOwner !== null && (job.run.leaseUntil ?? '') > now;
     if (live && job.run.rerunRequested) return true;
