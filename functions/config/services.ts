@@ -30,7 +30,7 @@ function build(env: DeployedEnv) {
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT }), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  // One decrypt per secrets version and 5 minutes in a warm worker, not one per tick.
+  // One decrypt per secrets version and 15 minutes in a warm worker, not one per tick.
   const cipher = new CachingSecretCipher(
     env.LOCAL_SECRETS_KEY
       ? new AesGcmSecretCipher(Buffer.from(env.LOCAL_SECRETS_KEY, 'base64'))

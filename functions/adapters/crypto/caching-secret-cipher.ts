@@ -3,8 +3,13 @@ import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { SecretCipher } from '../../ports/secrets-vault.ts';
 import { ExpiringMemo } from '../cache/expiring-memo.ts';
 
-/** How long a decrypted value is reused: a warm worker then decrypts a job's secrets once per 5 minutes, not per tick. */
-export const DEFAULT_DECRYPT_TTL_MS = 5 * 60_000;
+/**
+ * How long a decrypted value is reused. Freshness does not depend on it (a PUT is a new ciphertext): it bounds how
+ * long plaintext stays in a container and how long a revoked key grant goes unnoticed. Longer than the default
+ * interval (PT5M), so that even a service principal with one job is decrypted about once per 15 minutes per
+ * container, not per tick.
+ */
+export const DEFAULT_DECRYPT_TTL_MS = 15 * 60_000;
 
 export interface CachingSecretCipherOptions {
   /** Default DEFAULT_DECRYPT_TTL_MS. */
