@@ -46,6 +46,12 @@ export const deployContextSchema = z.object({
    * domain's. Without it, jobs run on their schedule alone.
    */
   notificationUrl: z.url({ protocol: /^https$/ }).optional(),
+  /**
+   * Reserved concurrency of the sync worker: the most runs at once (default 200), so a burst of ticks or initial
+   * syncs never takes the concurrency the API functions answer with. 0 reserves none (an account whose limit is
+   * below the worker's reservation plus Lambda's 100 unreserved minimum, e.g. a new account's 10).
+   */
+  workerConcurrency: z.coerce.number().int().min(0).max(10_000).default(200),
   /** Quotas: jobs one service principal, and one tenant, may have (the API's defaults are 20 and 2,000). */
   maxJobsPerServicePrincipal: z.coerce.number().int().min(1).max(10_000).optional(),
   maxJobsPerTenant: z.coerce.number().int().min(1).max(1_000_000).optional(),

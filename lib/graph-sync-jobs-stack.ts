@@ -60,6 +60,7 @@ export class GraphSyncJobsStack extends Stack {
       data,
       secrets,
       sourceClientSecretArn: settings.sourceClientSecretArn,
+      reservedConcurrency: settings.workerConcurrency,
     });
     const api = new JobsApi(this, 'Api', {
       access: {

@@ -131,9 +131,16 @@ export async function startLocalStack(options: LocalStackOptions) {
     let stopping = false;
     // A handler that throws is a failed invocation, as Lambda records one: logged, and the stack carries on.
     const logFailure = (error: unknown) => console.error(describeInvocationFailure(WORKER_NAME, error));
+    // How many worker invocations ended with each outcome (`failed` = the handler threw), for benchmarks.
+    const outcomes = new Map<string, number>();
+    const countOutcome = (outcome: string) => outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     const runWorker = (payload: unknown) => {
       const run = import('../functions/workers/sync-job.ts').then((worker) =>
         worker.handler(payload, workerContext(WORKER_BUDGET_MS, () => stopping)),
+      );
+      run.then(
+        (result) => countOutcome('outcome' in result ? result.outcome : 'action'),
+        () => countOutcome('threw'),
       );
       // Only for the bookkeeping, so it never rejects; whoever invoked handles the run's own outcome.
       const tracked: Promise<void> = run.then(
@@ -227,6 +234,8 @@ export async function startLocalStack(options: LocalStackOptions) {
       /** Jobs whose run died with the previous process, freed to resume at once (see abandoned-leases.ts). */
       releasedLeases,
       runDueSchedules: () => scheduler.runDue(),
+      /** Worker invocations so far by outcome (`threw`: the handler failed; `action`: an API-requested action). */
+      workerOutcomes: () => Object.fromEntries(outcomes) as Record<string, number>,
       /** Resolves once no worker run is in flight (one a run in flight starts included): tests read settled state. */
       workerRunsSettled: async () => {
         while (runs.size > 0) await Promise.allSettled([...runs]);

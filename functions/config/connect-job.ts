@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerDeploymentSecrets } from '../adapters/secrets-manager/secrets-manager-deployment-secrets.ts';
 import type { DeploymentSecrets } from '../ports/deployment-secrets.ts';
-import { clientCredentialsTokenProvider } from '../adapters/graph/client-credentials.ts';
+import { clientCredentialsTokenProvider, TokenCache } from '../adapters/graph/client-credentials.ts';
 import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.ts';
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
 import { publicOnlyConnector } from '../adapters/net/public-only-connections.ts';
@@ -52,6 +52,8 @@ export function makeConnectJob(
   mode: 'local' | 'deployed',
   // Memoised with a TTL and never caching a failure (see the adapter); built once per container.
   deploymentSecrets: DeploymentSecrets = new SecretsManagerDeploymentSecrets({ client: new SecretsManagerClient({}) }),
+  // Source tokens outlive the tick: one token request per (tenant, app, secret) and token lifetime per container.
+  tokens: TokenCache = new TokenCache(),
 ) {
   const scimTargetFor = makeScimTargetFactory(env, mode);
 
@@ -78,7 +80,7 @@ export function makeConnectJob(
     // A directory address a tenant gave is, deployed, only reached at public addresses (checked at connect time).
     const guardedSource = sourceBase && mode === 'deployed' ? new Agent({ connect: publicOnlyConnector() }) : null;
     let baseUrl: string;
-    let getAccessToken: () => Promise<string | null>;
+    let getAccessToken: (refused?: string) => Promise<string | null>;
     if (sourceBase) {
       const clientId = secretValue(pairs, 'SourceClientId');
       const clientSecret = secretValue(pairs, 'SourceClientSecret');
@@ -90,6 +92,7 @@ export function makeConnectJob(
               tenantId: secretValue(pairs, 'SourceTenantId') ?? job.tenantId,
               clientId,
               clientSecret,
+              cache: tokens,
             })
           : async () => null;
     } else if (mode === 'local' && env.LOCAL_SOURCE_BASE_URL) {
@@ -104,6 +107,7 @@ export function makeConnectJob(
         tenantId: job.tenantId,
         clientId: env.SOURCE_CLIENT_ID,
         clientSecret,
+        cache: tokens,
       });
       getAccessToken = provider;
     } else {

@@ -5,6 +5,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AesGcmSecretCipher } from '../adapters/crypto/aes-gcm-secret-cipher.ts';
 import { KmsSecretCipher } from '../adapters/crypto/kms-secret-cipher.ts';
+import { CachingSecretCipher } from '../adapters/crypto/caching-secret-cipher.ts';
 import { DynamoDbJobStore } from '../adapters/dynamodb/dynamodb-job-store.ts';
 import { DynamoDbJobQuota } from '../adapters/dynamodb/dynamodb-job-quota.ts';
 import { DynamoDbLinkStore } from '../adapters/dynamodb/dynamodb-link-store.ts';
@@ -29,9 +30,12 @@ function build(env: DeployedEnv) {
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT }), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const cipher = env.LOCAL_SECRETS_KEY
-    ? new AesGcmSecretCipher(Buffer.from(env.LOCAL_SECRETS_KEY, 'base64'))
-    : new KmsSecretCipher(new KMSClient({}), env.SECRETS_KEY_ID);
+  // One decrypt per secrets version and 15 minutes in a warm worker, not one per tick.
+  const cipher = new CachingSecretCipher(
+    env.LOCAL_SECRETS_KEY
+      ? new AesGcmSecretCipher(Buffer.from(env.LOCAL_SECRETS_KEY, 'base64'))
+      : new KmsSecretCipher(new KMSClient({}), env.SECRETS_KEY_ID),
+  );
   const jobs = new DynamoDbJobStore(dynamo, env.TABLE_NAME);
   const secrets = new DynamoDbSecretsVault(dynamo, env.TABLE_NAME, cipher);
   const links = new DynamoDbLinkStore(dynamo, env.TABLE_NAME);

@@ -75,6 +75,8 @@ export function createJob(input: NewJobInput): StoredJob {
       reconciledAt: null,
       assignmentDigest: null,
       targetTraits: {},
+      countsDirty: 0,
+      countsVerified: 0,
       cycle: null,
     },
     history: [{ action: 'create', at: input.now }],

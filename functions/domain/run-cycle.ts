@@ -24,6 +24,7 @@ export function newCycle(activityIdentifier: string, now: string, full: boolean)
     countEntitled: 0,
     pages: 0,
     countDeletes: 0,
+    linkDelta: { User: 0, Group: 0 },
     full,
     estimatedTotal: null,
     readSince: { User: null, Group: null },
@@ -42,6 +43,8 @@ export interface AppliedCounts {
   deletes: number;
   /** The first refusal among them, if any. */
   escrowSample: string | null;
+  /** Links created less links removed, by type (the job's entry counts follow it). */
+  linkDelta?: Record<'User' | 'Group', number>;
 }
 
 /** Adds exports, refusals and deletes to the cycle (a page, an escrow retry, a sweep). */
@@ -53,6 +56,10 @@ export function countApplied(cycle: Cycle, applied: AppliedCounts): Cycle {
     countEscrowed: cycle.countEscrowed + applied.escrowed,
     countDeletes: cycle.countDeletes + applied.deletes,
     escrowSample: cycle.escrowSample ?? applied.escrowSample,
+    linkDelta: {
+      User: cycle.linkDelta.User + (applied.linkDelta?.User ?? 0),
+      Group: cycle.linkDelta.Group + (applied.linkDelta?.Group ?? 0),
+    },
   };
 }
 

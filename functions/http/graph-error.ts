@@ -17,6 +17,7 @@ import {
 import { UnsupportedExpressionError } from '../domain/mapping/expression-error.ts';
 import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
+import { WorkerBusyError } from '../ports/worker-actions.ts';
 import { JobQuotaExceededError } from '../ports/job-quota.ts';
 
 /** Problems of a refused schema named in the message; the rest are counted. */
@@ -67,6 +68,9 @@ export function toServiceError(error: unknown): ServiceError {
       'The job schedule could not be updated right now; nothing was changed. Retry after the indicated delay.',
       error.retryAfterSeconds,
     );
+  }
+  if (error instanceof WorkerBusyError) {
+    return new ServiceUnavailableError('The sync worker is busy with other runs right now; nothing was changed. Retry after the indicated delay.', 10);
   }
   return new ServiceError(500, 'generalException', 'An internal error occurred. Retry the request later.');
 }

@@ -20,6 +20,11 @@ export interface JobRunStore {
   /** null when the lease was lost or the job was reset (epoch changed) since the run began. */
   commit(key: JobKey, owner: string, epoch: number, commit: RunCommit): Promise<StoredJob | null>;
   /**
+   * Bumps `run.countsDirty` (and the version): links were written outside a leased run's commits, so the next
+   * round's end counts them again. No-op for a job that is gone.
+   */
+  markCountsDirty(key: JobKey): Promise<void>;
+  /**
    * Records a round that found nothing to do, without taking the lease: one write, conditional on the job being
    * unchanged since `job` was read and on no live lease. null when either no longer holds.
    */

@@ -103,6 +103,13 @@ export const runStateSchema = z.object({
     ),
     null,
   ),
+  /**
+   * The entry counts may be off (a run died between its link writes and its commit, a batch stopped by an error, a
+   * provisionOnDemand wrote links): bumped then, and the next round's end counts the links again when it is above
+   * `countsVerified` (the value its last count covered). A counter, not a flag: a bump racing a count is not lost.
+   */
+  countsDirty: z._default(z.int(), 0),
+  countsVerified: z._default(z.int(), 0),
   /** Where the next escrow retry pass starts, so every escrow gets its turn however many there are. */
   escrowCursor: z._default(z.nullable(z.string()), null),
   /** The cycle in progress (counters accumulate across pages and runs until the round ends). */
@@ -120,6 +127,8 @@ export const runStateSchema = z.object({
       pages: z.int(),
       /** Deletes and disables this cycle applied (the accidental-deletion threshold counts these). */
       countDeletes: z._default(z.int(), 0),
+      /** Links this cycle created less those it removed, by type: the round's end adds them to the entry counts. */
+      linkDelta: z._default(z.object({ User: z.int(), Group: z.int() }), { User: 0, Group: 0 }),
       /** The cycle began from no watermark: every object is read, not just changes. */
       full: z.boolean(),
       /** How many objects the directory holds, read when a full round begins (progress); null = unknown. */

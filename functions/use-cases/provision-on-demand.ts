@@ -5,6 +5,7 @@ import type { Clock } from '../ports/clock.ts';
 import { SourceUnavailableError, type DirectoryObject, type DirectoryObjectType } from '../ports/directory-source.ts';
 import type { CreateIntentStore } from '../ports/create-intents.ts';
 import type { EscrowStore } from '../ports/escrow-store.ts';
+import type { JobRunStore } from '../ports/job-run-store.ts';
 import type { JobStore } from '../ports/job-store.ts';
 import { linkId, type LinkStore, type MembershipStore } from '../ports/link-store.ts';
 import { TargetUnavailableError } from '../ports/scim-target.ts';
@@ -19,6 +20,8 @@ import { TargetMatcher } from './target-matcher.ts';
 
 export interface ProvisionOnDemandDeps {
   jobs: JobStore;
+  /** Marks the job's entry counts for a recount when links were written. */
+  runs: Pick<JobRunStore, 'markCountsDirty'>;
   links: LinkStore;
   memberships: MembershipStore;
   escrows: EscrowStore;
@@ -100,33 +103,40 @@ export function makeProvisionOnDemand(deps: ProvisionOnDemandDeps) {
       }
 
       let outcomes: ObjectOutcome[] = [];
+      // Links written here are no leased run's: the job's entry counts are counted again at its next round's end.
+      let linksChanged = true;
       try {
-        const applied = await apply(found, {
-          ...(assignments ? { assignments } : {}),
-          scope: {
-            links: { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration },
-            escrows: { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration },
-          },
-          connection,
-          matcher: new TargetMatcher(connection.target),
-          now,
-          stampAll: false,
-          readMembersOnCreate: false,
-          reconcilePending: false,
-          pendingMembers: job.run.pendingMembers,
-          escrowsPending: job.run.escrowsPending,
-          intervalMinutes: job.intervalMinutes,
-          hasTime: () => true,
-        });
-        outcomes = applied.outcomes;
-        await logOutcomes(
-          deps.provisioningLog,
-          { key: request, cycleId: randomUUID(), initiatedBy: { id: '', displayName: 'provisionOnDemand', initiatorType: 'user' }, at: now(), objects: found, outcomes },
-          () => undefined,
-        );
-      } catch (error) {
-        if (!(error instanceof TargetUnavailableError || error instanceof ThrottledError)) throw error;
-        step('EntryExport', 'Export', 'failure', `The target could not be used: ${error.message}`);
+        try {
+          const applied = await apply(found, {
+            ...(assignments ? { assignments } : {}),
+            scope: {
+              links: { tenantId: job.tenantId, jobId: job.id, generation: job.run.linkGeneration },
+              escrows: { tenantId: job.tenantId, jobId: job.id, generation: job.run.escrowGeneration },
+            },
+            connection,
+            matcher: new TargetMatcher(connection.target),
+            now,
+            stampAll: false,
+            readMembersOnCreate: false,
+            reconcilePending: false,
+            pendingMembers: job.run.pendingMembers,
+            escrowsPending: job.run.escrowsPending,
+            intervalMinutes: job.intervalMinutes,
+            hasTime: () => true,
+          });
+          outcomes = applied.outcomes;
+          linksChanged = applied.linkDeltaUncertain || applied.linkDelta.User !== 0 || applied.linkDelta.Group !== 0;
+          await logOutcomes(
+            deps.provisioningLog,
+            { key: request, cycleId: randomUUID(), initiatedBy: { id: '', displayName: 'provisionOnDemand', initiatorType: 'user' }, at: now(), objects: found, outcomes },
+            () => undefined,
+          );
+        } catch (error) {
+          if (!(error instanceof TargetUnavailableError || error instanceof ThrottledError)) throw error;
+          step('EntryExport', 'Export', 'failure', `The target could not be used: ${error.message}`);
+        }
+      } finally {
+        if (linksChanged) await deps.runs.markCountsDirty(request);
       }
       const byId = new Map(found.map((object) => [linkId(object.type, object.id), object]));
       for (const outcome of outcomes) {

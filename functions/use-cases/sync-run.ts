@@ -240,7 +240,8 @@ export function makeSyncRun(deps: SyncRunDeps) {
     }
     if (tick.trigger === 'notification') await settle(deps);
     const session = new LeasedRun(deps, applier, thresholds, leased, owner, tick, remainingMs, safetyMarginMs, leaseUntil);
-    return session.execute(peeked !== null && peeked !== 'busy' ? peeked : null);
+    // The lease was granted over one never released: its holder died, or overran it, somewhere in its work.
+    return session.execute(peeked !== null && peeked !== 'busy' ? peeked : null, job.run.leaseOwner !== null);
   }
 }
 

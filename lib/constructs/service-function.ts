@@ -44,6 +44,12 @@ export interface ServiceFunctionProps {
   description: string;
   /** A fixed name, only for a function that must know its own ARN before it exists (the sync worker). */
   functionName?: string;
+  /**
+   * Reserved concurrency: only the sync worker has one. The API functions share what the account has left (its
+   * limit, 1,000 by default, less the worker's reservation; Lambda keeps at least 100 unreserved), so no burst of
+   * the worker can take it from them, and no API function's idle reservation is taken from the others.
+   */
+  reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -86,6 +92,7 @@ export class ServiceFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

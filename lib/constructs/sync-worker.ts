@@ -27,6 +27,11 @@ export interface SyncWorkerProps {
   secrets: SecretsKey;
   /** The operator's Secrets Manager secret with the source app registration's client secret, if any. */
   sourceClientSecretArn?: string;
+  /**
+   * Reserved concurrency of the worker (0: none). Ticks beyond it are throttled and wait in Lambda's asynchronous
+   * queue (retried for up to the maximum event age), while the API functions keep the rest of the account's pool.
+   */
+  reservedConcurrency: number;
 }
 
 /**
@@ -111,9 +116,12 @@ export class SyncWorker extends Construct {
       // The run's time budget: the worker saves its watermark and stops before this, and the next tick resumes.
       timeout: syncWorkerTimeout,
       memorySize: 512,
+      ...(props.reservedConcurrency > 0 ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     });
     // A failed run is not retried by Lambda: the job's next tick retries it with the saved watermark, and a retry
-    // on top of that would double the load on a target that is already failing.
+    // on top of that would double the load on a target that is already failing. A throttled tick (reserved
+    // concurrency reached) is not a failure: Lambda keeps it queued and retries it until the maximum event age, so
+    // a burst is absorbed; past that hour it is dropped, which costs nothing a later tick does not redo.
     this.worker.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
 
     props.data.grantReadWrite(this.worker.role);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -296,10 +296,39 @@ function nextDelivery(schedule: StoredSchedule, now: Date): Delivery | null {
     }
     firing.retry = null;
   }
-  const scheduled = latestScheduledTime(recurrenceOf(definition), windowOf(schedule), now)?.toISOString();
+  const scheduled = latestFireable(schedule, now)?.toISOString();
   if (scheduled === undefined || scheduled < firing.enabledAt) return null;
   if (firing.lastScheduledTime !== null && scheduled <= firing.lastScheduledTime) return null;
   return { scheduledTime: scheduled, attempt: 1, firstAttemptAt: now.toISOString() };
+}
+
+/**
+ * The latest scheduled time whose invocation is due by now. Mode OFF: the latest scheduled time. FLEXIBLE: each
+ * scheduled time S fires once, anywhere in [S, S + MaximumWindowInMinutes) as AWS documents it; here at an offset
+ * drawn from a hash of the schedule and S, uniform over the window (so a restart keeps the same instants). With a
+ * window longer than the period a later time may fire first, and the earlier one is then skipped (AWS fires both).
+ */
+function latestFireable(schedule: StoredSchedule, now: Date): Date | null {
+  const { definition } = schedule;
+  const recurrence = recurrenceOf(definition);
+  const flexible = definition.FlexibleTimeWindow;
+  const windowMs = flexible.Mode === 'FLEXIBLE' ? (flexible.MaximumWindowInMinutes ?? 0) * 60_000 : 0;
+  let candidate = latestScheduledTime(recurrence, windowOf(schedule), now);
+  if (windowMs === 0) return candidate;
+  // Earlier scheduled times whose window is still open may be the one due; later ones are not due yet.
+  const periodMs = recurrence.kind === 'rate' ? recurrence.periodMs : Infinity;
+  while (candidate !== null && now.getTime() - candidate.getTime() < windowMs + periodMs) {
+    if (candidate.getTime() + flexibleOffsetMs(schedule.arn, candidate, windowMs) <= now.getTime()) return candidate;
+    if (periodMs === Infinity) return null;
+    const earlier = new Date(candidate.getTime() - periodMs);
+    candidate = earlier < (windowOf(schedule).startDate ?? new Date(windowOf(schedule).anchor.getTime() + periodMs)) ? null : earlier;
+  }
+  return null;
+}
+
+function flexibleOffsetMs(arn: string, scheduled: Date, windowMs: number): number {
+  const digest = createHash('sha256').update(`${arn}\n${scheduled.toISOString()}`).digest();
+  return Math.floor((digest.readUInt32BE(0) / 2 ** 32) * windowMs);
 }
 
 function recurrenceOf(definition: ScheduleDefinition): Recurrence {

@@ -127,6 +127,23 @@ describe('HTTP API', () => {
 });
 
 describe('sync worker', () => {
+  it('has a reserved concurrency, and no API function has one', () => {
+    // Bursts of ticks or initial syncs then hold at most the worker's share; the API functions answer from what the
+    // account has left, which no reservation of theirs would shrink for the others.
+    const functions = byType('AWS::Lambda::Function');
+    expect(functions[workerId]!.Properties.ReservedConcurrentExecutions).toBe(200);
+    const reserved = Object.entries(functions).filter(([id, fn]) => id !== workerId && fn.Properties.ReservedConcurrentExecutions !== undefined);
+    expect(reserved).toEqual([]);
+  });
+
+  it('keeps a throttled tick queued for a while rather than dropping it at once', () => {
+    // Throttled asynchronous invokes are retried by Lambda until the maximum event age: long enough for a burst to
+    // drain, never longer than Lambda's 6 hours.
+    const config = Object.values(byType('AWS::Lambda::EventInvokeConfig')).find((resource) => resource.Properties.FunctionName?.Ref === workerId)!;
+    expect(config.Properties.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(15 * 60);
+    expect(config.Properties.MaximumEventAgeInSeconds).toBeLessThanOrEqual(6 * 3600);
+  });
+
   it('is never retried by Lambda after a failed asynchronous run', () => {
     // The next tick retries with the saved watermark; Lambda's 2 default retries would triple the load on a target
     // that is already failing.

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientCredentialsTokenProvider } from '../../functions/adapters/graph/client-credentials.ts';
+import { clientCredentialsTokenProvider, TokenCache } from '../../functions/adapters/graph/client-credentials.ts';
 import { GraphDirectorySource, type GraphDirectorySourceOptions } from '../../functions/adapters/graph/graph-directory-source.ts';
 import {
   ResyncRequiredError,
@@ -390,6 +390,50 @@ describe('clientCredentialsTokenProvider', () => {
     expect(await getToken()).toBe('first');
     now += 2 * 60 * 1000;
     expect(await getToken()).toBe('second');
+  });
+
+  const token = (value: string, expiresIn = 3600): Handler => json(200, { token_type: 'Bearer', expires_in: expiresIn, access_token: value });
+  const provider = (base: string, cache: TokenCache, clientSecret = 's3cret') =>
+    clientCredentialsTokenProvider({ loginBaseUrl: base, tenantId: 'contoso-tenant', clientId: 'app-id', clientSecret, cache });
+
+  it('shares a cache across the providers of many ticks: one token per lifetime, and one of its own for a changed secret', async () => {
+    const fake = await fakeGraph([token('first'), token('second'), token('rotated')]);
+    let now = 1_000_000;
+    const cache = new TokenCache({ now: () => now });
+    // Each tick builds its connection, and so its provider, anew.
+    for (let tick = 0; tick < 10; tick += 1) {
+      expect(await provider(fake.base, cache)()).toBe('first');
+      now += 5 * 60 * 1000;
+    }
+    expect(fake.seen).toHaveLength(1);
+    now += 5 * 60 * 1000; // 55 minutes: within 5 minutes of the hour's expiry
+    expect(await provider(fake.base, cache)()).toBe('second');
+    expect(await provider(fake.base, cache, 'new-secret')()).toBe('rotated');
+    expect(await provider(fake.base, cache)()).toBe('second');
+    expect(fake.seen).toHaveLength(3);
+  });
+
+  it('drops a token the directory answers 401 to and tries once more with a fresh one; a second 401 is the answer', async () => {
+    const fake = await fakeGraph([
+      token('revoked'),
+      json(401, { error: { code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' } }),
+      token('fresh'),
+      json(200, {}),
+      // A later tick: the fresh token is reused.
+      json(200, {}),
+      // A token refused twice in a row stops the request.
+      json(401, { error: { code: 'InvalidAuthenticationToken', message: 'Lifetime validation failed.' } }),
+      token('fresher'),
+      json(401, { error: { code: 'InvalidAuthenticationToken', message: 'Lifetime validation failed.' } }),
+    ]);
+    const cache = new TokenCache();
+    const tick = () => source(fake.url, { getAccessToken: provider(fake.base, cache) }).graph;
+    expect(await tick().renew('sub-1', '2026-01-01T00:00:00Z')).toBe(true);
+    expect(await tick().renew('sub-1', '2026-01-01T00:00:00Z')).toBe(true);
+    await expect(tick().renew('sub-1', '2026-01-01T00:00:00Z')).rejects.toThrow(SourceUnavailableError);
+    const authorizations = fake.seen.filter((request) => request.url!.includes('/subscriptions/')).map((request) => request.headers.authorization);
+    expect(authorizations).toEqual(['Bearer revoked', 'Bearer fresh', 'Bearer fresh', 'Bearer fresh', 'Bearer fresher']);
+    expect(fake.seen.filter((request) => request.url!.includes('/oauth2/'))).toHaveLength(3);
   });
 
   it('reports the identity platform error without the secret', async () => {

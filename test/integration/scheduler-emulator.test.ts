@@ -84,6 +84,37 @@ describe('Scheduler emulator through SchedulerClient', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  describe('flexible time window', () => {
+    it('fires each scheduled time once, somewhere in its window, and spreads schedules created together', async () => {
+      // AWS: with Mode FLEXIBLE the target is invoked within MaximumWindowInMinutes after the scheduled time.
+      const count = 40;
+      for (let index = 0; index < count; index += 1) {
+        await client.send(new CreateScheduleCommand(schedule({ Name: `job-${index}`, FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 5 } })));
+      }
+      const fired: { at: number; scheduled: number; arn: string }[] = [];
+      for (let second = 0; second <= 31 * 60; second += 15) {
+        now = new Date(START.getTime() + second * 1000);
+        await emulator.runDue();
+        for (const invocation of invocations.splice(0)) {
+          const { at, arn } = JSON.parse(invocation.input) as { at: string; arn: string };
+          fired.push({ at: now.getTime(), scheduled: Date.parse(at), arn });
+        }
+      }
+      // Scheduled at 5, 10, ..., 25 minutes (30's window is still open at 31): five times each, each in its window.
+      for (let index = 0; index < count; index += 1) {
+        const mine = fired.filter((tick) => tick.arn.endsWith(`/job-${index}`));
+        expect(mine.map((tick) => (tick.scheduled - START.getTime()) / 60_000).slice(0, 5)).toEqual([5, 10, 15, 20, 25]);
+        for (const tick of mine) {
+          expect(tick.at).toBeGreaterThanOrEqual(tick.scheduled);
+          expect(tick.at).toBeLessThan(tick.scheduled + 5 * 60_000 + 15_000);
+        }
+      }
+      // Created in the same instant, they do not fire in the same instant.
+      const firstTicks = new Set(fired.filter((tick) => tick.scheduled === minutes(5).getTime()).map((tick) => tick.at));
+      expect(firstTicks.size).toBeGreaterThan(8);
+    });
+  });
+
   describe('schedule lifecycle', () => {
     it('creates, reads, replaces, lists and deletes a schedule', async () => {
       const created = await client.send(new CreateScheduleCommand(schedule({ GroupName: 'sync-jobs' })));

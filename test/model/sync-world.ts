@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { getServices } from '../../functions/config/services.ts';
 import { scheduleNameFor } from '../../functions/domain/ids.ts';
 import { HttpScimTarget } from '../../functions/adapters/scim/http-scim-target.ts';
 import type { SyncTick } from '../../functions/schemas/sync-tick.ts';
@@ -548,6 +549,16 @@ export class SyncWorld {
     const status = (await this.getJob()).status;
     if (status.lastExecution?.countEscrowed !== 0)
       problem('escrowed', `the last execution escrowed ${String(status.lastExecution?.countEscrowed)} object(s)`);
+
+    // The entry counts are kept as links come and go (not counted each round): they must be the links there are.
+    const { jobs, links } = getServices();
+    const stored = await jobs.get({ tenantId: this.h.tenantId, servicePrincipalId: this.h.servicePrincipalId, jobId: this.jobId }, { consistent: true });
+    if (stored) {
+      const real = await links.count({ tenantId: stored.tenantId, jobId: stored.id, generation: stored.run.linkGeneration });
+      const reported = Object.fromEntries((status.synchronizedEntryCountByType as { key: string; value: number }[]).map((entry) => [entry.key, entry.value]));
+      if (reported.User !== real.User || reported.Group !== real.Group)
+        problem('entry-counts', `the status counts ${reported.User} users and ${reported.Group} groups, the job has ${real.User} and ${real.Group} links`);
+    }
 
     // Users: what the SCIM template maps each present directory user to.
     const mapped = await sourceUserResources({ listAll: (kind, select) => this.listAll(kind, select) as Promise<any[]> });

@@ -10,6 +10,7 @@ import {
 import { toServiceError } from '../../functions/http/graph-error.ts';
 import { InvalidCursorError, JobVersionConflictError } from '../../functions/ports/job-store.ts';
 import { SchedulesUnavailableError } from '../../functions/ports/job-schedules.ts';
+import { WorkerBusyError } from '../../functions/ports/worker-actions.ts';
 import type { JobKey } from '../../functions/schemas/stored-job.ts';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
@@ -39,6 +40,7 @@ describe('toServiceError maps the domain and port errors to their Graph answer',
     [new JobVersionConflictError(key), 409, 'conflict', 'The job was changed by another request at the same time. Retry the request.'],
     [new InvalidCursorError(), 400, 'invalidRequest', 'Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.'],
     [new SchedulesUnavailableError('down', 9), 503, 'serviceNotAvailable', expect.stringContaining('nothing was changed')],
+    [new WorkerBusyError(), 503, 'serviceNotAvailable', expect.stringContaining('nothing was changed')],
     [new Error('secret detail'), 500, 'generalException', 'An internal error occurred. Retry the request later.'],
   ])('%s → %i %s', (error, status, code, message) => {
     const mapped = toServiceError(error);

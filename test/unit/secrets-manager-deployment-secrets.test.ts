@@ -1,5 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerDeploymentSecrets } from '../../functions/adapters/secrets-manager/secrets-manager-deployment-secrets.ts';
 import { makeConnectJob } from '../../functions/config/connect-job.ts';
@@ -114,5 +116,64 @@ describe("connect: the deployment's source client secret", () => {
     const connection = await connect(job);
     await connection.close();
     expect(calls()).toBe(2);
+  });
+});
+
+describe('connect: the source token across ticks', () => {
+  beforeEach(() => secretsManager.reset());
+
+  it("asks the identity platform once for many ticks of a warm worker (the token outlives each tick's connection)", async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'client-secret-1' });
+    const seen: string[] = [];
+    const server = createServer((request, response) => {
+      seen.push(`${request.method} ${request.url} ${request.headers.authorization ?? ''}`);
+      const body = request.url!.includes('/oauth2/') ? { token_type: 'Bearer', expires_in: 3600, access_token: `token-${seen.length}` } : {};
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const env = parseDeployedEnv({
+        TABLE_NAME: 't',
+        SECRETS_KEY_ID: 'k',
+        SCHEDULE_GROUP_NAME: 'g',
+        SCHEDULER_ROLE_ARN: 'arn:aws:iam::111111111111:role/r',
+        SYNC_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:111111111111:function:f',
+        SOURCE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+        SOURCE_CLIENT_SECRET_ARN: ARN,
+        SOURCE_LOGIN_BASE_URL: base,
+        SOURCE_GRAPH_BASE_URL: `${base}/v1.0`,
+      });
+      const vault: SecretsVault = {
+        put: async () => undefined,
+        keys: async () => ['BaseAddress', 'SecretToken'],
+        read: async () => [
+          { key: 'BaseAddress', value: 'https://scim.example.com/scim/v2' },
+          { key: 'SecretToken', value: 'target-token' },
+        ],
+        remove: async () => undefined,
+      };
+      const schemas = { get: async () => null, put: async () => undefined, removeOthers: async () => undefined };
+      const connect = makeConnectJob(env, vault, schemas, 'deployed');
+      const job = createJob({
+        tenantId: '00000000-0000-4000-8000-000000000001',
+        servicePrincipalId: 'sp',
+        template: findTemplate('scim')!,
+        intervalMinutes: 5,
+        randomHex32: 'a'.repeat(32),
+        now: '2026-01-01T00:00:00.000Z',
+      });
+      for (let tick = 0; tick < 5; tick += 1) {
+        const connection = await connect(job);
+        expect(await connection.notifications!.subscriptions.renew('sub', '2026-01-01T01:00:00Z')).toBe(true);
+        await connection.close();
+      }
+      expect(seen.filter((line) => line.includes('/oauth2/'))).toEqual([`POST /00000000-0000-4000-8000-000000000001/oauth2/v2.0/token `]);
+      expect(seen.filter((line) => line.includes('/subscriptions/'))).toEqual(Array(5).fill('PATCH /v1.0/subscriptions/sub Bearer token-1'));
+      expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

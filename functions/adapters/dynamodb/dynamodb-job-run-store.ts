@@ -83,7 +83,19 @@ export class DynamoDbJobRunStore implements JobRunStore {
    * an expiry. null when the lease had changed hands meanwhile.
    */
   releaseLease(key: JobKey, owner: string): Promise<StoredJob | null> {
-    return this.update(key, updateOf({ leaseOwner: null, leaseUntil: null }, {}, '#run.leaseOwner = :owner', { ':owner': owner }));
+    // The dead run may have written links it never committed: the entry counts are counted again (ADD, see markCountsDirty).
+    const release = updateOf({ leaseOwner: null, leaseUntil: null }, {}, '#run.leaseOwner = :owner', { ':owner': owner });
+    return this.update(key, { ...release, UpdateExpression: `${release.UpdateExpression} ADD #run.countsDirty :one` });
+  }
+
+  async markCountsDirty(key: JobKey): Promise<void> {
+    // ADD, not SET: two marks racing both count, and none can undo a count that covered neither.
+    await this.update(key, {
+      UpdateExpression: 'ADD #run.countsDirty :one, #version :one',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#run': 'run', '#version': 'version' },
+      ExpressionAttributeValues: { ':one': 1 },
+    });
   }
 
   async requestRerun(job: StoredJob, now: string): Promise<boolean> {

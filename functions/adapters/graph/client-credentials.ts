@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { secretRedactor } from '../../domain/secret-redaction.ts';
+import { ExpiringMemo } from '../cache/expiring-memo.ts';
 
 export interface ClientCredentialsOptions {
   /** e.g. `https://login.microsoftonline.com`. */
@@ -12,8 +14,28 @@ export interface ClientCredentialsOptions {
   fetch?: typeof fetch;
   /** Default 15 s. */
   timeoutMs?: number;
-  /** Milliseconds since the epoch; injected by tests. */
+  /** Milliseconds since the epoch; injected by tests (ignored with `cache`, which has its own clock). */
   now?: () => number;
+  /** Tokens shared by every provider over it (the worker keeps one per container); default one of its own. */
+  cache?: TokenCache;
+}
+
+/**
+ * A bearer token provider. `refused` is a token the resource server answered 401 to: it is dropped (once, however
+ * many callers report it) and a fresh one is requested.
+ */
+export type AccessTokenProvider = (refused?: string) => Promise<string>;
+
+/**
+ * Access tokens kept per (token endpoint, client id, scope, hash of the secret): a warm worker asks the identity
+ * platform once per token lifetime instead of once per tick, and a changed secret never uses a token of the old.
+ */
+export class TokenCache {
+  readonly memo: ExpiringMemo<string>;
+
+  constructor(options: { maxEntries?: number; now?: () => number } = {}) {
+    this.memo = new ExpiringMemo({ maxEntries: options.maxEntries ?? 256, now: options.now ?? Date.now });
+  }
 }
 
 const tokenResponseSchema = z.object({
@@ -28,25 +50,27 @@ const RENEW_BEFORE_MS = 5 * 60 * 1000;
 
 /**
  * OAuth 2.0 client credentials against the Microsoft identity platform (`<login>/<tenant>/oauth2/v2.0/token`).
- * The token is cached until shortly before it expires; concurrent callers share one request. Failures throw an
+ * The token is cached until shortly before it expires; concurrent callers share one request, a failure is not kept. Failures throw an
  * Error whose message carries the identity platform's error code and first line of description, never the secret.
  */
-export function clientCredentialsTokenProvider(options: ClientCredentialsOptions): () => Promise<string> {
+export function clientCredentialsTokenProvider(options: ClientCredentialsOptions): AccessTokenProvider {
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const now = options.now ?? Date.now;
+  const { memo } = options.cache ?? new TokenCache(options.now ? { now: options.now } : {});
   const url = `${options.loginBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`;
-  let cached: { token: string; renewAt: number } | null = null;
-  let pending: Promise<string> | null = null;
+  const scope = options.scope ?? 'https://graph.microsoft.com/.default';
+  const key = createHash('sha256')
+    .update(JSON.stringify([url, options.clientId, scope, createHash('sha256').update(options.clientSecret).digest('base64')]))
+    .digest('base64');
 
-  const request = async (): Promise<string> => {
-    const issuedAt = now();
+  const request = async (): Promise<{ value: string; expiresAt: number }> => {
+    const issuedAt = memo.now();
     const response = await fetchImpl(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({
         client_id: options.clientId,
         client_secret: options.clientSecret,
-        scope: options.scope ?? 'https://graph.microsoft.com/.default',
+        scope,
         grant_type: 'client_credentials',
       }),
       signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
@@ -65,15 +89,11 @@ export function clientCredentialsTokenProvider(options: ClientCredentialsOptions
     if (!parsed.success) throw new Error(`Token response for tenant ${options.tenantId} is not a token.`);
     const lifetimeMs = parsed.data.expires_in * 1000;
     // Short-lived tokens are renewed at half their lifetime instead.
-    cached = { token: parsed.data.access_token, renewAt: issuedAt + Math.max(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2) };
-    return parsed.data.access_token;
+    return { value: parsed.data.access_token, expiresAt: issuedAt + Math.max(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2) };
   };
 
-  return async () => {
-    if (cached && now() < cached.renewAt) return cached.token;
-    pending ??= request().finally(() => {
-      pending = null;
-    });
-    return pending;
+  return (refused) => {
+    if (refused !== undefined) memo.forget(key, refused);
+    return memo.get(key, request);
   };
 }

@@ -18,8 +18,11 @@ import { graphSubscriptionSchema } from '../../schemas/change-notification.ts';
 export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
   /** Graph base URL, e.g. `https://graph.microsoft.com/v1.0` (or the local directory's URL). */
   baseUrl: string;
-  /** Bearer token for each request; null sends none (the local directory accepts that). */
-  getAccessToken: () => Promise<string | null>;
+  /**
+   * Bearer token for each request; null sends none (the local directory accepts that). Called with the token the
+   * directory answered 401 to, it drops that one and gives a fresh one.
+   */
+  getAccessToken: (refused?: string) => Promise<string | null>;
   /** Graph user property names to `$select` on `/users/delta`. */
   userAttributes: string[];
   /** Graph group property names to `$select` on `/groups/delta` (`members` is always added). */
@@ -41,6 +44,9 @@ export interface GraphDirectorySourceOptions extends RetryPolicyOptions {
 }
 
 type Stream = 'users' | 'groups';
+
+/** A 401: the token was refused (a fresh one may be taken). */
+class TokenRefusedError extends SourceUnavailableError {}
 
 /**
  * The saved position: which stream the round is in and, per stream, the nextLink or deltaLink to read next
@@ -335,6 +341,16 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
 
   private async send(method: string, url: string, notFoundIsNull: boolean, headers: Record<string, string> = {}, body?: unknown): Promise<string | null> {
     const token = await this.accessToken();
+    try {
+      return await this.sendWith(token, method, url, notFoundIsNull, headers, body);
+    } catch (error) {
+      // A cached token the directory no longer takes (revoked, or its app's secret changed): drop it, try once more.
+      if (!(error instanceof TokenRefusedError) || token === null) throw error;
+      return this.sendWith(await this.accessToken(token), method, url, notFoundIsNull, headers, body);
+    }
+  }
+
+  private sendWith(token: string | null, method: string, url: string, notFoundIsNull: boolean, headers: Record<string, string>, body: unknown): Promise<string | null> {
     return this.retries.run(`${method} ${safeUrl(url)}`, async () => {
       let response: Response;
       let text: string;
@@ -370,7 +386,8 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
       if (response.status === 410 || RESYNC_CODES.has(graphError.code ?? '')) {
         throw new ResyncRequiredError(`The directory asks for a full read (${detail}).`);
       }
-      if (response.status === 401 || response.status === 403) {
+      if (response.status === 401) throw new TokenRefusedError(`The directory refused the credentials (${detail}).`, true);
+      if (response.status === 403) {
         throw new SourceUnavailableError(`The directory refused the credentials (${detail}).`, true);
       }
       if (isTransientStatus(response.status)) {
@@ -414,9 +431,9 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
     return text !== null;
   }
 
-  private async accessToken(): Promise<string | null> {
+  private async accessToken(refused?: string): Promise<string | null> {
     try {
-      return await this.options.getAccessToken();
+      return await this.options.getAccessToken(refused);
     } catch (error) {
       const reason = secretRedactor(this.options.confidential ?? [])(error instanceof Error ? error.message : String(error));
       throw new SourceUnavailableError(`No access token for the directory (${reason}).`, true);

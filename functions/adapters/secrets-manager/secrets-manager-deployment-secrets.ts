@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { DeploymentSecrets } from '../../ports/deployment-secrets.ts';
+import { ExpiringMemo } from '../cache/expiring-memo.ts';
 
 /** How long a read value is reused: long enough to spare Secrets Manager on every tick, short enough for rotation. */
 export const DEFAULT_SECRET_TTL_MS = 5 * 60_000;
@@ -18,26 +19,20 @@ export interface SecretsManagerDeploymentSecretsOptions {
  * secret is picked up within the TTL.
  */
 export class SecretsManagerDeploymentSecrets implements DeploymentSecrets {
-  private readonly cached = new Map<string, { value: Promise<string>; expiresAt: number }>();
+  private readonly cached: ExpiringMemo<string>;
   private readonly ttlMs: number;
-  private readonly clock: Clock;
 
   constructor(private readonly options: SecretsManagerDeploymentSecretsOptions) {
     this.ttlMs = options.ttlMs ?? DEFAULT_SECRET_TTL_MS;
-    this.clock = options.clock ?? systemClock;
+    const clock = options.clock ?? systemClock;
+    this.cached = new ExpiringMemo({ maxEntries: 16, now: () => clock.now().getTime() });
   }
 
   read(secretId: string): Promise<string> {
-    const now = this.clock.now().getTime();
-    const hit = this.cached.get(secretId);
-    if (hit && now < hit.expiresAt) return hit.value;
-    const entry = { value: this.fetch(secretId), expiresAt: now + this.ttlMs };
-    this.cached.set(secretId, entry);
-    entry.value.catch(() => {
-      // Only this failed attempt is dropped: a newer read may already have replaced it.
-      if (this.cached.get(secretId) === entry) this.cached.delete(secretId);
+    return this.cached.get(secretId, async () => {
+      const askedAt = this.cached.now();
+      return { value: await this.fetch(secretId), expiresAt: askedAt + this.ttlMs };
     });
-    return entry.value;
   }
 
   private async fetch(secretId: string): Promise<string> {

@@ -100,7 +100,12 @@ export class LeasedRun {
     return logOutcomes(this.deps.provisioningLog, input, (count, error) => this.deps.observer?.logWriteFailed?.(keyOf(this.job), count, error));
   }
 
-  async execute(peeked: Peeked | null): Promise<RunOutcome> {
+  /**
+   * `takenOver`: the lease was another run's that never released it; that run may have died between writing links
+   * and committing their counts, so the counts are to be counted again at the round's end.
+   */
+  async execute(peeked: Peeked | null, takenOver = false): Promise<RunOutcome> {
+    if (takenOver) this.carried = { ...this.carried, ...this.countsMayBeOff() };
     try {
       this.connection = peeked?.connection ?? (await this.deps.connect(this.job));
     } catch (error) {
@@ -108,7 +113,7 @@ export class LeasedRun {
       return this.quarantine({ code: error.code, message: error.message, tenantActionable: true }, 'EncounteredQuarantineException');
     }
     this.matcher = new TargetMatcher(this.connection.target);
-    if (this.job.run.notBefore !== null) this.carried = { notBefore: null };
+    if (this.job.run.notBefore !== null) this.carried = { ...this.carried, notBefore: null };
     // The page read before the lease is valid: the lease was granted on the very version it was read from.
     this.unread = peeked?.page ?? null;
     try {
@@ -185,6 +190,7 @@ export class LeasedRun {
     this.cycle = countApplied(this.cycle, applied);
     const escrowed = applied.escrowed > 0;
     return {
+      ...(applied.linkDeltaUncertain ? this.countsMayBeOff() : {}),
       ...(applied.recordedPending && !this.job.run.pendingMembers ? { pendingMembers: true } : {}),
       ...(escrowed ? { escrowsPending: true, escrowsDueAt: earliest(this.job.run.escrowsPending ? this.job.run.escrowsDueAt : null, applied.escrowedUntil) } : {}),
     };
@@ -396,12 +402,13 @@ export class LeasedRun {
   /** The round is done: report its cycle, and carry on with the next round when a start asked for one. */
   private async finishRound(): Promise<RunOutcome | 'nextRound'> {
     const { job } = this;
-    const counts = this.cycle.countExported > 0 || job.status.synchronizedEntryCountByType.length === 0 ? await this.deps.links.count(linkScopeOf(job)) : null;
+    const { counts, verified } = await this.entryCounts();
     const rerun = job.run.rerunRequested;
     const cycle = this.cycle;
     const saved = await this.commit({
       run: {
         ...this.pendingChanges,
+        ...(verified !== null ? { countsVerified: verified } : {}),
         ...(this.pendingWatermark !== null ? { watermark: this.pendingWatermark } : {}),
         cycle: null,
         ...(rerun ? { rerunRequested: false } : {}),
@@ -424,6 +431,28 @@ export class LeasedRun {
     // A start that arrived while this round was finishing: run again rather than lose it.
     if (this.job.run.rerunRequested) await this.continueLater();
     return 'steadyState';
+  }
+
+  /**
+   * The links by type at the round's end. Counted (a Query over the job's links) only when the counts may be off
+   * (`countsDirty` above `countsVerified`), after a full round (restart, expired delta token, a new target), or when
+   * there are none yet; otherwise the last counts plus what this cycle's committed batches created and removed.
+   * `verified`: the `countsDirty` value a count covered.
+   */
+  private async entryCounts(): Promise<{ counts: Record<'User' | 'Group', number> | null; verified: number | null }> {
+    const { job, cycle } = this;
+    const dirty = Math.max(job.run.countsDirty, this.carried.countsDirty ?? 0, this.pendingChanges.countsDirty ?? 0);
+    const last = new Map(job.status.synchronizedEntryCountByType.map((entry) => [entry.key, entry.value]));
+    if (cycle.full || dirty > job.run.countsVerified || !last.has('User') || !last.has('Group')) {
+      return { counts: await this.deps.links.count(linkScopeOf(job)), verified: dirty };
+    }
+    if (cycle.linkDelta.User === 0 && cycle.linkDelta.Group === 0) return { counts: null, verified: null };
+    return { counts: { User: last.get('User')! + cycle.linkDelta.User, Group: last.get('Group')! + cycle.linkDelta.Group }, verified: null };
+  }
+
+  /** A bump of `countsDirty` for the next commit (see RunState.countsDirty). */
+  private countsMayBeOff(): RunCommit['run'] {
+    return { countsDirty: Math.max(this.job.run.countsDirty, this.carried.countsDirty ?? 0) + 1 };
   }
 
   private async stopForTime(): Promise<RunOutcome> {
@@ -457,7 +486,7 @@ export class LeasedRun {
 
   /** A batch that stopped part-way may have escrowed objects or recorded waiting memberships. */
   private mayHaveWritten(): RunCommit['run'] {
-    return { escrowsPending: true, escrowsDueAt: null, pendingMembers: true };
+    return { escrowsPending: true, escrowsDueAt: null, pendingMembers: true, ...this.countsMayBeOff() };
   }
 
   /** Hands the job to a fresh invocation; if that cannot be asked for, the schedule's next tick carries on. */

@@ -90,6 +90,9 @@ export interface BatchApplied extends AppliedCounts {
   recordedPending: boolean;
   /** When the earliest escrow this batch wrote is due; null when it wrote none. */
   escrowedUntil: string | null;
+  linkDelta: Record<'User' | 'Group', number>;
+  /** A link was written that the batch had not read: linkDelta may be off, the counts are to be recounted. */
+  linkDeltaUncertain: boolean;
 }
 
 type PairKey = string;
@@ -311,7 +314,18 @@ export function makePageApplier(deps: PageApplierDeps) {
     const { scope, connection, matcher, now } = options;
     const target = connection.target;
     const input = connection.flattenGroups ? await flattened(batch, options) : batch;
-    const known = new Map(await links.getMany(scope.links, linkIdsFor(input)));
+    // Which links this batch read, and whether each was there: a put of one that was not is a new link, a delete of
+    // one that was is a link gone (the job's counts follow these, instead of counting the partition every round).
+    const linksRead = new Map<string, boolean>();
+    const readLinks = async (ids: ObjectRef[]) => {
+      const found = await links.getMany(scope.links, ids);
+      for (const id of ids) {
+        const key = linkId(id.type, id.sourceId);
+        if (!linksRead.get(key)) linksRead.set(key, found.has(key));
+      }
+      return found;
+    };
+    const known = new Map(await readLinks(linkIdsFor(input)));
     const gone = new Set<string>();
     for (const [id, found] of options.readBack ?? []) {
       const stored = known.get(id);
@@ -321,12 +335,12 @@ export function makePageApplier(deps: PageApplierDeps) {
       if (found === 'gone') gone.add(id);
     }
     const joining = await membersToEvaluate(input, known, options);
-    for (const [id, link] of await links.getMany(scope.links, linkIdsFor(joining))) known.set(id, link);
+    for (const [id, link] of await readLinks(linkIdsFor(joining))) known.set(id, link);
     const objects = [...joining, ...(await complete(input, known, options))];
     const userFlow = connection.flows.User;
     const named = objects.flatMap((object) => (object.type === 'User' ? referencedIds(object, known.get(linkId('User', object.id)), userFlow) : []));
     const unknownNamed = [...new Set(named)].filter((id) => !known.has(linkId('User', id))).map((sourceId) => ({ type: 'User' as const, sourceId }));
-    if (unknownNamed.length > 0) for (const [id, link] of await links.getMany(scope.links, unknownNamed)) known.set(id, link);
+    if (unknownNamed.length > 0) for (const [id, link] of await readLinks(unknownNamed)) known.set(id, link);
     const context: PlanContext = {
       flows: connection.flows,
       links: known,
@@ -377,7 +391,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       const records = work.read(await memberships.getMany(scope.links, groupIds.map((groupId) => ({ groupId, userId }))));
       const wanted = records.filter((record) => record.state === 'add' || (recreated && record.state === 'present'));
       if (wanted.length === 0) return;
-      const groupLinks = await links.getMany(scope.links, wanted.map((record) => ({ type: 'Group' as const, sourceId: record.groupId })));
+      const groupLinks = await readLinks(wanted.map((record) => ({ type: 'Group' as const, sourceId: record.groupId })));
       for (const record of wanted) {
         const group = groupLinks.get(linkId('Group', record.groupId));
         if (!group) continue;
@@ -476,7 +490,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       }
       for (const key of work.referenceDeletes.keys()) holders.delete(key);
       const unknownHolders = [...holders.values()].filter((reference) => !known.has(linkId('User', reference.holderId)));
-      for (const [id, link] of await links.getMany(scope.links, unknownHolders.map((reference) => ({ type: 'User' as const, sourceId: reference.holderId })))) known.set(id, link);
+      for (const [id, link] of await readLinks(unknownHolders.map((reference) => ({ type: 'User' as const, sourceId: reference.holderId })))) known.set(id, link);
       await pool([...holders.values()], deps.concurrency, async (reference) => {
         const holder = known.get(linkId('User', reference.holderId));
         if (!holder || holder.outOfScope) return;
@@ -561,7 +575,7 @@ export function makePageApplier(deps: PageApplierDeps) {
         }
       }
       const unknownUsers = [...new Set([...added, ...removed])].filter((userId) => !known.has(linkId('User', userId)));
-      for (const [id, link] of await links.getMany(scope.links, unknownUsers.map((sourceId) => ({ type: 'User' as const, sourceId })))) known.set(id, link);
+      for (const [id, link] of await readLinks(unknownUsers.map((sourceId) => ({ type: 'User' as const, sourceId })))) known.set(id, link);
 
       const plan = planMembers({
         groupId: object.id,
@@ -709,6 +723,23 @@ export function makePageApplier(deps: PageApplierDeps) {
       await escrows.deleteMany(scope.escrows, cleared.filter((ref) => previous.has(linkId(ref.type, ref.sourceId))));
     }
 
+    /** What the saved batch changed in the number of links; uncertain when a write was of a link never read. */
+    function linkChanges(): Pick<BatchApplied, 'linkDelta' | 'linkDeltaUncertain'> {
+      const linkDelta = { User: 0, Group: 0 };
+      let linkDeltaUncertain = false;
+      for (const [id, link] of work.linkPuts) {
+        const existed = linksRead.get(id);
+        if (existed === undefined || work.linkDeletes.has(id)) linkDeltaUncertain = true;
+        else if (!existed) linkDelta[link.type] += 1;
+      }
+      for (const [id, ref] of work.linkDeletes) {
+        const existed = linksRead.get(id);
+        if (existed === undefined) linkDeltaUncertain = true;
+        else if (existed) linkDelta[ref.type] -= 1;
+      }
+      return { linkDelta, linkDeltaUncertain };
+    }
+
     const userPlans = plans.filter((plan) => plan.object.type === 'User');
     const groupPlans = plans.filter((plan) => plan.object.type === 'Group');
     // Creates about to be sent are noted first: a run that dies before saving their links leaves a trace.
@@ -757,6 +788,7 @@ export function makePageApplier(deps: PageApplierDeps) {
       escrowed: work.refused.size,
       deletes: work.deletes,
       escrowSample: firstRefusal ? `${firstRefusal.ref.type} ${firstRefusal.ref.sourceId}: ${firstRefusal.error}` : null,
+      ...linkChanges(),
       recordedPending: work.recordedPending,
       escrowedUntil,
     };
