@@ -9,6 +9,13 @@ export interface RunCommit {
   release: boolean;
 }
 
+/** A round that found nothing to do: where the source left it, and the activity the status shows for it. */
+export interface IdleRound {
+  watermark: string;
+  activityIdentifier: string;
+  at: string;
+}
+
 /**
  * The sync worker's writes to the job item. Each is conditional on holding the lease (and on the epoch the run
  * started from), so a restart or a second worker is never overwritten; each returns the job as stored after the
@@ -20,10 +27,12 @@ export interface JobRunStore {
   /** null when the lease was lost or the job was reset (epoch changed) since the run began. */
   commit(key: JobKey, owner: string, epoch: number, commit: RunCommit): Promise<StoredJob | null>;
   /**
-   * Records a round that found nothing to do, without taking the lease: one write, conditional on the job being
-   * unchanged since `job` was read and on no live lease. null when either no longer holds.
+   * Records a round that found nothing to do, without taking the lease, beside the job item rather than in it: it
+   * holds while the job is still at the version `job` was read at (with no live lease, which the caller checked),
+   * and is void once the job is written again. Returns the job with the round; null when a later round on the same
+   * version was recorded meanwhile.
    */
-  recordIdleRound(job: StoredJob, watermark: string, status: Partial<Omit<SynchronizationStatus, 'code'>>, now: string): Promise<StoredJob | null>;
+  recordIdleRound(job: StoredJob, round: IdleRound): Promise<StoredJob | null>;
   /**
    * A change arrived while a run holds the lease: that run goes on to a fresh steady state. One write, and none
    * when one is already asked for; false when no live run holds the lease (then a run of its own is due).
