@@ -90,7 +90,7 @@ describe('an idle tick', () => {
       }
       // The secrets read belongs to connecting to source and target, not to the job's own items.
       const own = meter.entries.filter((entry) => entry.item !== 'SECRETS');
-      expect(own.map((entry) => `${entry.command} ${entry.item}`)).toEqual(['Query query JOB', 'PutItem JOB']);
+      expect(own.map((entry) => `${entry.command} ${entry.item}`)).toEqual(['Query query JOB', 'PutItem IDLE']);
       expect(own.reduce((sum, entry) => sum + entry.read, 0)).toBeLessThanOrEqual(1);
       expect(meter.total().write).toBeLessThanOrEqual(2);
       expect(meter.total().write).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 /** The capacity one DynamoDB call consumed, by what it addressed. */
 export interface ConsumedEntry {
   command: string;
-  /** The kind of item addressed: the sort key up to its first `#` (`JOB`, `SECRETS`, `G0`, …), `query <prefix>`, or `batch`. */
+  /** The kind of item addressed: the sort key up to its first `#` (`JOB`, `SECRETS`, `G0`, …) or, for one beside another, its last part (`IDLE`); `query <prefix>`; `batch`. */
   item: string;
   read: number;
   write: number;
@@ -20,7 +20,11 @@ const NAME = 'consumedCapacityMeter';
 
 function itemKind(input: Record<string, unknown>): string {
   const key = (input.Key ?? input.Item) as { sk?: unknown } | undefined;
-  if (typeof key?.sk === 'string') return key.sk.split('#')[0]!;
+  if (typeof key?.sk === 'string') {
+    const parts = key.sk.split('#');
+    // An item beside another (`JOB#<id>#IDLE`) is named by its last part.
+    return parts.length > 2 && /^[A-Z]+$/.test(parts.at(-1)!) ? parts.at(-1)! : parts[0]!;
+  }
   if (input.KeyConditionExpression) {
     // The sort key prefix the query starts from, when it names one (begins_with or a range start).
     const values = Object.values((input.ExpressionAttributeValues ?? {}) as Record<string, unknown>).filter((value) => typeof value === 'string') as string[];
