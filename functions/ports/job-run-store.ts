@@ -1,5 +1,5 @@
 import type { SynchronizationStatus } from '../schemas/graph.ts';
-import type { JobKey, RunState, StoredJob } from '../schemas/stored-job.ts';
+import type { IdleRounds, JobKey, RunState, StoredJob } from '../schemas/stored-job.ts';
 
 /** The worker's progress after a page: written with the lease heartbeat in one conditional write. */
 export interface RunCommit {
@@ -10,11 +10,7 @@ export interface RunCommit {
 }
 
 /** A round that found nothing to do: where the source left it, and the activity the status shows for it. */
-export interface IdleRound {
-  watermark: string;
-  activityIdentifier: string;
-  at: string;
-}
+export type IdleRound = Omit<IdleRounds, 'basis'>;
 
 /**
  * The sync worker's writes to the job item. Each is conditional on holding the lease (and on the epoch the run
