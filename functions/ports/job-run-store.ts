@@ -1,5 +1,5 @@
 import type { SynchronizationStatus } from '../schemas/graph.ts';
-import type { JobKey, RunState, StoredJob } from '../schemas/stored-job.ts';
+import type { IdleRounds, JobKey, RunState, StoredJob } from '../schemas/stored-job.ts';
 
 /** The worker's progress after a page: written with the lease heartbeat in one conditional write. */
 export interface RunCommit {
@@ -8,6 +8,9 @@ export interface RunCommit {
   /** Releases the lease with this write (end of the run). */
   release: boolean;
 }
+
+/** A round that found nothing to do: where the source left it, and the activity the status shows for it. */
+export type IdleRound = Omit<IdleRounds, 'basis'>;
 
 /**
  * The sync worker's writes to the job item. Each is conditional on holding the lease (and on the epoch the run
@@ -25,10 +28,12 @@ export interface JobRunStore {
    */
   markCountsDirty(key: JobKey): Promise<void>;
   /**
-   * Records a round that found nothing to do, without taking the lease: one write, conditional on the job being
-   * unchanged since `job` was read and on no live lease. null when either no longer holds.
+   * Records a round that found nothing to do, without taking the lease, beside the job item rather than in it: it
+   * holds while the job is still at the version `job` was read at (with no live lease, which the caller checked),
+   * and is void once the job is written again. Returns the job with the round; null when a later round on the same
+   * version was recorded meanwhile.
    */
-  recordIdleRound(job: StoredJob, watermark: string, status: Partial<Omit<SynchronizationStatus, 'code'>>, now: string): Promise<StoredJob | null>;
+  recordIdleRound(job: StoredJob, round: IdleRound): Promise<StoredJob | null>;
   /**
    * A change arrived while a run holds the lease: that run goes on to a fresh steady state. One write, and none
    * when one is already asked for; false when no live run holds the lease (then a run of its own is due).

@@ -197,7 +197,21 @@ export const storedJobSchema = z.object({
   history: z.array(transitionSchema),
 });
 
+/**
+ * The rounds that found nothing to do since the job item was last written, in an item of their own beside it, so
+ * that an idle tick writes this small item instead of the whole job: the watermark the last one reached, its
+ * activity id and time (the status shows it as the last execution). In force only while the job's `version` is
+ * still `basis` (see domain/idle-rounds.ts); absent for a job that had none, and for jobs stored before it existed.
+ */
+export const idleRoundsSchema = z.object({
+  basis: z.int(),
+  watermark: z.string(),
+  activityIdentifier: z.string(),
+  at: z.string(),
+});
+
 export type Transition = z.infer<typeof transitionSchema>;
+export type IdleRounds = z.infer<typeof idleRoundsSchema>;
 export type RunState = z.infer<typeof runStateSchema>;
 export type Cycle = NonNullable<RunState['cycle']>;
 export type StoredJob = z.infer<typeof storedJobSchema>;

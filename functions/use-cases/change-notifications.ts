@@ -26,10 +26,17 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
 /** `<servicePrincipalId>/<jobId>`: how a source's list of jobs names one. */
 export const jobRef = (job: Pick<StoredJob, 'servicePrincipalId' | 'id'>) => `${job.servicePrincipalId}/${job.id}`;
 
-/** Whether a tick should set up or renew the job's subscriptions now. */
+/**
+ * Whether a tick should set up or renew the job's subscriptions now. A deployment without a webhook URL is looked
+ * at again when `renewAfter` says, not on every tick (each look rewrites the job item).
+ */
 export function subscriptionsDue(job: StoredJob, now: string): boolean {
   const notifications = job.run.notifications;
-  return notifications === null || notifications.sourceKey === null || (notifications.renewAfter ?? '') <= now;
+  return (
+    notifications === null ||
+    (notifications.sourceKey === null && notifications.state !== 'notConfigured') ||
+    (notifications.renewAfter ?? '') <= now
+  );
 }
 
 export interface KeepSubscriptionsDeps {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { scheduleNameFor } from '../domain/ids.ts';
 import { ENTRA_ESCROW_THRESHOLDS, type EscrowThresholds } from '../domain/escrow-policy.ts';
-import { statusAfter } from '../domain/run-status.ts';
 import type { SynchronizationError, SynchronizationQuarantine } from '../schemas/graph.ts';
 import type { JobKey, StoredJob } from '../schemas/stored-job.ts';
 import type { SyncTick } from '../schemas/sync-tick.ts';
@@ -145,7 +144,8 @@ export function makeSyncRun(deps: SyncRunDeps) {
   /**
    * Most ticks find nothing new. For a job at rest (no cycle, rerun or quarantine pending, no escrow due, no live
    * lease) the first page is read without the lease; if it is an empty end of round, the round is recorded with one
-   * conditional write. Otherwise the page and connection go on to the leased run.
+   * write of the small idle rounds item (the job item is not written). Otherwise the page and connection go on to
+   * the leased run.
    */
   async function peekIdleRound(job: StoredJob, tick: SyncTick): Promise<'recorded' | 'busy' | Peeked | null> {
     const at = now();
@@ -180,8 +180,7 @@ export function makeSyncRun(deps: SyncRunDeps) {
     const assignmentsChanged = assignments !== undefined && assignmentDigest(assignments) !== job.run.assignmentDigest;
     if (page.objects.length > 0 || !page.roundComplete || assignmentsChanged) return { connection, page, ...(assignments ? { assignments } : {}) };
     await connection.close();
-    const status = statusAfter(job.status, { kind: 'idleRound', activityIdentifier: randomUUID() }, at);
-    return (await runs.recordIdleRound(job, page.watermark, status, at)) ? 'recorded' : 'busy';
+    return (await runs.recordIdleRound(job, { watermark: page.watermark, activityIdentifier: randomUUID(), at })) ? 'recorded' : 'busy';
   }
 
   /** Sets up or renews the source's change subscriptions when due; never fails the run. */

@@ -1,5 +1,8 @@
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getServices } from '../../functions/config/services.ts';
 import { systemClock } from '../../functions/ports/clock.ts';
+import { meterConsumedCapacity } from '../support/consumed-capacity.ts';
 import { startSyncHarness, workerContext, wrappedSyncRun, type SyncHarness } from '../support/sync-harness.ts';
 
 let h: SyncHarness;
@@ -26,6 +29,14 @@ function countingWorker() {
     });
   });
   return { calls, run };
+}
+
+/** The job item and its idle rounds item as stored (undefined when absent). */
+async function rawItems(jobId: string) {
+  const { dynamo, env } = getServices();
+  const pk = `T#${h.tenantId}#SP#${h.servicePrincipalId}`;
+  const read = async (sk: string) => (await dynamo.send(new GetCommand({ TableName: env.TABLE_NAME, Key: { pk, sk } }))).Item;
+  return { job: await read(`JOB#${jobId}`), idle: await read(`JOB#${jobId}#IDLE`), pk };
 }
 
 describe('an idle tick', () => {
@@ -65,5 +76,55 @@ describe('an idle tick', () => {
     expect(calls.filter((call) => call === 'GraphDirectorySource.readPage').length).toBe(2);
     const account = (h.scim.resources('Users') as Record<string, any>[]).find((candidate) => candidate.userName === user.userPrincipalName);
     expect(account?.title).toBe('Peeked');
+  });
+
+  it('consumes at most 1 read and 2 write units of the job items, and writes none to the job item', async () => {
+    const jobId = await h.startedJob();
+    // The first idle tick after a run, and one after another idle tick: both cost the same.
+    for (let tick = 0; tick < 2; tick += 1) {
+      const meter = meterConsumedCapacity(getServices().dynamo);
+      try {
+        expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+      } finally {
+        meter.stop();
+      }
+      // The secrets read belongs to connecting to source and target, not to the job's own items.
+      const own = meter.entries.filter((entry) => entry.item !== 'SECRETS');
+      expect(own.map((entry) => `${entry.command} ${entry.item}`)).toEqual(['Query query JOB', 'PutItem IDLE']);
+      expect(own.reduce((sum, entry) => sum + entry.read, 0)).toBeLessThanOrEqual(1);
+      expect(meter.total().write).toBeLessThanOrEqual(2);
+      expect(meter.total().write).toBeGreaterThan(0);
+    }
+  });
+
+  it('works on a job item stored before idle rounds had an item of their own', async () => {
+    const jobId = await h.startedJob();
+    const { dynamo, env } = getServices();
+    const before = await rawItems(jobId);
+    // As the previous release left a job: its idle rounds written into the job item itself, nothing beside it,
+    // and without the run fields added since (their defaults apply).
+    const { escrowCursor: _cursor, notifications: _notifications, reconciledAt: _reconciled, ...oldRun } = before.job!.run;
+    await dynamo.send(new PutCommand({ TableName: env.TABLE_NAME, Item: { ...before.job, run: oldRun } }));
+    await dynamo.send(new DeleteCommand({ TableName: env.TABLE_NAME, Key: { pk: before.pk, sk: `JOB#${jobId}#IDLE` } }));
+    const status = (await h.getJob(jobId)).status;
+
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    const idled = await rawItems(jobId);
+    expect(idled.job!.version).toBe(before.job!.version);
+    expect(idled.idle).toMatchObject({ basis: before.job!.version });
+    const shown = (await h.getJob(jobId)).status;
+    expect(shown.lastExecution.activityIdentifier).not.toBe(status.lastExecution.activityIdentifier);
+    expect(shown.lastExecution.activityIdentifier).toBe(idled.idle!.activityIdentifier);
+    expect(shown.steadyStateLastAchievedTime).toBe(idled.idle!.at);
+
+    // A change after it is read from the idle round's watermark, applied, and the job item takes the round over.
+    const [user] = await h.listAll('users', 'id,userPrincipalName');
+    await h.graph('PATCH', `users/${user.id}`, { jobTitle: 'After the migration' });
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    const account = (h.scim.resources('Users') as Record<string, any>[]).find((candidate) => candidate.userName === user.userPrincipalName);
+    expect(account?.title).toBe('After the migration');
+    const ran = await rawItems(jobId);
+    expect(ran.job!.version).toBeGreaterThan(before.job!.version);
+    expect(ran.job!.run.notifications).not.toBeNull();
   });
 });

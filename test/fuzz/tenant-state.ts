@@ -78,7 +78,7 @@ export function changesBetween(before: StoredState, after: StoredState): StateCh
 export function jobsIn(state: StoredState): { tenantId: string; servicePrincipalId: string; jobId: string }[] {
   const jobs: { tenantId: string; servicePrincipalId: string; jobId: string }[] = [];
   for (const key of state.items.keys()) {
-    const match = /^T#([^#]+)#SP#(\S+) JOB#(\S+)$/.exec(key);
+    const match = /^T#([^#]+)#SP#(\S+) JOB#([^#\s]+)$/.exec(key);
     if (match) jobs.push({ tenantId: match[1]!, servicePrincipalId: match[2]!, jobId: match[3]! });
   }
   return jobs;

@@ -94,6 +94,10 @@ describe('keeping a source subscribed', () => {
     await none.keep();
     expect(none.graph.calls).toEqual([]);
     expect(none.job().run.notifications).toMatchObject({ state: 'notConfigured', sourceKey: null });
+    // Not looked at again on every tick (each look writes the job item), only a day later (a redeploy may add one).
+    expect(subscriptionsDue(none.job(), none.clock.now().toISOString())).toBe(false);
+    none.clock.advance(24 * 3_600_000);
+    expect(subscriptionsDue(none.job(), none.clock.now().toISOString())).toBe(true);
 
     const refused = world();
     refused.graph.failing = true;

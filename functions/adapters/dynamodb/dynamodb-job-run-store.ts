@@ -1,8 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { JobRunStore, RunCommit } from '../../ports/job-run-store.ts';
-import type { SynchronizationStatus } from '../../schemas/graph.ts';
-import { storedJobSchema, type JobKey, type StoredJob, type RunState } from '../../schemas/stored-job.ts';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { withIdleRounds } from '../../domain/idle-rounds.ts';
+import type { IdleRound, JobRunStore, RunCommit } from '../../ports/job-run-store.ts';
+import { storedJobSchema, type IdleRounds, type JobKey, type StoredJob, type RunState } from '../../schemas/stored-job.ts';
 import { isConditionFailure, keys } from './table-keys.ts';
 
 function keyOf(job: StoredJob): JobKey {
@@ -47,13 +47,19 @@ export class DynamoDbJobRunStore implements JobRunStore {
     private readonly tableName: string,
   ) {}
 
+  /**
+   * `job` as read, idle rounds included: their watermark and status are written into the job item with the lease
+   * (on the version they were recorded on), and the version bump voids them.
+   */
   acquireLease(job: StoredJob, owner: string, leaseUntil: string, now: string): Promise<StoredJob | null> {
     return this.update(
       keyOf(job),
-      updateOf({ leaseOwner: owner, leaseUntil, rerunRequested: false }, {}, `#version = :version AND ${LEASE_FREE}`, {
-        ':version': job.version,
-        ':now': now,
-      }),
+      updateOf(
+        { leaseOwner: owner, leaseUntil, rerunRequested: false, watermark: job.run.watermark },
+        job.status,
+        `#version = :version AND ${LEASE_FREE}`,
+        { ':version': job.version, ':now': now },
+      ),
     );
   }
 
@@ -65,16 +71,28 @@ export class DynamoDbJobRunStore implements JobRunStore {
     );
   }
 
-  recordIdleRound(
-    job: StoredJob,
-    watermark: string,
-    status: Partial<Omit<SynchronizationStatus, 'code'>>,
-    now: string,
-  ): Promise<StoredJob | null> {
-    return this.update(
-      keyOf(job),
-      updateOf({ watermark }, status, `#version = :version AND ${LEASE_FREE}`, { ':version': job.version, ':now': now }),
-    );
+  /**
+   * One PutItem of the small idle rounds item, never the job item. Conditional only on not going back in time
+   * over rounds recorded on the same version: a round recorded on a version that is no longer the job's (a lease
+   * taken, an API write since the read) is void, so the job item's condition is not needed.
+   */
+  async recordIdleRound(job: StoredJob, round: IdleRound): Promise<StoredJob | null> {
+    const idle: IdleRounds = { basis: job.version, ...round };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: keys.servicePrincipal(job.tenantId, job.servicePrincipalId), sk: keys.idleRounds(job.id), ...idle },
+          ConditionExpression: 'attribute_not_exists(pk) OR basis <> :basis OR #at <= :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':basis': idle.basis, ':at': idle.at },
+        }),
+      );
+      return withIdleRounds(job, idle);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
   }
 
   /**

@@ -23,8 +23,9 @@ export interface DynamoDbJobStatePurgeOptions {
 /**
  * The pending-purge record sits beside the job item (`PURGE#<jobId>` in the service principal's partition), so it
  * is a tenant's item like the job. Removing the state deletes by key only: the job's own partition, Query by
- * Query, then the `SCHEMA#<jobId>#` items of the service principal's partition. Every Query is strongly
- * consistent, so a slice never re-reads what the one before it deleted.
+ * Query, then the `SCHEMA#<jobId>#` items and the `JOB#<jobId>#` items beside the job (its idle rounds) of the
+ * service principal's partition. Every Query is strongly consistent, so a slice never re-reads what the one
+ * before it deleted.
  */
 export class DynamoDbJobStatePurge implements JobStatePurge {
   private readonly sleep: (ms: number) => Promise<void>;
@@ -62,7 +63,8 @@ export class DynamoDbJobStatePurge implements JobStatePurge {
   async removeSome(key: JobKey, limit: number): Promise<number> {
     const found =
       (await this.keysOf(keys.jobObjects(key.tenantId, key.jobId), null, limit)) ??
-      (await this.keysOf(keys.servicePrincipal(key.tenantId, key.servicePrincipalId), keys.schemaPrefix(key.jobId), limit));
+      (await this.keysOf(keys.servicePrincipal(key.tenantId, key.servicePrincipalId), keys.schemaPrefix(key.jobId), limit)) ??
+      (await this.keysOf(keys.servicePrincipal(key.tenantId, key.servicePrincipalId), keys.jobSiblingPrefix(key.jobId), limit));
     if (!found) return 0;
     await this.deleteAll(found);
     return found.length;

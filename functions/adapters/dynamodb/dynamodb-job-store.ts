@@ -1,7 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidCursorError, JobVersionConflictError, type JobPage, type JobStore } from '../../ports/job-store.ts';
-import { storedJobSchema, type JobKey, type StoredJob } from '../../schemas/stored-job.ts';
+import { withIdleRounds } from '../../domain/idle-rounds.ts';
+import { idleRoundsSchema, storedJobSchema, type JobKey, type StoredJob } from '../../schemas/stored-job.ts';
 import { isConditionFailure, keys } from './table-keys.ts';
 
 function itemKey(key: JobKey) {
@@ -12,9 +13,14 @@ function keyOf(job: StoredJob): JobKey {
   return { tenantId: job.tenantId, servicePrincipalId: job.servicePrincipalId, jobId: job.id };
 }
 
-function fromItem(item: Record<string, unknown>): StoredJob {
-  return storedJobSchema.parse(item);
+type Item = Record<string, unknown>;
+
+/** The job item with its idle rounds item (when it has one) read over it. */
+function fromItems(job: Item, idle: Item | undefined): StoredJob {
+  return withIdleRounds(storedJobSchema.parse(job), idle ? idleRoundsSchema.parse(idle) : null);
 }
+
+const isIdleRounds = (item: Item) => String(item.sk).endsWith('#IDLE');
 
 function encodeCursor(lastKey: Record<string, unknown>): string {
   return Buffer.from(String(lastKey.sk), 'utf8').toString('base64url');
@@ -48,13 +54,30 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
+  /**
+   * One Query of the job item and the idle rounds item beside it: billed on their sizes summed and rounded up to
+   * 4 KB once (two GetItems would round each up on its own). No other job's item sorts between the two keys: job
+   * ids have no character below `#`.
+   */
   async get(key: JobKey, options: { consistent?: boolean } = {}): Promise<StoredJob | null> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: itemKey(key), ConsistentRead: options.consistent ?? true }),
+    const { pk, sk } = itemKey(key);
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :job AND :idle',
+        ExpressionAttributeValues: { ':pk': pk, ':job': sk, ':idle': keys.idleRounds(key.jobId) },
+        ConsistentRead: options.consistent ?? true,
+      }),
     );
-    return Item ? fromItem(Item) : null;
+    const job = Items.find((item) => item.sk === sk);
+    return job ? fromItems(job, Items.find(isIdleRounds)) : null;
   }
 
+  /**
+   * A job's idle rounds item sorts right after it, so a page is read with room for both of each job. The cursor
+   * is the last job's idle rounds key (it need not exist): the next page starts with the job after it. An idle
+   * rounds item that a page boundary separated from its job is read on its own.
+   */
   async list(tenantId: string, servicePrincipalId: string, limit: number, cursor: string | null): Promise<JobPage> {
     const startSk = cursor ? decodeCursor(cursor) : null;
     const pk = keys.servicePrincipal(tenantId, servicePrincipalId);
@@ -63,11 +86,30 @@ export class DynamoDbJobStore implements JobStore {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :job)',
         ExpressionAttributeValues: { ':pk': pk, ':job': 'JOB#' },
-        Limit: limit,
+        Limit: 2 * limit,
         ExclusiveStartKey: startSk ? { pk, sk: startSk } : undefined,
       }),
     );
-    return { jobs: Items.map(fromItem), cursor: LastEvaluatedKey ? encodeCursor(LastEvaluatedKey) : null };
+    const pairs: { job: Item; idle?: Item }[] = [];
+    for (const item of Items) {
+      const last = pairs.at(-1);
+      if (!isIdleRounds(item)) pairs.push({ job: item });
+      // One whose job was on the previous page (or is deleted) is skipped.
+      else if (last && item.sk === keys.idleRounds(String(last.job.id))) last.idle = item;
+    }
+    const page = pairs.slice(0, limit);
+    const lastPair = page.at(-1);
+    if (lastPair && !lastPair.idle && LastEvaluatedKey && lastPair === pairs.at(-1) && Items.at(-1) === lastPair.job) {
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk, sk: keys.idleRounds(String(lastPair.job.id)) } }),
+      );
+      if (Item) lastPair.idle = Item;
+    }
+    const more = pairs.length > limit || LastEvaluatedKey !== undefined;
+    return {
+      jobs: page.map((pair) => fromItems(pair.job, pair.idle)),
+      cursor: more && lastPair ? encodeCursor({ sk: keys.idleRounds(String(lastPair.job.id)) }) : null,
+    };
   }
 
   async replace(job: StoredJob): Promise<StoredJob> {

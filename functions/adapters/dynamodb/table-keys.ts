@@ -6,6 +6,10 @@ export const keys = {
   quota: 'QUOTA',
   servicePrincipal: (tenantId: string, servicePrincipalId: string) => `T#${tenantId}#SP#${servicePrincipalId}`,
   job: (jobId: string) => `JOB#${jobId}`,
+  /** The items beside a job's own in its service principal's partition (its idle rounds). */
+  jobSiblingPrefix: (jobId: string) => `JOB#${jobId}#`,
+  /** A job's idle rounds, sorted right after the job item: one Query reads both. */
+  idleRounds: (jobId: string) => `JOB#${jobId}#IDLE`,
   secrets: 'SECRETS',
   /** Every version of a job's customised schema starts with this sort key. */
   schemaPrefix: (jobId: string) => `SCHEMA#${jobId}#`,
