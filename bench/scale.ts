@@ -1,8 +1,8 @@
 /**
  * Scale: seeds the local directory with BENCH_SCALE_USERS users (default 100,000) and BENCH_SCALE_GROUPS groups
  * (default 1,000): one of BENCH_SCALE_LARGEST members (default 20,000, at most the users), the others of 20. Runs the
- * job's initial sync as Lambda would, invocations of BENCH_SCALE_BUDGET_S seconds (default 60) each handing over
- * to the next, until steady state; samples the worker's RSS every 250 ms; counts DynamoDB units; then costs one full
+ * job's initial sync as Lambda would, invocations of BENCH_SCALE_BUDGET_S seconds of Lambda time (default 90; a run
+ * stops 30 s before its end, so 60 s of work) each handing over to the next, until steady state; samples the worker's RSS every 250 ms; counts DynamoDB units; then costs one full
  * round at that size (an expired delta token, or with BENCH_SCALE_ROUND=full a restart Full). The directory,
  * dynalite and the SCIM target run in a process of their own (bench/support/services-process.ts).
  * Run: `npm run bench:scale` (quick: `BENCH_SCALE_USERS=5000 BENCH_SCALE_GROUPS=100 npm run bench:scale`).
@@ -22,7 +22,7 @@ const settings = z
     BENCH_SCALE_USERS: z.coerce.number().int().min(1).default(100_000),
     BENCH_SCALE_GROUPS: z.coerce.number().int().min(1).default(1_000),
     BENCH_SCALE_LARGEST: z.coerce.number().int().min(1).default(20_000),
-    BENCH_SCALE_BUDGET_S: z.coerce.number().min(5).default(60),
+    BENCH_SCALE_BUDGET_S: z.coerce.number().min(40).default(90),
     BENCH_SCALE_ROUND: z.enum(['token', 'full']).default('token'),
   })
   .parse(process.env);

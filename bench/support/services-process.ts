@@ -46,6 +46,11 @@ async function close(): Promise<void> {
   await rm(rawDir, { recursive: true, force: true });
 }
 
+// A benchmark that dies takes its services with it.
+process.on('disconnect', () => {
+  close().finally(() => process.exit());
+});
+
 process.on('message', (request: ServicesRequest) => {
   const answer = async (): Promise<ServicesReply> => {
     switch (request.kind) {
