@@ -77,6 +77,11 @@ function describe(label: string, invocations: Invocation[], seconds: number, wor
   console.log(
     `  DynamoDB     ${spent.calls} requests, ${spent.readUnits.toFixed(0)} RRU, ${spent.writeUnits.toFixed(0)} WRU = ${(spent.readUnits / objects).toFixed(2)} RRU + ${(spent.writeUnits / objects).toFixed(2)} WRU per object`,
   );
+  const operations = Object.entries(spent.byOperation)
+    .sort(([, a], [, b]) => b.units - a.units)
+    .map(([name, { calls, units }]) => `${name.replace(/Command$/, '')} ${calls} (${units.toFixed(0)} units)`)
+    .join(', ');
+  console.log(`  by operation ${operations}`);
   console.log(`  worker RSS   max ${mb(invocations.map((invocation) => invocation.rssMaxMb)).toFixed(0)} MB; max per invocation (MB): ${perInvocation}`);
 }
 
