@@ -1,13 +1,12 @@
 /**
  * Initial-sync throughput: seeds the local directory with BENCH_USERS users (default 10,000), runs one job's
- * initial sync into the local SCIM service and reports objects per second; then POSTs the same users, mapped the
- * same way, straight into a fresh local SCIM service at the same concurrency, as the ceiling to compare with.
- * Run: `npm run bench` (or `BENCH_USERS=2000 npm run bench`).
+ * initial sync into the local SCIM service and reports objects per second and the worker's CPU per object; then
+ * POSTs the same users, mapped the same way, straight into a fresh local SCIM service at the same concurrency, as
+ * the ceiling to compare with. The directory, DynamoDB (dynalite) and both SCIM services run in a process of their
+ * own (bench/support/services-process.ts), as they are remote deployed; the worker and the raw loader run here.
+ * Run: `npm run bench:initial-sync` (or `BENCH_USERS=2000 npm run bench:initial-sync`; `npm run bench` runs it with the others).
  */
 import { cpus } from 'node:os';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { z } from 'zod';
@@ -15,20 +14,20 @@ import { z } from 'zod';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Set before the worker's logger is built: one line per run would only interleave with the results.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+const { cpuMs, startRemoteServices } = await import('./support/remote-services.ts');
+const { sourceUserResources } = await import('../test/support/sync-harness.ts');
 const { getServices } = await import('../functions/config/services.ts');
-const { startLocalScimService } = await import('../local/scim-service/local-scim-service.ts');
-const { sourceUserResources, startSyncHarness } = await import('../test/support/sync-harness.ts');
+const { countCapacity } = await import('./support/dynamodb-capacity.ts');
 const users = z.coerce.number().int().min(1).default(10_000).parse(process.env.BENCH_USERS);
 const groups = 3;
 const IDLE_TICKS = 20;
 
-async function rawLoad(resources: Record<string, unknown>[], token: string, concurrency: number) {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-raw-'));
-  const scim = await startLocalScimService({ token, dataFile: path.join(dataDir, 'scim.json') });
-  const url = new URL(scim.url);
+async function rawLoad(resources: Record<string, unknown>[], scimUrl: string, token: string, concurrency: number) {
+  const url = new URL(scimUrl);
   const pool = new Pool(url.origin, { connections: concurrency });
   try {
     const started = performance.now();
+    const cpuBefore = cpuMs();
     let next = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -45,27 +44,30 @@ async function rawLoad(resources: Record<string, unknown>[], token: string, conc
         }
       }),
     );
-    return { seconds: (performance.now() - started) / 1000, created: scim.resources('Users').length };
+    return { seconds: (performance.now() - started) / 1000, cpuMs: cpuMs() - cpuBefore };
   } finally {
     await pool.close();
-    await scim.close();
-    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-const harness = await startSyncHarness({ seedUsers: users, seedGroups: groups });
+const services = await startRemoteServices({ users, groups });
 try {
-  const { stack } = harness;
   const concurrency = getServices().env.SCIM_CONCURRENCY;
-  await harness.putSecrets(stack.scimUrl, stack.scimToken);
-  const jobId = await harness.createJob();
-  await harness.expectOk('POST', `/jobs/${jobId}/start`);
+  const capacity = countCapacity(getServices().dynamo);
+  const jobId = await services.startedJob();
+  capacity.take();
 
   const started = performance.now();
-  const outcome = (await harness.runJob(jobId)).outcome;
+  const cpuBefore = cpuMs();
+  const servicesBefore = await services.usage();
+  const outcome = await services.runJob(jobId);
   const syncSeconds = (performance.now() - started) / 1000;
-  const execution = (await harness.getJob(jobId)).status.lastExecution as { state: string };
-  const provisioned = stack.scim.resources('Users').length + stack.scim.resources('Groups').length;
+  const syncCpuMs = cpuMs() - cpuBefore;
+  const servicesCpuMs = (await services.usage()).cpuMs - servicesBefore.cpuMs;
+  const spent = capacity.take();
+  const execution = (await services.getJob(jobId)).status.lastExecution as { state: string };
+  const counts = await services.counts();
+  const provisioned = counts.users + counts.groups;
   if (outcome !== 'steadyState' || execution.state !== 'Succeeded' || provisioned !== users + groups) {
     throw new Error(`the initial sync ended ${outcome} / ${execution.state} with ${provisioned} objects`);
   }
@@ -75,29 +77,41 @@ try {
   const idleMs: number[] = [];
   for (let tick = 0; tick < IDLE_TICKS; tick += 1) {
     const began = performance.now();
-    const idle = (await harness.runJob(jobId, 'schedule')).outcome;
+    const idle = await services.runJob(jobId, 'schedule');
     idleMs.push(performance.now() - began);
     if (idle !== 'steadyState') throw new Error(`an idle tick ended ${idle}`);
   }
   idleMs.sort((a, b) => a - b);
 
-  const resources = [...(await sourceUserResources(harness)).values()];
-  const raw = await rawLoad(resources, stack.scimToken, concurrency);
-  if (raw.created !== resources.length) throw new Error(`the raw loader created ${raw.created} of ${resources.length}`);
-  const rawRate = raw.created / raw.seconds;
+  const resources = [...(await sourceUserResources(services)).values()];
+  const raw = await rawLoad(resources, services.rawScimUrl, services.scimToken, concurrency);
+  const rawCreated = (await services.counts()).rawUsers;
+  if (rawCreated !== resources.length) throw new Error(`the raw loader created ${rawCreated} of ${resources.length}`);
+  const rawRate = rawCreated / raw.seconds;
 
   const cpu = cpus();
-  console.log(`command:      ${users === 10_000 ? '' : `BENCH_USERS=${users} `}npm run bench`);
+  console.log(`command:      ${users === 10_000 ? '' : `BENCH_USERS=${users} `}npm run bench:initial-sync`);
   console.log(`machine:      ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}`);
-  console.log(`directory:    ${users} users, ${groups} groups; concurrency ${concurrency}`);
+  console.log(`directory:    ${users} users, ${groups} groups with ${counts.members} memberships; concurrency ${concurrency}`);
+  console.log('processes:    worker (and raw loader) in one; directory, dynalite, SCIM target, API in another');
   console.log(
     `initial sync: ${provisioned} objects (users, groups with members) in ${syncSeconds.toFixed(2)} s = ${syncRate.toFixed(0)} objects/s`,
   );
-  console.log(`raw loader:   ${raw.created} users in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(0)} objects/s`);
+  console.log(
+    `worker CPU:   ${syncCpuMs.toFixed(0)} ms = ${(syncCpuMs / provisioned).toFixed(2)} ms/object (services process: ${(servicesCpuMs / provisioned).toFixed(2)} ms/object)`,
+  );
+  const operations = Object.entries(spent.byOperation)
+    .sort(([, a], [, b]) => b.calls - a.calls)
+    .map(([name, { calls }]) => `${name.replace(/Command$/, '')} ${calls}`)
+    .join(', ');
+  console.log(
+    `DynamoDB:     ${(spent.calls / provisioned).toFixed(2)} requests, ${(spent.readUnits / provisioned).toFixed(2)} RRU, ${(spent.writeUnits / provisioned).toFixed(2)} WRU per object (${operations})`,
+  );
+  console.log(`raw loader:   ${rawCreated} users in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(0)} objects/s (${(raw.cpuMs / rawCreated).toFixed(2)} ms CPU/object)`);
   console.log(`ratio:        sync / raw = ${(syncRate / rawRate).toFixed(2)}`);
   console.log(
-    `idle tick:    median ${idleMs[Math.floor(IDLE_TICKS / 2)]!.toFixed(1)} ms, max ${idleMs[IDLE_TICKS - 1]!.toFixed(1)} ms over ${IDLE_TICKS} ticks (worker, directory, DynamoDB and target in one process)`,
+    `idle tick:    median ${idleMs[Math.floor(IDLE_TICKS / 2)]!.toFixed(1)} ms, max ${idleMs[IDLE_TICKS - 1]!.toFixed(1)} ms over ${IDLE_TICKS} ticks`,
   );
 } finally {
-  await harness.close();
+  await services.close();
 }

@@ -51,6 +51,8 @@ export type LocalStackOptions = Omit<LocalEnv, 'LOCAL_DATA_DIR' | 'LOCAL_SCIM_PR
    * start`); off by default, so that tests drive every run themselves unless they ask for this.
    */
   changeNotifications?: boolean;
+  /** Members of each seeded group, by index (a benchmark's group sizes); by department when absent. */
+  seedGroupSizes?: readonly number[];
 };
 
 async function localSecretsKey(dataDir: string): Promise<string> {
@@ -108,6 +110,7 @@ export async function startLocalStack(options: LocalStackOptions) {
       dataFile: path.join(options.dataDir, 'directory.json'),
       seedUsers: options.LOCAL_SEED_USERS,
       seedGroups: options.LOCAL_SEED_GROUPS,
+      ...(options.seedGroupSizes ? { seedGroupSizes: options.seedGroupSizes } : {}),
       clock,
     });
     closers.push(directory.close);

@@ -89,6 +89,8 @@ export interface MembershipStore {
   listByGroup(scope: LinkScope, groupId: string, cursor: string | null, limit: number, pendingOnly?: boolean): Promise<ListPage<Membership>>;
   /** The groups whose membership of this user waits for it (state `add`). */
   waitingGroupsOf(scope: LinkScope, userId: string): Promise<string[]>;
+  /** The same for many users at once, by user (absent: none); as few reads as the store can. */
+  waitingGroupsOfMany(scope: LinkScope, userIds: string[]): Promise<Map<string, string[]>>;
   /** Memberships the directory last reported before `before`, across all groups, a page at a time. */
   listUnseen(scope: LinkScope, before: string, cursor: string | null, limit: number): Promise<ListPage<Membership>>;
 }

@@ -16,6 +16,8 @@ export interface Reference {
 export interface ReferenceStore {
   /** Every reference naming this user (strongly consistent). */
   holdersOf(scope: LinkScope, referencedId: string): Promise<Reference[]>;
+  /** The references naming each of these users, by user (absent: none); as few reads as the store can. */
+  holdersOfMany(scope: LinkScope, referencedIds: string[]): Promise<Map<string, Reference[]>>;
   putMany(scope: LinkScope, references: Reference[]): Promise<void>;
   deleteMany(scope: LinkScope, references: Omit<Reference, 'waiting'>[]): Promise<void>;
 }

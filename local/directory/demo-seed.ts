@@ -32,10 +32,11 @@ function seedId(name: string): string {
 
 /**
  * Fills an empty directory with deterministic demo users (all enabled, Graph-style properties) and groups named
- * after departments; group k holds the users of department k. The demo app's service principal has the first
- * group and three users outside it assigned; some users have a manager (one of them a manager not assigned).
+ * after departments; group k holds the users of department k, or, given `groupSizes`, the next `groupSizes[k]`
+ * users in turn (a benchmark's one very large group among many small ones). The demo app's service principal has
+ * the first group and three users outside it assigned; some users have a manager (one of them a manager not assigned).
  */
-export function seedDemoDirectory(state: DirectoryState, counts: { users: number; groups: number }): void {
+export function seedDemoDirectory(state: DirectoryState, counts: { users: number; groups: number; groupSizes?: readonly number[] }): void {
   const app = state.createServicePrincipal({ appId: DEMO_APP_ID, displayName: 'Demo SCIM app' }, DEMO_SERVICE_PRINCIPAL_ID);
   const userIds: string[] = [];
   const usersByDepartment = new Map<number, string[]>();
@@ -81,6 +82,14 @@ export function seedDemoDirectory(state: DirectoryState, counts: { users: number
     members.push(user.id);
     usersByDepartment.set(department, members);
   }
+  let nextMember = 0;
+  const membersOf = (k: number): string[] => {
+    const size = counts.groupSizes?.[k];
+    if (size === undefined) return usersByDepartment.get(k % DEPARTMENTS.length) ?? [];
+    const members = Array.from({ length: Math.min(size, userIds.length) }, (_, i) => userIds[(nextMember + i) % userIds.length]!);
+    nextMember = (nextMember + size) % Math.max(1, userIds.length);
+    return members;
+  };
   for (let k = 0; k < counts.groups; k++) {
     const department = DEPARTMENTS[k % DEPARTMENTS.length]!;
     const suffix = k >= DEPARTMENTS.length ? ` ${Math.floor(k / DEPARTMENTS.length) + 1}` : '';
@@ -94,7 +103,7 @@ export function seedDemoDirectory(state: DirectoryState, counts: { users: number
       },
       seedId(`group:${k}`),
     );
-    for (const userId of usersByDepartment.get(k % DEPARTMENTS.length) ?? []) state.addMember(group.id, userId);
+    for (const userId of membersOf(k)) state.addMember(group.id, userId);
     if (k === 0) state.assign(app.id, { principalId: group.id, resourceId: app.id, appRoleId: DEFAULT_ROLE });
   }
   // Users 1, 2 and 3 are in departments 1-3, not in the first group: assigned on their own.

@@ -45,6 +45,8 @@ export interface LocalDirectoryOptions {
   seedUsers?: number;
   /** Demo groups seeded into a new directory, with memberships; default 3. */
   seedGroups?: number;
+  /** Members of each seeded group, by index (see seedDemoDirectory); by department when absent. */
+  seedGroupSizes?: readonly number[];
   /** Service principals a new directory starts with (besides the demo seed's), e.g. the one a test's job is under. */
   servicePrincipals?: { id: string; appId: string; displayName: string }[];
   /** Objects per delta page; default 100. Given, it is also the most a `Prefer: odata.maxpagesize` gets (else 999). */
@@ -150,7 +152,11 @@ export async function startLocalDirectory(options: LocalDirectoryOptions = {}): 
   const subscriptions = new SubscriptionRegistry(clock, notificationOptions, onChange, saved?.subscriptions);
   const state: DirectoryState = saved ? DirectoryState.restore(saved, clock, onChange) : new DirectoryState(clock, onChange);
   if (!saved) {
-    seedDemoDirectory(state, { users: options.seedUsers ?? 25, groups: options.seedGroups ?? 3 });
+    seedDemoDirectory(state, {
+      users: options.seedUsers ?? 25,
+      groups: options.seedGroups ?? 3,
+      ...(options.seedGroupSizes ? { groupSizes: options.seedGroupSizes } : {}),
+    });
     for (const { id, ...principal } of options.servicePrincipals ?? []) state.createServicePrincipal(principal, id);
     await file?.persist();
   }

@@ -38,6 +38,9 @@ describe('DynamoDbMembershipStore', () => {
     // Only a membership that waits for its user is found by user.
     expect(await store.waitingGroupsOf(scope, members[10]!.userId)).toEqual([groupId]);
     expect(await store.waitingGroupsOf(scope, members[5]!.userId)).toEqual([]);
+    // Many at once: 2,000 wait, more than one listing takes, so each user is looked up.
+    const many = await store.waitingGroupsOfMany(scope, [members[10]!.userId, members[5]!.userId, members[20]!.userId]);
+    expect(many).toEqual(new Map([[members[10]!.userId, [groupId]], [members[20]!.userId, [groupId]]]));
     const unseen: Membership[] = [];
     for (let cursor: string | null = null, first = true; first || cursor; first = false) {
       const page = await store.listUnseen(scope, '2026-01-15T00:00:00Z', cursor, 500);
@@ -53,6 +56,26 @@ describe('DynamoDbMembershipStore', () => {
     // Another generation sees none of it.
     expect(await store.getMany({ ...scope, generation: 4 }, members.slice(10, 20))).toEqual([]);
   }, 120_000);
+
+  it('finds the groups waiting for many users in one listing when few memberships wait', async () => {
+    const store = new DynamoDbMembershipStore(table.client, TABLE);
+    const scope = { tenantId: randomUUID(), jobId: 'job', generation: 1 };
+    const [a, b, c, g1, g2] = Array.from({ length: 5 }, () => randomUUID()) as [string, string, string, string, string];
+    const at = '2026-01-01T00:00:00Z';
+    await store.putMany(scope, [
+      { groupId: g1, userId: a, state: 'add', seenAt: at },
+      { groupId: g2, userId: a, state: 'add', seenAt: at },
+      { groupId: g1, userId: b, state: 'add', seenAt: at },
+      { groupId: g2, userId: c, state: 'present', seenAt: at },
+    ]);
+    // Another generation's waiting membership is not this one's.
+    await store.putMany({ ...scope, generation: 2 }, [{ groupId: g2, userId: b, state: 'add', seenAt: at }]);
+    const found = await store.waitingGroupsOfMany(scope, [a, b, c]);
+    expect(new Map([...found].map(([userId, groups]) => [userId, [...groups].sort()]))).toEqual(
+      new Map([[a, [g1, g2].sort()], [b, [g1]]]),
+    );
+    expect(await store.waitingGroupsOfMany(scope, [])).toEqual(new Map());
+  });
 
   it('refuses a cursor it did not issue for that listing', async () => {
     const store = new DynamoDbMembershipStore(table.client, TABLE);

@@ -12,6 +12,9 @@ const membershipItemSchema = z.object({
 
 type Pair = { groupId: string; userId: string };
 
+/** Waiting memberships listed at once, in one request, rather than looked up one user at a time (about 40 RRU). */
+const WAITING_LISTED = 1000;
+
 const byGroupPrefix = (generation: number, groupId?: string) => `G${generation}#M#${groupId === undefined ? '' : `${groupId}#`}`;
 const byGroupSk = (generation: number, pair: Pair) => `${byGroupPrefix(generation, pair.groupId)}${pair.userId}`;
 const byUserPrefix = (generation: number, userId: string) => `G${generation}#U#${userId}#`;
@@ -72,6 +75,28 @@ export class DynamoDbMembershipStore implements MembershipStore {
       groups.push(...items.map((item) => String(item.sk).slice(prefix.length)));
     }
     return groups;
+  }
+
+  async waitingGroupsOfMany(scope: LinkScope, userIds: string[]): Promise<Map<string, string[]>> {
+    const wanted = new Set(userIds);
+    const found = new Map<string, string[]>();
+    if (wanted.size === 0) return found;
+    const pk = this.partition.pk(scope.tenantId, scope.jobId);
+    const prefix = `G${scope.generation}#U#`;
+    const all = await this.partition.allWithin(pk, prefix, WAITING_LISTED, { keysOnly: true });
+    if (all === null) {
+      for (const userId of wanted) {
+        const groups = await this.waitingGroupsOf(scope, userId);
+        if (groups.length > 0) found.set(userId, groups);
+      }
+      return found;
+    }
+    for (const item of all) {
+      // `<user>#<group>`: both are directory ids, which hold no `#`.
+      const [userId, groupId] = String(item.sk).slice(prefix.length).split('#') as [string, string];
+      if (wanted.has(userId)) found.set(userId, [...(found.get(userId) ?? []), groupId]);
+    }
+    return found;
   }
 
   async listUnseen(scope: LinkScope, before: string, cursor: string | null, limit: number) {

@@ -88,6 +88,15 @@ export class JobPartition {
     return { items: Items, cursor: LastEvaluatedKey ? encodeCursor(String(LastEvaluatedKey.sk)) : null };
   }
 
+  /**
+   * Every item under `prefix` in one request when there are at most `max` of them, else null: one read in place of
+   * a query per key where the items are known to be few (a batch's lookups under a sparse index).
+   */
+  async allWithin(pk: string, prefix: string, max: number, options: { keysOnly?: boolean } = {}): Promise<Item[] | null> {
+    const page = await this.query(pk, prefix, { cursor: null, limit: max, ...options });
+    return page.cursor === null ? page.items : null;
+  }
+
   /** Every item under `prefix`, page by page. */
   async *all(pk: string, prefix: string, options: { keysOnly?: boolean } = {}): AsyncGenerator<Item[]> {
     let cursor: string | null = null;

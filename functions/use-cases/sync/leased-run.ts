@@ -289,10 +289,35 @@ export class LeasedRun {
     });
   }
 
+  /**
+   * The page after the one being applied, read meanwhile: taken only by a run still at the position it was read
+   * from (the page before it applied and saved), else dropped. Reading ahead moves nothing: the watermark is saved
+   * only once a page is applied.
+   */
+  private ahead: { from: string; page: Promise<DirectoryPage>; readAt: string } | null = null;
+
+  private readAhead(from: string): void {
+    const page = this.connection.source.readPage(from);
+    // A failure is met when the page is taken (or never, when the run stops before).
+    page.catch(() => undefined);
+    this.ahead = { from, page, readAt: this.now() };
+  }
+
+  /** The page at the saved position, and when its read began. */
+  private async takePage(): Promise<{ page: DirectoryPage; readAt: string }> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    const from = this.job.run.watermark;
+    if (ahead && ahead.from === from) return { page: await ahead.page, readAt: ahead.readAt };
+    const readAt = this.now();
+    return { page: await this.connection.source.readPage(from), readAt };
+  }
+
   private async readAndApplyPage(): Promise<'continue' | 'roundComplete' | 'leaseLost'> {
     let page: DirectoryPage;
+    let readAt: string;
     try {
-      page = this.unread ?? (await this.connection.source.readPage(this.job.run.watermark));
+      ({ page, readAt } = this.unread ? { page: this.unread, readAt: this.now() } : await this.takePage());
       this.unread = null;
     } catch (error) {
       if (!(error instanceof ResyncRequiredError)) throw error;
@@ -305,7 +330,8 @@ export class LeasedRun {
       this.cycle = { ...this.cycle, estimatedTotal: await this.connection.source.countObjects() };
     }
     // Stamps are compared with when a type's full read last began: before the page is applied, which stamps anew.
-    if (this.cycle.full && page.began) this.cycle = beganReading(this.cycle, page.began, this.now());
+    if (this.cycle.full && page.began) this.cycle = beganReading(this.cycle, page.began, readAt);
+    if (!page.roundComplete && this.hasTime()) this.readAhead(page.watermark);
     const applied = await this.apply(page.objects, this.applyOptions());
     const changes = this.absorb(applied);
     if (!applied.complete) {
@@ -521,6 +547,7 @@ export class LeasedRun {
     this.job = latest;
     this.cycle = latest.run.cycle ?? newCycle(randomUUID(), this.now(), latest.run.watermark === null);
     this.unread = null;
+    this.ahead = null;
     this.pendingWatermark = null;
     this.pendingChanges = {};
     return 'reset';

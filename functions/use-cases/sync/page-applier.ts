@@ -380,13 +380,25 @@ export function makePageApplier(deps: PageApplierDeps) {
       }
     }
 
+    // The groups waiting for the batch's new users, looked up once for all of them (a query per user was most of a
+    // large initial sync's reads once some membership or reference waited).
+    let waitingForCreated: { ids: Set<string>; groups: Promise<Map<string, string[]>> } | null = null;
+    async function waitingGroupsOf(userId: string): Promise<string[]> {
+      if (!waitingForCreated) {
+        const ids = new Set(userPlans.filter((plan) => plan.kind === 'create').map((plan) => plan.object.id));
+        waitingForCreated = { ids, groups: memberships.waitingGroupsOfMany(scope.links, [...ids]) };
+      }
+      if (!waitingForCreated.ids.has(userId)) return memberships.waitingGroupsOf(scope.links, userId);
+      return (await waitingForCreated.groups).get(userId) ?? [];
+    }
+
     /**
      * A new user link, or one provisioned again: the groups that wait for it get it now, and a user provisioned
      * again gets back every group the directory has it in.
      */
     async function joinGroups(userId: string, targetId: string, recreated: boolean, formerTargetId: string | null): Promise<void> {
       if (!recreated && !options.pendingMembers) return;
-      const groupIds = recreated ? await groupsInDirectory(userId) : await memberships.waitingGroupsOf(scope.links, userId);
+      const groupIds = recreated ? await groupsInDirectory(userId) : await waitingGroupsOf(userId);
       if (groupIds.length === 0) return;
       const records = work.read(await memberships.getMany(scope.links, groupIds.map((groupId) => ({ groupId, userId }))));
       const wanted = records.filter((record) => record.state === 'add' || (recreated && record.state === 'present'));
@@ -482,10 +494,13 @@ export function makePageApplier(deps: PageApplierDeps) {
       if (attributes.length === 0 || work.referencedChanged.size === 0) return;
       const waitingSomewhere = options.pendingMembers || work.recordedPending;
       const holders = new Map<string, Reference>();
-      for (const referencedId of work.referencedChanged) {
+      const lookedUp = [...work.referencedChanged].filter((referencedId) => {
         const named = known.get(linkId('User', referencedId));
-        if (named && !named.outOfScope && !waitingSomewhere && !work.moved.has(referencedId)) continue;
-        for (const reference of await references.holdersOf(scope.links, referencedId)) holders.set(`${referencedId}#${reference.holderId}`, reference);
+        return !(named && !named.outOfScope && !waitingSomewhere && !work.moved.has(referencedId));
+      });
+      const stored = await references.holdersOfMany(scope.links, lookedUp);
+      for (const referencedId of lookedUp) {
+        for (const reference of stored.get(referencedId) ?? []) holders.set(`${referencedId}#${reference.holderId}`, reference);
         for (const reference of work.referencePuts.values()) if (reference.referencedId === referencedId) holders.set(`${referencedId}#${reference.holderId}`, reference);
       }
       for (const key of work.referenceDeletes.keys()) holders.delete(key);

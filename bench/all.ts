@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: the benchmarks behind the README's figures, one after the other (each also runs on its own as
+ * `npm run bench:<name>`), then a summary of their headline lines. Each child prints its own command and machine.
+ */
+import { spawn } from 'node:child_process';
+
+const benchmarks = [
+  { name: 'idle-tick', headline: /^(idle tick|job items):/ },
+  { name: 'initial-sync', headline: /^(initial sync|raw loader|ratio|worker CPU|dynamodb):/i },
+  { name: 'scale', headline: /^(initial sync|rss|full round|invocations)/i },
+  { name: 'bundles', headline: /over 250 KB|^(largest|within)/i },
+];
+
+function run(name: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `bench/${name}.ts`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      process.stdout.write(chunk);
+    });
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+const summary: string[] = [];
+let failed = 0;
+for (const { name, headline } of benchmarks) {
+  console.log(`\n=== npm run bench:${name}\n`);
+  const { code, output } = await run(name);
+  if (code !== 0) failed += 1;
+  summary.push(`bench:${name}${code === 0 ? '' : ` (exit ${code})`}`);
+  for (const line of output.split('\n')) if (headline.test(line.trim())) summary.push(`  ${line.trim()}`);
+}
+console.log(`\n=== summary\n${summary.join('\n')}`);
+process.exitCode = failed === 0 ? 0 : 1;
