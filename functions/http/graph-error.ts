@@ -17,6 +17,7 @@ import {
 import { UnsupportedExpressionError } from '../domain/mapping/expression-error.ts';
 import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
+import type { GraphErrorBody } from '../schemas/graph-responses.ts';
 import { JobQuotaExceededError } from '../ports/job-quota.ts';
 
 /** Problems of a refused schema named in the message; the rest are counted. */
@@ -95,7 +96,7 @@ export function renderServiceError(
           'client-request-id': clientRequestId,
         },
       },
-    }),
+    } satisfies GraphErrorBody),
   };
 }
 

@@ -32,18 +32,21 @@ const alarms = Object.values(byType('AWS::CloudWatch::Alarm')).map((alarm) => al
 const holders = (action: string) => services.filter((service) => actionsOf(template, service).includes(action)).sort();
 
 describe('HTTP API', () => {
-  it('requires a JWT on every route, the catch-all included, but the status page shell and the Graph webhook', () => {
+  it('requires a JWT on every route, the catch-all included, but the status page shell, the OpenAPI document and the Graph webhook', () => {
     // An unauthenticated route would expose a tenant's jobs (or the 404 oracle) to anyone on the internet. The
     // exceptions: the page a browser opens without a token (a static document whose script calls the routes below),
-    // and the webhook Graph calls without one (each notification proves itself by its subscription's clientState).
+    // the OpenAPI document (a committed file, the same for everyone), and the webhook Graph calls without one (each
+    // notification proves itself by its subscription's clientState).
     expect(routes.length).toBe(apiRoutes.length + 1);
     expect(apiRoutes.filter((route) => route.unauthenticated)).toEqual([
       { method: 'GET', path: '/', handler: 'status-page', unauthenticated: true },
+      { method: 'GET', path: '/openapi.json', handler: 'openapi-document', unauthenticated: true },
       { method: 'POST', path: '/notifications', handler: 'change-notifications', unauthenticated: true },
     ]);
     const open = routes.filter((route) => route.Properties.AuthorizationType !== 'JWT');
     expect(open.map((route) => [route.Properties.RouteKey, route.Properties.AuthorizationType, route.Properties.AuthorizerId]).sort()).toEqual([
       ['GET /', 'NONE', undefined],
+      ['GET /openapi.json', 'NONE', undefined],
       ['POST /notifications', 'NONE', undefined],
     ]);
     for (const route of routes) {
@@ -286,9 +289,9 @@ describe('least privilege', () => {
     }
   });
 
-  it('gives the fallback route and the status page nothing but their own log group', () => {
-    // One renders 404/405, the other a static document anyone may fetch; a compromise there must yield nothing.
-    for (const service of [fallbackHandler, 'status-page']) {
+  it('gives the fallback route, the status page and the OpenAPI document nothing but their own log group', () => {
+    // One renders 404/405, the others static documents anyone may fetch; a compromise there must yield nothing.
+    for (const service of [fallbackHandler, 'status-page', 'openapi-document']) {
       expect(actionsOf(template, service).sort(), service).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     }
   });

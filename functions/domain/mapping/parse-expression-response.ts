@@ -3,15 +3,9 @@ import { evaluate } from './expression-evaluator.ts';
 import { textOf } from './expression-functions.ts';
 import { parseExpression } from './expression.ts';
 import type { AttributeMappingSource } from './schema.ts';
+import type { ParseExpressionResponse } from '../../schemas/graph-responses.ts';
 
-/** Graph's parseExpressionResponse. */
-export interface ParseExpressionResponse {
-  error: { code: string; message: string } | null;
-  evaluationResult: string[] | null;
-  evaluationSucceeded: boolean;
-  parsedExpression: AttributeMappingSource | null;
-  parsingSucceeded: boolean;
-}
+export type { ParseExpressionResponse };
 
 /**
  * Parses an attribute-mapping expression and, given a test object's properties, evaluates it: what an admin uses
