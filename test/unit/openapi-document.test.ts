@@ -10,7 +10,7 @@ import { documentInfo, OPENAPI_FILE } from '../../tools/openapi/info.ts';
 const generated = buildOpenApiDocument(documentInfo) as Record<string, any>;
 
 async function validate(document: unknown) {
-  return new Validator().validate(structuredClone(document) as object);
+  return new Validator().validate(structuredClone(document) as Record<string, unknown>);
 }
 
 describe('the OpenAPI document', () => {
