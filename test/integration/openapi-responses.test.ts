@@ -71,7 +71,10 @@ async function send(method: string, template: string, options: SendOptions = {})
   return { status: response.status, contentType, headers: response.headers, text, json: contentType.startsWith('application/json') ? JSON.parse(text) : undefined };
 }
 
-/** Asserts the answer is one the document declares for the operation, its body valid against the declared schema. */
+/**
+ * Asserts the answer is one the document declares for the operation, with the headers it declares and a body valid
+ * against the declared schema.
+ */
 function expectDocumented(method: string, template: string, answer: Answer): void {
   const label = `${method} ${template} → ${answer.status} ${answer.text.slice(0, 300)}`;
   const operation = document.paths[template]?.[method.toLowerCase()];
@@ -80,6 +83,7 @@ function expectDocumented(method: string, template: string, answer: Answer): voi
   expect(declared, `${label}: status not documented`).toBeDefined();
   const base: string = declared.$ref ?? `#/${pointer('paths', template, method.toLowerCase(), 'responses', String(answer.status))}`;
   const response = declared.$ref ? document.components.responses[String(answer.status)] : declared;
+  for (const header of Object.keys(response.headers ?? {})) expect(answer.headers.has(header), `${label}: header ${header}`).toBe(true);
   if (!response.content) {
     expect(answer.text, `${label}: no body documented`).toBe('');
     return;

@@ -120,7 +120,8 @@ function operationOf(route: ApiRoute, spec: OperationSpec): JsonSchema {
         : 'component' in success.body
           ? { 'application/json': { schema: { $ref: componentRef(success.body.component) } } }
           : { [success.body.mediaType]: { schema: { type: 'string' } } };
-    responses[status] = { description: success.description, headers: withIds(success.headers), ...(content ? { content } : {}) };
+    const headers = spec.requestIds === false ? {} : { headers: withIds(success.headers) };
+    responses[status] = { description: success.description, ...headers, ...(content ? { content } : {}) };
   }
   for (const status of [...errors].sort((a, b) => a - b)) {
     const note = spec.errorNotes?.[status];

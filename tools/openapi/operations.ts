@@ -118,6 +118,8 @@ export interface OperationSpec {
   success: Readonly<Record<number, SuccessResponse>>;
   /** Statuses answered with Graph's error body, beyond those every authenticated route answers (400, 401, 403, 500). */
   errors?: readonly number[];
+  /** False for the static documents, which are answered without `request-id` and `client-request-id`. */
+  requestIds?: false;
   /** What an error status means on this route, where it means something else than on the others. */
   errorNotes?: Readonly<Record<number, string>>;
 }
@@ -146,6 +148,7 @@ const noContent = { 204: { description: 'Done.' } };
 export const operations: Readonly<Record<string, OperationSpec>> = {
   'status-page': {
     operationId: 'getStatusPage',
+    requestIds: false,
     summary: 'The status page',
     description: 'An HTML document without data; its script reads the jobs and provisioning logs with a bearer token.',
     tag: 'service',
@@ -154,6 +157,7 @@ export const operations: Readonly<Record<string, OperationSpec>> = {
   },
   'openapi-document': {
     operationId: 'getOpenApiDocument',
+    requestIds: false,
     summary: 'This document',
     description: 'The OpenAPI description of this API, the same for every caller (docs/openapi.json in the repository).',
     tag: 'service',
