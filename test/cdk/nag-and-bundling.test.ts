@@ -42,5 +42,6 @@ describe('bundling', () => {
       expect(code.split('\n').length, dir).toBeLessThan(code.length / 1000 + 20 + document);
     }
     rmSync(app.outdir, { recursive: true, force: true });
-  });
+    // One esbuild run per function, two dozen in all: on a busy two-core machine that takes minutes, not one.
+  }, 300_000);
 });
