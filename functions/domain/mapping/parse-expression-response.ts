@@ -5,8 +5,6 @@ import { parseExpression } from './expression.ts';
 import type { AttributeMappingSource } from './schema.ts';
 import type { ParseExpressionResponse } from '../../schemas/graph-responses.ts';
 
-export type { ParseExpressionResponse };
-
 /**
  * Parses an attribute-mapping expression and, given a test object's properties, evaluates it: what an admin uses
  * to try a mapping before saving it. Failures are reported in the response, as Graph does, not as HTTP errors.
