@@ -3,8 +3,8 @@ import { parseProvisioningLogFilter } from '../domain/provisioning-log-filter.ts
 import { graphHandler } from '../http/graph-handler.ts';
 import { getServices } from '../config/services.ts';
 
-const DEFAULT_TOP = 50;
-const MAX_TOP = 1000;
+export const DEFAULT_TOP = 50;
+export const MAX_TOP = 1000;
 
 /** GET /auditLogs/provisioning: the tenant's provisioning records, newest first, as Graph lists them. */
 export const handler = graphHandler({ access: 'auditLog' }, async ({ principal, query, origin }) => {

@@ -3,8 +3,8 @@ import { toGraphJob } from '../domain/job-lifecycle.ts';
 import { graphHandler } from '../http/graph-handler.ts';
 import { getServices } from '../config/services.ts';
 
-const DEFAULT_TOP = 100;
-const MAX_TOP = 999;
+export const DEFAULT_TOP = 100;
+export const MAX_TOP = 999;
 
 export const handler = graphHandler({ access: 'read' }, async ({ principal, servicePrincipalId, query, origin }) => {
   const top = query.$top === undefined ? DEFAULT_TOP : Number(query.$top);

@@ -3,6 +3,7 @@ import { JobNotFoundError } from '../domain/job-errors.ts';
 import { graphHandler } from '../http/graph-handler.ts';
 import { getServices, jobExists } from '../config/services.ts';
 import { provisionOnDemandBodySchema } from '../schemas/requests.ts';
+import type { StringKeyStringValuePair } from '../schemas/graph-responses.ts';
 
 /** Entra's limits: a handful of objects, a group with at most five members. */
 const MAX_SUBJECTS = 5;
@@ -47,7 +48,7 @@ export const handler = graphHandler(
           statusInfo: { status: outcome.result.toLowerCase() },
           sourceIdentity: { id: first.objectId, type: first.objectTypeName },
         }),
-      },
+      } satisfies StringKeyStringValuePair,
     };
   },
 );

@@ -9,7 +9,8 @@ export interface ApiRoute {
   handler: string;
   /**
    * Served without a token. The status page's HTML shell: a browser navigation carries no bearer token, and the
-   * shell holds no data (everything it shows comes from the routes below, which all need one). And Graph's webhook:
+   * shell holds no data (everything it shows comes from the routes below, which all need one). The OpenAPI document:
+   * the same file for everyone (it is in the repository), fetched by tools that hold no token. And Graph's webhook:
    * Graph sends no token; each notification proves itself with its subscription's clientState.
    */
   unauthenticated?: true;
@@ -19,6 +20,7 @@ const SYNC = '/v1.0/servicePrincipals/{servicePrincipalId}/synchronization';
 
 export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/', handler: 'status-page', unauthenticated: true },
+  { method: 'GET', path: '/openapi.json', handler: 'openapi-document', unauthenticated: true },
   { method: 'POST', path: '/notifications', handler: 'change-notifications', unauthenticated: true },
   { method: 'GET', path: `${SYNC}/jobs`, handler: 'jobs-list' },
   { method: 'POST', path: `${SYNC}/jobs`, handler: 'jobs-create' },

@@ -20,7 +20,8 @@ const EQUALS: Record<string, keyof ProvisioningLogEquals> = {
   'serviceprincipal/id': 'servicePrincipalId',
 };
 
-const SUPPORTED = 'jobId, cycleId, changeId, id, provisioningAction, provisioningStatusInfo/status, sourceIdentity/id, targetIdentity/id and servicePrincipal/id with eq, activityDateTime with gt and lt, joined by and';
+/** What `$filter` supports, as refusals and the OpenAPI document say it. */
+export const SUPPORTED_FILTER = 'jobId, cycleId, changeId, id, provisioningAction, provisioningStatusInfo/status, sourceIdentity/id, targetIdentity/id and servicePrincipal/id with eq, activityDateTime with gt and lt, joined by and';
 
 /** One comparison: `<path> <op> '<string>'` or `<path> <op> <date>`; strings double a quote to escape it. */
 const COMPARISON = /^\s*([A-Za-z]+(?:\/[A-Za-z]+)?)\s+(eq|gt|lt|ge|le|ne|contains)\s+('(?:[^']|'')*'|[0-9][0-9T:.+\-Z]*)\s*/i;
@@ -32,7 +33,7 @@ export function parseProvisioningLogFilter(filter: string | undefined): Provisio
   let rest = filter;
   for (;;) {
     const match = COMPARISON.exec(rest);
-    if (!match) return { error: `The $filter '${filter.slice(0, 200)}' could not be read. Supported: ${SUPPORTED}.` };
+    if (!match) return { error: `The $filter '${filter.slice(0, 200)}' could not be read. Supported: ${SUPPORTED_FILTER}.` };
     const [whole, path = '', operator = '', literal = ''] = match;
     const property = path.toLowerCase();
     const op = operator.toLowerCase();
@@ -45,7 +46,7 @@ export function parseProvisioningLogFilter(filter: string | undefined): Provisio
       else parsed.before = parsed.before === undefined || iso < parsed.before ? iso : parsed.before;
     } else {
       const field = EQUALS[property];
-      if (field === undefined) return { error: `Filtering on '${path}' is not supported. Supported: ${SUPPORTED}.` };
+      if (field === undefined) return { error: `Filtering on '${path}' is not supported. Supported: ${SUPPORTED_FILTER}.` };
       if (op !== 'eq') return { error: `'${path}' supports eq only, not ${operator}.` };
       if (!literal.startsWith("'")) return { error: `'${path}' is compared with a quoted string.` };
       const value = literal.slice(1, -1).replace(/''/g, "'");
@@ -56,7 +57,7 @@ export function parseProvisioningLogFilter(filter: string | undefined): Provisio
     rest = rest.slice(whole.length);
     if (rest.trim() === '') return parsed;
     const joined = /^and\s+/i.exec(rest);
-    if (!joined) return { error: `Filter clauses are joined by 'and' only. Supported: ${SUPPORTED}.` };
+    if (!joined) return { error: `Filter clauses are joined by 'and' only. Supported: ${SUPPORTED_FILTER}.` };
     rest = rest.slice(joined[0].length);
   }
 }

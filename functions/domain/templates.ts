@@ -1,18 +1,10 @@
-import type { KeyValue, MetadataEntry } from '../schemas/graph.ts';
+import type { KeyValue } from '../schemas/graph.ts';
+import type { GraphSynchronizationTemplate } from '../schemas/graph-responses.ts';
 import { scimDefaultSchema } from './mapping/scim-default-schema.ts';
-import type { SynchronizationSchema } from './mapping/schema.ts';
 
-export interface SynchronizationTemplate {
-  id: string;
-  applicationId: string | null;
-  default: boolean;
-  description: string;
-  discoverable: boolean;
-  factoryTag: string;
-  metadata: MetadataEntry[];
+export interface SynchronizationTemplate extends GraphSynchronizationTemplate {
   /** Seeds each new job's synchronizationJobSettings. */
   jobSettings: KeyValue[];
-  schema: SynchronizationSchema;
 }
 
 /** Entra ID users and groups → any SCIM 2.0 application (the non-gallery `scim` template). */
@@ -41,7 +33,7 @@ export function findTemplate(templateId: string): SynchronizationTemplate | unde
 }
 
 /** The template as Graph renders it (settings seeds are internal). */
-export function toGraphTemplate(template: SynchronizationTemplate) {
+export function toGraphTemplate(template: SynchronizationTemplate): GraphSynchronizationTemplate {
   const { jobSettings: _seeds, ...graph } = template;
   return graph;
 }

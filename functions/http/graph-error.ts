@@ -18,6 +18,7 @@ import { UnsupportedExpressionError } from '../domain/mapping/expression-error.t
 import { InvalidCursorError, JobVersionConflictError } from '../ports/job-store.ts';
 import { SchedulesUnavailableError } from '../ports/job-schedules.ts';
 import { WorkerBusyError } from '../ports/worker-actions.ts';
+import type { GraphErrorBody } from '../schemas/graph-responses.ts';
 import { JobQuotaExceededError } from '../ports/job-quota.ts';
 
 /** Problems of a refused schema named in the message; the rest are counted. */
@@ -99,7 +100,7 @@ export function renderServiceError(
           'client-request-id': clientRequestId,
         },
       },
-    }),
+    } satisfies GraphErrorBody),
   };
 }
 

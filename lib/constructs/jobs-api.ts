@@ -50,6 +50,8 @@ export const apiHandlerAccess: Readonly<Record<string, readonly Access[]>> = {
   'audit-logs-provisioning': ['readJobs'],
   // The status page's HTML shell: the same static document for everyone, read from nowhere.
   'status-page': [],
+  // The OpenAPI document: the committed file, bundled into the function.
+  'openapi-document': [],
   // Graph's webhook: reads a subscription's owner and its jobs, and asks the worker to run them.
   'change-notifications': ['readJobs', 'startSync'],
   [fallbackHandler]: [],
@@ -71,6 +73,9 @@ const unauthenticatedBecause: Readonly<Record<string, string>> = {
   'status-page':
     'The status page shell: a browser navigation carries no bearer token, and the document holds no data; ' +
     'its script reads everything it shows from routes that verify a token.',
+  'openapi-document':
+    'The OpenAPI document of this API: the same file for every caller (it is in the public repository), bundled ' +
+    'into the function; it holds no tenant data, and tools that read it (SDK generators, API explorers) hold no token.',
   'change-notifications':
     "Graph's change-notification webhook: Graph sends no bearer token; every notification must carry its " +
     'subscription\'s clientState secret, checked against its stored hash, and can only make a job run sooner.',
@@ -101,8 +106,8 @@ export interface JobsApiProps {
 
 /**
  * The Graph synchronization-job API: an HTTP API whose every route, the catch-all included, requires an Entra ID
- * access token (verified by the function) but the status page's data-free HTML shell at `GET /` and Graph's
- * webhook, one Lambda per entry in
+ * access token (verified by the function) but the status page's data-free HTML shell at `GET /`, the OpenAPI
+ * document at `GET /openapi.json` and Graph's webhook (see routes.ts), one Lambda per entry in
  * functions/api/routes.ts with only the grants listed in {@link apiHandlerAccess}, throttling and JSON access logs on
  * the default stage.
  */

@@ -39,16 +39,17 @@ describe('HTTP API', () => {
     for (const route of routes) expect(route.Properties.AuthorizationType ?? 'NONE', route.Properties.RouteKey).toBe('NONE');
     expect(apiRoutes.filter((route) => route.unauthenticated)).toEqual([
       { method: 'GET', path: '/', handler: 'status-page', unauthenticated: true },
+      { method: 'GET', path: '/openapi.json', handler: 'openapi-document', unauthenticated: true },
       { method: 'POST', path: '/notifications', handler: 'change-notifications', unauthenticated: true },
     ]);
   });
 
   it('gives every function behind a token the tenants and audiences given at deploy, and the open ones none', () => {
     // A function without them could not verify (it fails closed); one with the wrong ones would admit other tenants.
-    // The status page shell and the webhook take no token, so they need no policy to misread.
+    // The status page shell, the OpenAPI document and the webhook take no token, so they need no policy to misread.
     const variables = (service: string) => byType('AWS::Lambda::Function')[functionId(template, service)]!.Properties.Environment.Variables;
     for (const service of services.filter((name) => name !== 'sync-worker')) {
-      const open = service === 'status-page' || service === 'change-notifications';
+      const open = service === 'status-page' || service === 'openapi-document' || service === 'change-notifications';
       expect(variables(service).AUTH_TENANTS, service).toBe(open ? undefined : '11111111-2222-3333-4444-555555555555');
       expect(variables(service).AUTH_AUDIENCE, service).toBe(open ? undefined : 'api://graph-sync-jobs,66666666-7777-8888-9999-000000000000');
     }
@@ -317,9 +318,9 @@ describe('least privilege', () => {
     }
   });
 
-  it('gives the fallback route and the status page nothing but their own log group', () => {
-    // One renders 404/405, the other a static document anyone may fetch; a compromise there must yield nothing.
-    for (const service of [fallbackHandler, 'status-page']) {
+  it('gives the fallback route, the status page and the OpenAPI document nothing but their own log group', () => {
+    // One renders 404/405, the others static documents anyone may fetch; a compromise there must yield nothing.
+    for (const service of [fallbackHandler, 'status-page', 'openapi-document']) {
       expect(actionsOf(template, service).sort(), service).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     }
   });

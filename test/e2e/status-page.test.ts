@@ -67,9 +67,9 @@ describe('status page shell', () => {
     expect(html).not.toContain(LOCAL_TOKEN_TAG);
   });
 
-  it('is, with the Graph webhook, the only route served without a token', async () => {
+  it('is, with the OpenAPI document and the Graph webhook, the only route served without a token', async () => {
     const guarded = apiRoutes.filter((route) => !route.unauthenticated);
-    expect(apiRoutes.filter((route) => route.unauthenticated).map((route) => route.handler)).toEqual(['status-page', 'change-notifications']);
+    expect(apiRoutes.filter((route) => route.unauthenticated).map((route) => route.handler)).toEqual(['status-page', 'openapi-document', 'change-notifications']);
     for (const route of [...guarded, { method: 'POST', path: '/' }, { method: 'GET', path: '/v1.0/nowhere' }]) {
       const response = await fetch(`${origin}${route.path.replace(/\{[^}]+\}/g, 'x')}`, { method: route.method });
       expect(response.status, `${route.method} ${route.path}`).toBe(401);

@@ -44,6 +44,9 @@ export function workerContext(budgetMs = 15 * 60 * 1000): Context {
   };
 }
 
+/** Worker invocations whose caller awaits the answer. */
+const AWAITED_ACTIONS = new Set(['validateCredentials', 'provisionOnDemand']);
+
 export interface SyncHarnessOptions {
   seedUsers?: number;
   seedGroups?: number;
@@ -87,10 +90,11 @@ export async function startSyncHarness(options: SyncHarnessOptions = {}) {
     capture = await startLambdaEndpoint({
       host: '127.0.0.1',
       port: 0,
-      // Ticks are kept for the test to run; a request awaiting its answer (validateCredentials) is run at once.
+      // Ticks are kept for the test to run; a request awaiting its answer (validateCredentials, provisionOnDemand) is
+      // run at once.
       functions: {
         'sync-job': async (payload) =>
-          (payload as { action?: string }).action === 'validateCredentials' ? runWorker(payload) : void triggered.push(payload),
+          AWAITED_ACTIONS.has((payload as { action?: string }).action ?? '') ? runWorker(payload) : void triggered.push(payload),
       },
       onError: () => undefined,
     });

@@ -3,15 +3,7 @@ import { evaluate } from './expression-evaluator.ts';
 import { textOf } from './expression-functions.ts';
 import { parseExpression } from './expression.ts';
 import type { AttributeMappingSource } from './schema.ts';
-
-/** Graph's parseExpressionResponse. */
-export interface ParseExpressionResponse {
-  error: { code: string; message: string } | null;
-  evaluationResult: string[] | null;
-  evaluationSucceeded: boolean;
-  parsedExpression: AttributeMappingSource | null;
-  parsingSucceeded: boolean;
-}
+import type { ParseExpressionResponse } from '../../schemas/graph-responses.ts';
 
 /**
  * Parses an attribute-mapping expression and, given a test object's properties, evaluates it: what an admin uses

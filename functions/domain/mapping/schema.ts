@@ -51,20 +51,17 @@ export const UNSTATED_FLAGS = '';
  * none. Accepts what clients send: any order, spacing and letter case, repeats, `None` among others (it adds nothing).
  */
 function flagsSchema(names: readonly string[], property: string) {
-  return z.pipe(
-    z.string(),
-    z.transform((value: string, context) => {
+  const named = (part: string) => names.find((known) => known.toLowerCase() === part.trim().toLowerCase());
+  return z.string().check(
+    z.refine((value) => value.trim() === UNSTATED_FLAGS || value.split(',').every((part) => named(part) !== undefined), {
+      message: `${property} must be a comma-separated list of ${names.join(', ')}`,
+    }),
+    // A normalisation, not a transform: the value stays a string, so the OpenAPI document can describe it.
+    z.overwrite((value) => {
       if (value.trim() === UNSTATED_FLAGS) return UNSTATED_FLAGS;
-      const given = new Set<string>();
-      for (const part of value.split(',')) {
-        const name = names.find((known) => known.toLowerCase() === part.trim().toLowerCase());
-        if (name === undefined) {
-          context.issues.push({ code: 'custom', message: `${property} must be a comma-separated list of ${names.join(', ')}`, input: value });
-          return z.NEVER;
-        }
-        given.add(name);
-      }
-      const flags = names.filter((name) => name !== 'None' && given.has(name));
+      const given = value.split(',').map(named);
+      if (given.includes(undefined)) return value;
+      const flags = names.filter((name) => name !== 'None' && given.includes(name));
       return flags.length === 0 ? 'None' : flags.join(', ');
     }),
   );
@@ -188,9 +185,8 @@ export const objectMappingSchema = z.object({
   attributeMappings: z._default(z.array(attributeMappingSchema), []),
   // A filter without any groups scopes nothing, as null does; it is stored as null, so a client that reads null back
   // as an empty object (the Kiota SDK writes `"scope": {}`) changes nothing.
-  scope: z.pipe(
-    z._default(z.nullable(filterSchema), null),
-    z.transform((scope) => (scope && scope.groups.length + scope.categoryFilterGroups.length + scope.inputFilterGroups.length > 0 ? scope : null)),
+  scope: z._default(z.nullable(filterSchema), null).check(
+    z.overwrite((scope) => (scope && scope.groups.length + scope.categoryFilterGroups.length + scope.inputFilterGroups.length > 0 ? scope : null)),
   ),
   metadata: z._default(z.array(keyValueSchema), []),
 });
