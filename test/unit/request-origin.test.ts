@@ -1,19 +1,24 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphHandler, type ApiEvent } from '../../functions/http/graph-handler.ts';
+import { startTestIdentityProvider, type TestIdentityProvider } from '../support/access-tokens.ts';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
 
 /** A route that answers the origin its links would be built from. */
 const echoOrigin = graphHandler({ access: 'read' }, async ({ origin }) => ({ statusCode: 200, body: { origin } }));
 
+let idp: TestIdentityProvider;
+beforeAll(async () => {
+  idp = await startTestIdentityProvider();
+});
+afterAll(async () => {
+  await idp?.close();
+});
+
 async function originFor(headers: Record<string, string>, domainName?: string): Promise<string> {
   const event = {
-    headers,
-    requestContext: {
-      requestId: 'r1',
-      ...(domainName === undefined ? {} : { domainName }),
-      authorizer: { jwt: { claims: { tid: TENANT, roles: ['Synchronization.Read.All'] } } },
-    },
+    headers: { ...headers, authorization: await idp.bearer(TENANT, ['Synchronization.Read.All']) },
+    requestContext: { requestId: 'r1', ...(domainName === undefined ? {} : { domainName }) },
     pathParameters: { servicePrincipalId: 'sp' },
   } as unknown as ApiEvent;
   const response = await echoOrigin(event, {} as never);
