@@ -69,10 +69,10 @@ const errorDescriptions: Readonly<Record<number, string>> = {
 const errorHeaders: Readonly<Record<number, readonly string[]>> = { 401: ['www-authenticate'], 503: ['retry-after'] };
 
 function errorResponse(status: number, description = errorDescriptions[status]!): JsonSchema {
-  // API Gateway answers a missing or rejected token (its JWT authorizer) and its throttle's 429 itself, in its own shape.
+  // The functions verify tokens, so a 401 is Graph's error body; only API Gateway's throttle answers in its own shape.
   const own = { $ref: componentRef('apiGatewayMessage') };
   const graph = { $ref: componentRef('graphError') };
-  const schema = status === 401 ? { anyOf: [graph, own] } : status === 429 ? own : graph;
+  const schema = status === 429 ? own : graph;
   const headers = status === 429 ? {} : { headers: withIds(errorHeaders[status]) };
   return { description, ...headers, content: { 'application/json': { schema } } };
 }

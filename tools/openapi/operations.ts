@@ -68,7 +68,7 @@ export const responseSchemas: Readonly<Record<string, core.$ZodType>> = {
   provisioningObjectSummary: provisioningObjectSummarySchema,
   provisioningObjectSummaryCollection: collection(provisioningObjectSummarySchema, true),
   graphError: graphErrorBodySchema,
-  /** API Gateway's own answers (its authorizer's 401, its throttle's 429): not Graph's shape. */
+  /** API Gateway's own answer (its throttle's 429): not Graph's shape. */
   apiGatewayMessage: z.object({ message: z.string() }),
   openApiDocument: z.looseObject({ openapi: z.string() }),
 };
