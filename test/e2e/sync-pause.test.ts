@@ -38,8 +38,12 @@ describe('pause during a run', () => {
     expect(pages).toBe(2);
     const paused = await h.getJob(jobId);
     expect(paused.status.code).toBe('Paused');
-    // Two pages of users read, out of every user and group the directory held when the round began.
-    expect(paused.status.progress).toEqual([expect.objectContaining({ completedUnits: 1000, totalUnits: USERS + 1, units: 'objects' })]);
+    // The second page is read ahead while the first is applied, so the pause is seen at the boundary after the first
+    // page or, if it lands later, after the second: one or two pages saved, out of every user and group the directory
+    // held when the round began.
+    const [progress] = paused.status.progress;
+    expect(progress).toMatchObject({ totalUnits: USERS + 1, units: 'objects' });
+    expect([500, 1000]).toContain(progress.completedUnits);
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('inactive');
 
     await h.expectOk('POST', `/jobs/${jobId}/start`);
