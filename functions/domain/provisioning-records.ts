@@ -58,9 +58,17 @@ const SKIP_DESCRIPTIONS: Record<SkipReason, string> = {
 export function valueChanges(before: MappedObject, after: MappedObject): ValueChange[] {
   const changes: ValueChange[] = [];
   for (const attribute of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (JSON.stringify(before[attribute]) !== JSON.stringify(after[attribute])) changes.push({ attribute, oldValue: before[attribute], newValue: after[attribute] });
+    if (!sameJson(before[attribute], after[attribute])) changes.push({ attribute, oldValue: before[attribute], newValue: after[attribute] });
   }
   return changes;
+}
+
+/** Whether two values serialise alike; strings and booleans (most mapped values) are compared without serialising. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const scalar = (value: unknown) => value === undefined || typeof value === 'string' || typeof value === 'boolean';
+  if (scalar(a) && scalar(b)) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function text(value: unknown): string | null {

@@ -18,15 +18,30 @@ export function quoteFilterValue(value: string): string {
 /** A target attribute path split into its parts: `[schema:]attribute[[filterAttribute eq "filterValue"]][.subAttribute]`. */
 interface TargetPath {
   /** Extension schema URN, e.g. the enterprise user; null for core attributes. */
-  schema: string | null;
-  attribute: string;
-  filter: { attribute: string; value: string } | null;
-  subAttribute: string | null;
+  readonly schema: string | null;
+  readonly attribute: string;
+  readonly filter: { readonly attribute: string; readonly value: string } | null;
+  readonly subAttribute: string | null;
 }
 
 const pathPattern = /^([A-Za-z$][\w$-]*)(?:\[([A-Za-z][\w-]*) eq "((?:[^"\\]|\\.)*)"\])?(?:\.([A-Za-z$][\w$-]*))?$/;
 
+/** Parsed paths by key: a job's keys are its mapping's few target attributes, parsed for every object and change. */
+const parsedPaths = new Map<string, TargetPath>();
+/** Keys kept at most (they come from mappings, a bounded set; the bound only guards against an unbounded one). */
+const PARSED_PATHS_MAX = 10_000;
+
 function parsePath(key: string): TargetPath {
+  let path = parsedPaths.get(key);
+  if (path === undefined) {
+    if (parsedPaths.size >= PARSED_PATHS_MAX) parsedPaths.clear();
+    path = parseUncached(key);
+    parsedPaths.set(key, path);
+  }
+  return path;
+}
+
+function parseUncached(key: string): TargetPath {
   const schemaEnd = key.startsWith('urn:') ? key.lastIndexOf(':') : -1;
   const schema = schemaEnd === -1 ? null : key.slice(0, schemaEnd);
   const rest = key.slice(schemaEnd + 1);
