@@ -51,11 +51,11 @@ const MiB = 2 ** 20;
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench:scale does)');
 const collect = globalThis.gc;
 /** Memory after a full collection: what the process still holds. */
-type Held = { rssMb: number; heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
+type Held = { rssMb: number; heapTotalMb: number; heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
 function heldAfterGc(): Held {
   collect();
   const usage = process.memoryUsage();
-  return { rssMb: usage.rss / MiB, heapUsedMb: usage.heapUsed / MiB, externalMb: usage.external / MiB, arrayBuffersMb: usage.arrayBuffers / MiB };
+  return { rssMb: usage.rss / MiB, heapTotalMb: usage.heapTotal / MiB, heapUsedMb: usage.heapUsed / MiB, externalMb: usage.external / MiB, arrayBuffersMb: usage.arrayBuffers / MiB };
 }
 
 const services = await startRemoteServices({ users, groups, groupSizes });
@@ -116,11 +116,11 @@ function describe(label: string, invocations: Invocation[], seconds: number, wor
   const series = (pick: (held: Held) => number) => invocations.map((invocation) => pick(invocation.held).toFixed(0)).join(' ');
   console.log(`  after GC     RSS first ${first.rssMb.toFixed(0)} MB, last ${last.rssMb.toFixed(0)} MB, max ${mb(invocations.map((invocation) => invocation.held.rssMb)).toFixed(0)} MB; per invocation (MB): ${series((held) => held.rssMb)}`);
   console.log(`               heapUsed first ${first.heapUsedMb.toFixed(1)} MB, last ${last.heapUsedMb.toFixed(1)} MB; per invocation (MB): ${series((held) => held.heapUsedMb)}`);
-  console.log(`               external last ${last.externalMb.toFixed(1)} MB (arrayBuffers ${last.arrayBuffersMb.toFixed(1)} MB)`);
+  console.log(`               heapTotal (V8's committed heap) last ${last.heapTotalMb.toFixed(0)} MB; external last ${last.externalMb.toFixed(1)} MB (arrayBuffers ${last.arrayBuffersMb.toFixed(1)} MB)`);
 }
 
 const describeHeld = (held: Held) =>
-  `RSS ${held.rssMb.toFixed(0)} MB, heapUsed ${held.heapUsedMb.toFixed(1)} MB, external ${held.externalMb.toFixed(1)} MB (arrayBuffers ${held.arrayBuffersMb.toFixed(1)} MB)`;
+  `RSS ${held.rssMb.toFixed(0)} MB, heapTotal ${held.heapTotalMb.toFixed(0)} MB, heapUsed ${held.heapUsedMb.toFixed(1)} MB, external ${held.externalMb.toFixed(1)} MB (arrayBuffers ${held.arrayBuffersMb.toFixed(1)} MB)`;
 
 try {
   const jobId = await services.startedJob();
