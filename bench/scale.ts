@@ -115,6 +115,7 @@ function describe(label: string, invocations: Invocation[], seconds: number, wor
   const last = invocations.at(-1)!.held;
   const series = (pick: (held: Held) => number) => invocations.map((invocation) => pick(invocation.held).toFixed(0)).join(' ');
   console.log(`  after GC     RSS first ${first.rssMb.toFixed(0)} MB, last ${last.rssMb.toFixed(0)} MB, max ${mb(invocations.map((invocation) => invocation.held.rssMb)).toFixed(0)} MB; per invocation (MB): ${series((held) => held.rssMb)}`);
+  console.log(`               RSS after GC above its value before the first invocation: first ${(first.rssMb - baseline.rssMb).toFixed(0)} MB, last ${(last.rssMb - baseline.rssMb).toFixed(0)} MB`);
   console.log(`               heapUsed first ${first.heapUsedMb.toFixed(1)} MB, last ${last.heapUsedMb.toFixed(1)} MB; per invocation (MB): ${series((held) => held.heapUsedMb)}`);
   console.log(`               heapTotal (V8's committed heap) last ${last.heapTotalMb.toFixed(0)} MB; external last ${last.externalMb.toFixed(1)} MB (arrayBuffers ${last.arrayBuffersMb.toFixed(1)} MB)`);
 }
