@@ -14,7 +14,7 @@
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { z } from 'zod';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -118,6 +118,12 @@ function describe(label: string, invocations: Invocation[], seconds: number, wor
   console.log(`               RSS after GC above its value before the first invocation: first ${(first.rssMb - baseline.rssMb).toFixed(0)} MB, last ${(last.rssMb - baseline.rssMb).toFixed(0)} MB`);
   console.log(`               heapUsed first ${first.heapUsedMb.toFixed(1)} MB, last ${last.heapUsedMb.toFixed(1)} MB; per invocation (MB): ${series((held) => held.heapUsedMb)}`);
   console.log(`               heapTotal (V8's committed heap) last ${last.heapTotalMb.toFixed(0)} MB; external last ${last.externalMb.toFixed(1)} MB (arrayBuffers ${last.arrayBuffersMb.toFixed(1)} MB)`);
+  // Committed against used by space: a young generation grown to its maximum stays committed after a collection.
+  const spaces = getHeapSpaceStatistics()
+    .filter((space) => space.space_size >= MiB)
+    .map((space) => `${space.space_name.replace(/_space$/, '')} ${(space.space_size / MiB).toFixed(0)}/${(space.space_used_size / MiB).toFixed(0)}`)
+    .join(', ');
+  console.log(`               heap spaces now, committed/used MB: ${spaces}`);
 }
 
 const describeHeld = (held: Held) =>
