@@ -84,6 +84,9 @@ async function runUntilSettled(jobId: string, trigger: 'start' | 'schedule'): Pr
       held: heldAfterGc(),
     });
     invocationCount += 1;
+    // Progress of a long run, on stderr: the figures that matter are printed at the end.
+    const { objects, outcome: ended, rssMaxMb, held } = invocations.at(-1)!;
+    console.error(`invocation ${invocationCount}: ${ended}, ${objects} objects; RSS max ${rssMaxMb.toFixed(0)} MB, after GC ${held.rssMb.toFixed(0)} MB (heapUsed ${held.heapUsedMb.toFixed(1)} MB)`);
     if (trigger === 'start' && settings.BENCH_SCALE_HEAP_SNAPSHOTS.has(invocationCount)) {
       console.log(`heap snapshot after invocation ${invocationCount}: ${writeHeapSnapshot(join(tmpdir(), `scale-${process.pid}-${invocationCount}.heapsnapshot`))}`);
     }
