@@ -5,10 +5,16 @@
  * stops 30 s before its end, so 60 s of work) each handing over to the next, until steady state; samples the worker's RSS every 250 ms; counts DynamoDB units; then costs one full
  * round at that size (an expired delta token, or with BENCH_SCALE_ROUND=full a restart Full). The directory,
  * dynalite and the SCIM target run in a process of their own (bench/support/services-process.ts).
+ * After each invocation it forces a collection (node --expose-gc, as the npm script runs it) and samples RSS and
+ * the heap again: what is still held then is retained, what RSS showed above it was garbage not yet collected. With
+ * BENCH_SCALE_HEAP_SNAPSHOTS=2,20 it writes heap snapshots after those invocations of the initial sync
+ * (summarise and compare them with bench/support/heap-summary.ts).
  * Run: `npm run bench:scale` (quick: `BENCH_SCALE_USERS=5000 BENCH_SCALE_GROUPS=100 npm run bench:scale`).
  */
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { z } from 'zod';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -24,6 +30,10 @@ const settings = z
     BENCH_SCALE_LARGEST: z.coerce.number().int().min(1).default(20_000),
     BENCH_SCALE_BUDGET_S: z.coerce.number().min(40).default(90),
     BENCH_SCALE_ROUND: z.enum(['token', 'full']).default('token'),
+    BENCH_SCALE_HEAP_SNAPSHOTS: z
+      .string()
+      .default('')
+      .transform((list) => new Set(list.split(',').filter(Boolean).map(Number))),
   })
   .parse(process.env);
 const users = settings.BENCH_SCALE_USERS;
@@ -37,10 +47,23 @@ const MAX_INVOCATIONS = 10_000;
 const rss: number[] = [];
 const sampler = setInterval(() => rss.push(process.memoryUsage().rss / 2 ** 20), 250);
 const mb = (values: number[]) => (values.length === 0 ? 0 : Math.max(...values));
+const MiB = 2 ** 20;
+if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench:scale does)');
+const collect = globalThis.gc;
+/** Memory after a full collection: what the process still holds. */
+type Held = { rssMb: number; heapTotalMb: number; heapUsedMb: number; externalMb: number; arrayBuffersMb: number };
+function heldAfterGc(): Held {
+  collect();
+  const usage = process.memoryUsage();
+  return { rssMb: usage.rss / MiB, heapTotalMb: usage.heapTotal / MiB, heapUsedMb: usage.heapUsed / MiB, externalMb: usage.external / MiB, arrayBuffersMb: usage.arrayBuffers / MiB };
+}
 
 const services = await startRemoteServices({ users, groups, groupSizes });
 const capacity = countCapacity(getServices().dynamo);
-type Invocation = { seconds: number; objects: number; members: number; outcome: string; rssMaxMb: number };
+type Invocation = { seconds: number; objects: number; members: number; outcome: string; rssMaxMb: number; held: Held };
+/** Before the first invocation: Node.js, tsx, the worker's modules, the benchmark and its clients, collected. */
+const baseline = heldAfterGc();
+let invocationCount = 0;
 
 /** Runs the tick, then every continuation it asks for, until a run ends without asking for one. */
 async function runUntilSettled(jobId: string, trigger: 'start' | 'schedule'): Promise<Invocation[]> {
@@ -58,7 +81,15 @@ async function runUntilSettled(jobId: string, trigger: 'start' | 'schedule'): Pr
       members: after.members - before.members,
       outcome,
       rssMaxMb: mb(rss.slice(sampled)),
+      held: heldAfterGc(),
     });
+    invocationCount += 1;
+    // Progress of a long run, on stderr: the figures that matter are printed at the end.
+    const { objects, outcome: ended, rssMaxMb, held } = invocations.at(-1)!;
+    console.error(`invocation ${invocationCount}: ${ended}, ${objects} objects; RSS max ${rssMaxMb.toFixed(0)} MB, after GC ${held.rssMb.toFixed(0)} MB (heapUsed ${held.heapUsedMb.toFixed(1)} MB)`);
+    if (trigger === 'start' && settings.BENCH_SCALE_HEAP_SNAPSHOTS.has(invocationCount)) {
+      console.log(`heap snapshot after invocation ${invocationCount}: ${writeHeapSnapshot(join(tmpdir(), `scale-${process.pid}-${invocationCount}.heapsnapshot`))}`);
+    }
     before = after;
     if (outcome !== 'steadyState' && outcome !== 'outOfTime') throw new Error(`an invocation ended ${outcome}`);
     payload = services.takeTriggered() ?? null;
@@ -83,7 +114,23 @@ function describe(label: string, invocations: Invocation[], seconds: number, wor
     .join(', ');
   console.log(`  by operation ${operations}`);
   console.log(`  worker RSS   max ${mb(invocations.map((invocation) => invocation.rssMaxMb)).toFixed(0)} MB; max per invocation (MB): ${perInvocation}`);
+  const first = invocations[0]!.held;
+  const last = invocations.at(-1)!.held;
+  const series = (pick: (held: Held) => number) => invocations.map((invocation) => pick(invocation.held).toFixed(0)).join(' ');
+  console.log(`  after GC     RSS first ${first.rssMb.toFixed(0)} MB, last ${last.rssMb.toFixed(0)} MB, max ${mb(invocations.map((invocation) => invocation.held.rssMb)).toFixed(0)} MB; per invocation (MB): ${series((held) => held.rssMb)}`);
+  console.log(`               RSS after GC above its value before the first invocation: first ${(first.rssMb - baseline.rssMb).toFixed(0)} MB, last ${(last.rssMb - baseline.rssMb).toFixed(0)} MB`);
+  console.log(`               heapUsed first ${first.heapUsedMb.toFixed(1)} MB, last ${last.heapUsedMb.toFixed(1)} MB; per invocation (MB): ${series((held) => held.heapUsedMb)}`);
+  console.log(`               heapTotal (V8's committed heap) last ${last.heapTotalMb.toFixed(0)} MB; external last ${last.externalMb.toFixed(1)} MB (arrayBuffers ${last.arrayBuffersMb.toFixed(1)} MB)`);
+  // Committed against used by space: a young generation grown to its maximum stays committed after a collection.
+  const spaces = getHeapSpaceStatistics()
+    .filter((space) => space.space_size >= MiB)
+    .map((space) => `${space.space_name.replace(/_space$/, '')} ${(space.space_size / MiB).toFixed(0)}/${(space.space_used_size / MiB).toFixed(0)}`)
+    .join(', ');
+  console.log(`               heap spaces now, committed/used MB: ${spaces}`);
 }
+
+const describeHeld = (held: Held) =>
+  `RSS ${held.rssMb.toFixed(0)} MB, heapTotal ${held.heapTotalMb.toFixed(0)} MB, heapUsed ${held.heapUsedMb.toFixed(1)} MB, external ${held.externalMb.toFixed(1)} MB (arrayBuffers ${held.arrayBuffersMb.toFixed(1)} MB)`;
 
 try {
   const jobId = await services.startedJob();
@@ -104,6 +151,7 @@ try {
   console.log(`command:      ${knobs} npm run bench:scale`);
   console.log(`machine:      ${cpuInfo[0]?.model ?? 'unknown cpu'}, ${cpuInfo.length} cores, node ${process.version}`);
   console.log(`directory:    ${users} users, ${groups} groups (one of ${largest} members), ${memberships} memberships`);
+  console.log(`before the first invocation, after GC (Node.js, tsx, modules, the benchmark): ${describeHeld(baseline)}`);
   describe('initial sync:', initial, initialSeconds, initialCpu, objects);
 
   const idle = await runUntilSettled(jobId, 'schedule');
