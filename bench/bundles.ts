@@ -107,6 +107,7 @@ try {
     const over = row.bytes > BUDGET_BYTES ? '  over 250 KB' : '';
     console.log(`${row.entry.padEnd(width)}  ${`${(row.bytes / 1024).toFixed(1)} KB`.padStart(9)}  ${ms(row.bundle).padStart(11)}  ${ms(row.sdk).padStart(9)}${over}`);
   }
+  console.log(`within:   ${rows.filter((row) => row.bytes <= BUDGET_BYTES).length} of ${rows.length} bundles within 250 KB`);
 } finally {
   rmSync(outDir, { recursive: true, force: true });
 }
