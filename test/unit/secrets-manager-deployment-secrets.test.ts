@@ -27,6 +27,40 @@ function secretsWith(clock: Clock) {
 
 const calls = () => secretsManager.commandCalls(GetSecretValueCommand).length;
 
+
+/** The worker's connect as deployed (the source app's secret in Secrets Manager) and a job of the SCIM template. */
+function deployedConnect(overrides: Record<string, string> = {}) {
+  const env = parseDeployedEnv({
+    TABLE_NAME: 't',
+    SECRETS_KEY_ID: 'k',
+    SCHEDULE_GROUP_NAME: 'g',
+    SCHEDULER_ROLE_ARN: 'arn:aws:iam::111111111111:role/r',
+    SYNC_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:111111111111:function:f',
+    SOURCE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+    SOURCE_CLIENT_SECRET_ARN: ARN,
+    ...overrides,
+  });
+  const vault: SecretsVault = {
+    put: async () => undefined,
+    keys: async () => ['BaseAddress', 'SecretToken'],
+    read: async () => [
+      { key: 'BaseAddress', value: 'https://scim.example.com/scim/v2' },
+      { key: 'SecretToken', value: 'target-token' },
+    ],
+    remove: async () => undefined,
+  };
+  const schemas = { get: async () => null, put: async () => undefined, removeOthers: async () => undefined };
+  const job = createJob({
+    tenantId: '00000000-0000-4000-8000-000000000001',
+    servicePrincipalId: 'sp',
+    template: findTemplate('scim')!,
+    intervalMinutes: 5,
+    randomHex32: 'a'.repeat(32),
+    now: '2026-01-01T00:00:00.000Z',
+  });
+  return { connect: makeConnectJob(env, vault, schemas, 'deployed'), job };
+}
+
 describe('SecretsManagerDeploymentSecrets', () => {
   beforeEach(() => secretsManager.reset());
 
@@ -82,35 +116,8 @@ describe("connect: the deployment's source client secret", () => {
       .on(GetSecretValueCommand)
       .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
       .resolves({ SecretString: 'client-secret-1' });
-    const env = parseDeployedEnv({
-      TABLE_NAME: 't',
-      SECRETS_KEY_ID: 'k',
-      SCHEDULE_GROUP_NAME: 'g',
-      SCHEDULER_ROLE_ARN: 'arn:aws:iam::111111111111:role/r',
-      SYNC_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:111111111111:function:f',
-      SOURCE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
-      SOURCE_CLIENT_SECRET_ARN: ARN,
-    });
-    const vault: SecretsVault = {
-      put: async () => undefined,
-      keys: async () => ['BaseAddress', 'SecretToken'],
-      read: async () => [
-        { key: 'BaseAddress', value: 'https://scim.example.com/scim/v2' },
-        { key: 'SecretToken', value: 'target-token' },
-      ],
-      remove: async () => undefined,
-    };
-    const schemas = { get: async () => null, put: async () => undefined, removeOthers: async () => undefined };
     // The default adapter, as the worker builds it: the mock stands in for every SecretsManagerClient.
-    const connect = makeConnectJob(env, vault, schemas, 'deployed');
-    const job = createJob({
-      tenantId: '00000000-0000-4000-8000-000000000001',
-      servicePrincipalId: 'sp',
-      template: findTemplate('scim')!,
-      intervalMinutes: 5,
-      randomHex32: 'a'.repeat(32),
-      now: '2026-01-01T00:00:00.000Z',
-    });
+    const { connect, job } = deployedConnect();
 
     await expect(connect(job)).rejects.toThrow('socket hang up');
     const connection = await connect(job);
@@ -133,36 +140,7 @@ describe('connect: the source token across ticks', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const env = parseDeployedEnv({
-        TABLE_NAME: 't',
-        SECRETS_KEY_ID: 'k',
-        SCHEDULE_GROUP_NAME: 'g',
-        SCHEDULER_ROLE_ARN: 'arn:aws:iam::111111111111:role/r',
-        SYNC_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:111111111111:function:f',
-        SOURCE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
-        SOURCE_CLIENT_SECRET_ARN: ARN,
-        SOURCE_LOGIN_BASE_URL: base,
-        SOURCE_GRAPH_BASE_URL: `${base}/v1.0`,
-      });
-      const vault: SecretsVault = {
-        put: async () => undefined,
-        keys: async () => ['BaseAddress', 'SecretToken'],
-        read: async () => [
-          { key: 'BaseAddress', value: 'https://scim.example.com/scim/v2' },
-          { key: 'SecretToken', value: 'target-token' },
-        ],
-        remove: async () => undefined,
-      };
-      const schemas = { get: async () => null, put: async () => undefined, removeOthers: async () => undefined };
-      const connect = makeConnectJob(env, vault, schemas, 'deployed');
-      const job = createJob({
-        tenantId: '00000000-0000-4000-8000-000000000001',
-        servicePrincipalId: 'sp',
-        template: findTemplate('scim')!,
-        intervalMinutes: 5,
-        randomHex32: 'a'.repeat(32),
-        now: '2026-01-01T00:00:00.000Z',
-      });
+      const { connect, job } = deployedConnect({ SOURCE_LOGIN_BASE_URL: base, SOURCE_GRAPH_BASE_URL: `${base}/v1.0` });
       for (let tick = 0; tick < 5; tick += 1) {
         const connection = await connect(job);
         expect(await connection.notifications!.subscriptions.renew('sub', '2026-01-01T01:00:00Z')).toBe(true);
