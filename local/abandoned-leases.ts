@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobRunStore } from '../functions/adapters/dynamodb/dynamodb-job-run-store.ts';
+import { jobKeyOf } from '../functions/adapters/dynamodb/job-item.ts';
 import { keys } from '../functions/adapters/dynamodb/table-keys.ts';
 
 /**
@@ -21,15 +22,14 @@ export async function releaseAbandonedLeases(options: { endpoint: string; tableN
         new ScanCommand({
           TableName: options.tableName,
           FilterExpression: 'begins_with(sk, :job) AND attribute_type(#run.leaseOwner, :string)',
-          ProjectionExpression: 'tenantId, servicePrincipalId, id, #run.leaseOwner',
+          ProjectionExpression: 'pk, sk, #run.leaseOwner',
           ExpressionAttributeNames: { '#run': 'run' },
           ExpressionAttributeValues: { ':job': keys.job(''), ':string': 'S' },
           ExclusiveStartKey: startKey,
         }),
       );
       for (const item of page.Items ?? []) {
-        const key = { tenantId: item.tenantId as string, servicePrincipalId: item.servicePrincipalId as string, jobId: item.id as string };
-        if (await runs.releaseLease(key, item.run.leaseOwner as string)) released += 1;
+        if (await runs.releaseLease(jobKeyOf(item), item.run.leaseOwner as string)) released += 1;
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);

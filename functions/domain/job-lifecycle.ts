@@ -55,6 +55,7 @@ export function createJob(input: NewJobInput): StoredJob {
     metadata: input.template.metadata.map((entry) => ({ ...entry })),
     run: {
       watermark: null,
+      watermarkAt: null,
       epoch: 0,
       linkGeneration: 0,
       escrowGeneration: 0,

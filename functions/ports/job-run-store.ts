@@ -9,8 +9,8 @@ export interface RunCommit {
   release: boolean;
 }
 
-/** A round that found nothing to do: where the source left it, and the activity the status shows for it. */
-export type IdleRound = Omit<IdleRounds, 'basis'>;
+/** A round that found nothing to do: the activity the status shows for it, and when. */
+export type IdleRound = Pick<IdleRounds, 'activityIdentifier' | 'at'>;
 
 /**
  * The sync worker's writes to the job item. Each is conditional on holding the lease (and on the epoch the run
@@ -34,6 +34,12 @@ export interface JobRunStore {
    * version was recorded meanwhile.
    */
   recordIdleRound(job: StoredJob, round: IdleRound): Promise<StoredJob | null>;
+  /**
+   * Writes an idle round into the job item with the position it read (`run.watermark`, `run.watermarkAt` = its
+   * time), on the version `job` was read at and with no live lease; the version bump voids the idle rounds item.
+   * null when the job changed or a run took the lease meanwhile.
+   */
+  renewWatermark(job: StoredJob, round: IdleRound & { watermark: string }): Promise<StoredJob | null>;
   /**
    * A change arrived while a run holds the lease: that run goes on to a fresh steady state. One write, and none
    * when one is already asked for; false when no live run holds the lease (then a run of its own is due).

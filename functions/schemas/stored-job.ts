@@ -45,6 +45,11 @@ export type TargetTraits = z.infer<typeof targetTraitsSchema>;
 export const runStateSchema = z.object({
   /** Opaque source position (the directory's nextLink/deltaLink state); null = start a full round. */
   watermark: z.nullable(z.string()),
+  /**
+   * When an idle round last wrote the watermark it read; null = none has. The watermark in force was read at or
+   * after this time: a run's commits since write newer ones without it (see domain/idle-rounds.ts).
+   */
+  watermarkAt: z._default(z.nullable(z.string()), null),
   epoch: z.int(),
   /** Links of older generations are ignored: restart Full/ConnectorDataStore is one counter bump. */
   linkGeneration: z.int(),
@@ -199,13 +204,14 @@ export const storedJobSchema = z.object({
 
 /**
  * The rounds that found nothing to do since the job item was last written, in an item of their own beside it, so
- * that an idle tick writes this small item instead of the whole job: the watermark the last one reached, its
- * activity id and time (the status shows it as the last execution). In force only while the job's `version` is
- * still `basis` (see domain/idle-rounds.ts); absent for a job that had none, and for jobs stored before it existed.
+ * that an idle tick writes this small item instead of the whole job: the last one's activity id and time (the status
+ * shows it as the last execution). In force only while the job's `version` is still `basis` (see
+ * domain/idle-rounds.ts); absent for a job that had none, and for jobs stored before it existed.
  */
 export const idleRoundsSchema = z.object({
   basis: z.int(),
-  watermark: z.string(),
+  /** The position the round reached, as items written before rounds kept the job's own held it. */
+  watermark: z.optional(z.string()),
   activityIdentifier: z.string(),
   at: z.string(),
 });

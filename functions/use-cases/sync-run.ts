@@ -7,6 +7,7 @@ import type { SyncTick } from '../schemas/sync-tick.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Assignments, DirectoryPage } from '../ports/directory-source.ts';
 import { assignmentDigest } from '../domain/assignment-scope.ts';
+import { watermarkRenewalDue } from '../domain/idle-rounds.ts';
 import { reconcileWanted } from '../domain/job-settings.ts';
 import type { AssignmentStore } from '../ports/assignment-store.ts';
 import type { ReferenceStore } from '../ports/reference-store.ts';
@@ -180,7 +181,11 @@ export function makeSyncRun(deps: SyncRunDeps) {
     const assignmentsChanged = assignments !== undefined && assignmentDigest(assignments) !== job.run.assignmentDigest;
     if (page.objects.length > 0 || !page.roundComplete || assignmentsChanged) return { connection, page, ...(assignments ? { assignments } : {}) };
     await connection.close();
-    return (await runs.recordIdleRound(job, { watermark: page.watermark, activityIdentifier: randomUUID(), at })) ? 'recorded' : 'busy';
+    const round = { activityIdentifier: randomUUID(), at };
+    const recorded = watermarkRenewalDue(job, at)
+      ? await runs.renewWatermark(job, { ...round, watermark: page.watermark })
+      : await runs.recordIdleRound(job, round);
+    return recorded ? 'recorded' : 'busy';
   }
 
   /** Sets up or renews the source's change subscriptions when due; never fails the run. */

@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getServices } from '../../functions/config/services.ts';
 import { systemClock } from '../../functions/ports/clock.ts';
+import { WATERMARK_RENEWAL_MS } from '../../functions/domain/idle-rounds.ts';
 import { meterConsumedCapacity } from '../support/consumed-capacity.ts';
 import { startSyncHarness, workerContext, wrappedSyncRun, type SyncHarness } from '../support/sync-harness.ts';
 
@@ -42,11 +43,15 @@ async function rawItems(jobId: string) {
 describe('an idle tick', () => {
   it('reads the job once and records the round with one conditional write, touching nothing else', async () => {
     const jobId = await h.startedJob();
+    const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };
+    // The first idle round writes the position it read into the job item (none has yet); the next ones leave it.
+    const first = countingWorker();
+    expect(await first.run(tick, () => workerContext().getRemainingTimeInMillis())).toBe('steadyState');
+    expect(first.calls.filter((call) => call.startsWith('DynamoDb'))).toEqual(['DynamoDbJobStore.get', 'DynamoDbJobRunStore.renewWatermark']);
     const before = (await h.getJob(jobId)).status;
     h.scim.clearRequests();
 
     const { calls, run } = countingWorker();
-    const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };
     expect(await run(tick, () => workerContext().getRemainingTimeInMillis())).toBe('steadyState');
 
     const store = calls.filter((call) => !call.startsWith('GraphDirectorySource') && !call.startsWith('HttpScimTarget'));
@@ -78,23 +83,39 @@ describe('an idle tick', () => {
     expect(account?.title).toBe('Peeked');
   });
 
-  it('consumes at most 1 read and 2 write units of the job items, and writes none to the job item', async () => {
+  it('consumes 1 read unit in all (half of one for the job items) and 1 write unit, and writes none to the job item', async () => {
     const jobId = await h.startedJob();
-    // The first idle tick after a run, and one after another idle tick: both cost the same.
-    for (let tick = 0; tick < 2; tick += 1) {
+    // The first idle tick after the run renews the job's watermark; the ones after it cost the same.
+    const metered = async (run: () => Promise<unknown>) => {
       const meter = meterConsumedCapacity(getServices().dynamo);
       try {
-        expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+        await run();
       } finally {
         meter.stop();
       }
       // The secrets read belongs to connecting to source and target, not to the job's own items.
       const own = meter.entries.filter((entry) => entry.item !== 'SECRETS');
-      expect(own.map((entry) => `${entry.command} ${entry.item}`)).toEqual(['Query query JOB', 'PutItem IDLE']);
-      expect(own.reduce((sum, entry) => sum + entry.read, 0)).toBeLessThanOrEqual(1);
-      expect(meter.total().write).toBeLessThanOrEqual(2);
-      expect(meter.total().write).toBeGreaterThan(0);
+      return { calls: own.map((entry) => `${entry.command} ${entry.item}`), jobRead: own.reduce((sum, entry) => sum + entry.read, 0), ...meter.total() };
+    };
+    const renewal = await metered(async () => expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState'));
+    expect(renewal.calls).toEqual(['Query query JOB', 'UpdateItem JOB']);
+    for (let tick = 0; tick < 2; tick += 1) {
+      const idle = await metered(async () => expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState'));
+      expect(idle.calls).toEqual(['Query query JOB', 'PutItem IDLE']);
+      // The job and its idle rounds fit in 4 KB together: half of one eventually consistent read unit.
+      expect(idle.jobRead).toBe(0.5);
+      expect(idle.read).toBe(1);
+      expect(idle.write).toBe(1);
     }
+
+    // Half a day later (on the worker's clock) the position is renewed again: one write of the job item.
+    const later = { now: () => new Date(Date.now() + WATERMARK_RENEWAL_MS) };
+    const run = wrappedSyncRun(later, (port) => port);
+    const tick = { tenantId: h.tenantId, servicePrincipalId: h.servicePrincipalId, jobId, trigger: 'schedule' as const };
+    const from = later.now().getTime();
+    const renewedLater = await metered(async () => expect(await run(tick, () => workerContext().getRemainingTimeInMillis())).toBe('steadyState'));
+    expect(renewedLater.calls).toEqual(['Query query JOB', 'UpdateItem JOB']);
+    expect(Date.parse((await rawItems(jobId)).job!.run.watermarkAt)).toBeGreaterThanOrEqual(from);
   });
 
   it('works on a job item stored before idle rounds had an item of their own', async () => {
@@ -103,15 +124,20 @@ describe('an idle tick', () => {
     const before = await rawItems(jobId);
     // As the previous release left a job: its idle rounds written into the job item itself, nothing beside it,
     // and without the run fields added since (their defaults apply).
-    const { escrowCursor: _cursor, notifications: _notifications, reconciledAt: _reconciled, ...oldRun } = before.job!.run;
+    const { escrowCursor: _cursor, notifications: _notifications, reconciledAt: _reconciled, watermarkAt: _at, ...oldRun } = before.job!.run;
     await dynamo.send(new PutCommand({ TableName: env.TABLE_NAME, Item: { ...before.job, run: oldRun } }));
     await dynamo.send(new DeleteCommand({ TableName: env.TABLE_NAME, Key: { pk: before.pk, sk: `JOB#${jobId}#IDLE` } }));
-    const status = (await h.getJob(jobId)).status;
 
+    // Its first idle round renews its watermark, in the job item; the next one is recorded beside it.
+    expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
+    const renewed = await rawItems(jobId);
+    expect(renewed.job!.version).toBe(before.job!.version + 1);
+    expect(renewed.job!.run.watermarkAt).toEqual(expect.any(String));
+    const status = (await h.getJob(jobId)).status;
     expect((await h.runJob(jobId, 'schedule')).outcome).toBe('steadyState');
     const idled = await rawItems(jobId);
-    expect(idled.job!.version).toBe(before.job!.version);
-    expect(idled.idle).toMatchObject({ basis: before.job!.version });
+    expect(idled.job!.version).toBe(renewed.job!.version);
+    expect(idled.idle).toMatchObject({ basis: renewed.job!.version });
     const shown = (await h.getJob(jobId)).status;
     expect(shown.lastExecution.activityIdentifier).not.toBe(status.lastExecution.activityIdentifier);
     expect(shown.lastExecution.activityIdentifier).toBe(idled.idle!.activityIdentifier);

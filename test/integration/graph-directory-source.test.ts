@@ -159,6 +159,22 @@ describe('GraphDirectorySource against the local directory', () => {
     const other = source(local.url, { userAttributes: ['displayName', 'mail'] });
     await expect(other.graph.readPage(full.watermark)).rejects.toBeInstanceOf(ResyncRequiredError);
   });
+
+  it('pins the selection with a digest, and reads on from a position saved with the selection spelled out', async () => {
+    const local = await directory({ seedUsers: 2 });
+    const { graph } = source(local.url);
+    const full = await readRound(graph, null);
+    const saved = JSON.parse(full.watermark) as { select: string };
+    expect(saved.select).toMatch(/^[\w-]{22}$/);
+    await call(local, 'PATCH', `/users/${full.objects.find((o) => o.type === 'User')!.id}`, { jobTitle: 'Changed' });
+
+    // As positions were saved before: the attribute lists themselves (users|groups, members added).
+    const spelledOut = JSON.stringify({ ...saved, select: 'displayName,userPrincipalName,accountEnabled,jobTitle|displayName,description,members' });
+    const next = await readRound(graph, spelledOut);
+    expect(next.objects.map((o) => o.attributes.jobTitle)).toEqual(['Changed']);
+    const other = source(local.url, { userAttributes: ['displayName', 'mail'] });
+    await expect(other.graph.readPage(spelledOut)).rejects.toBeInstanceOf(ResyncRequiredError);
+  });
 });
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;

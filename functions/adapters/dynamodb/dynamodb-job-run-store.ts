@@ -2,7 +2,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { withIdleRounds } from '../../domain/idle-rounds.ts';
 import type { IdleRound, JobRunStore, RunCommit } from '../../ports/job-run-store.ts';
-import { storedJobSchema, type IdleRounds, type JobKey, type StoredJob, type RunState } from '../../schemas/stored-job.ts';
+import { type IdleRounds, type JobKey, type StoredJob, type RunState } from '../../schemas/stored-job.ts';
+import { jobFromItem, statusItem } from './job-item.ts';
 import { isConditionFailure, keys } from './table-keys.ts';
 
 function keyOf(job: StoredJob): JobKey {
@@ -35,7 +36,7 @@ function updateOf(
     sets.push(`#${parent}.#f${index} = :v${index}`);
   };
   for (const [field, value] of Object.entries(run)) if (value !== undefined) add('run', field, value);
-  for (const [field, value] of Object.entries(status)) if (value !== undefined) add('status', field, value);
+  for (const [field, value] of Object.entries(statusItem(status))) if (value !== undefined) add('status', field, value);
   if (condition.includes(':null')) values[':null'] = 'NULL';
   return { UpdateExpression: `SET ${sets.join(', ')}`, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
 }
@@ -72,9 +73,10 @@ export class DynamoDbJobRunStore implements JobRunStore {
   }
 
   /**
-   * One PutItem of the small idle rounds item, never the job item. Conditional only on not going back in time
-   * over rounds recorded on the same version: a round recorded on a version that is no longer the job's (a lease
-   * taken, an API write since the read) is void, so the job item's condition is not needed.
+   * One PutItem of the small idle rounds item (about 250 bytes: one write unit), never the job item. Conditional
+   * only on not going back in time over rounds recorded on the same version: a round recorded on a version that is
+   * no longer the job's (a lease taken, an API write since the read) is void, so the job item's condition is not
+   * needed.
    */
   async recordIdleRound(job: StoredJob, round: IdleRound): Promise<StoredJob | null> {
     const idle: IdleRounds = { basis: job.version, ...round };
@@ -93,6 +95,19 @@ export class DynamoDbJobRunStore implements JobRunStore {
       if (isConditionFailure(error)) return null;
       throw error;
     }
+  }
+
+  renewWatermark(job: StoredJob, round: IdleRound & { watermark: string }): Promise<StoredJob | null> {
+    const idle = withIdleRounds(job, { basis: job.version, activityIdentifier: round.activityIdentifier, at: round.at });
+    return this.update(
+      keyOf(job),
+      updateOf(
+        { watermark: round.watermark, watermarkAt: round.at },
+        idle.status,
+        `#version = :version AND ${LEASE_FREE}`,
+        { ':version': job.version, ':now': round.at },
+      ),
+    );
   }
 
   /**
@@ -145,7 +160,7 @@ export class DynamoDbJobRunStore implements JobRunStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return storedJobSchema.parse(Attributes);
+      return jobFromItem(Attributes ?? {});
     } catch (error) {
       if (isConditionFailure(error)) return null;
       throw error;

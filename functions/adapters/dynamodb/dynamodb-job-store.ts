@@ -2,7 +2,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidCursorError, JobVersionConflictError, type JobPage, type JobStore } from '../../ports/job-store.ts';
 import { withIdleRounds } from '../../domain/idle-rounds.ts';
-import { idleRoundsSchema, storedJobSchema, type JobKey, type StoredJob } from '../../schemas/stored-job.ts';
+import { idleRoundsSchema, type JobKey, type StoredJob } from '../../schemas/stored-job.ts';
+import { jobFromItem, jobIdOf, jobItem } from './job-item.ts';
 import { isConditionFailure, keys } from './table-keys.ts';
 
 function itemKey(key: JobKey) {
@@ -17,7 +18,7 @@ type Item = Record<string, unknown>;
 
 /** The job item with its idle rounds item (when it has one) read over it. */
 function fromItems(job: Item, idle: Item | undefined): StoredJob {
-  return withIdleRounds(storedJobSchema.parse(job), idle ? idleRoundsSchema.parse(idle) : null);
+  return withIdleRounds(jobFromItem(job), idle ? idleRoundsSchema.parse(idle) : null);
 }
 
 const isIdleRounds = (item: Item) => String(item.sk).endsWith('#IDLE');
@@ -44,7 +45,7 @@ export class DynamoDbJobStore implements JobStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...itemKey(keyOf(job)), ...job },
+          Item: jobItem(job),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -95,20 +96,20 @@ export class DynamoDbJobStore implements JobStore {
       const last = pairs.at(-1);
       if (!isIdleRounds(item)) pairs.push({ job: item });
       // One whose job was on the previous page (or is deleted) is skipped.
-      else if (last && item.sk === keys.idleRounds(String(last.job.id))) last.idle = item;
+      else if (last && item.sk === keys.idleRounds(jobIdOf(last.job))) last.idle = item;
     }
     const page = pairs.slice(0, limit);
     const lastPair = page.at(-1);
     if (lastPair && !lastPair.idle && LastEvaluatedKey && lastPair === pairs.at(-1) && Items.at(-1) === lastPair.job) {
       const { Item } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk, sk: keys.idleRounds(String(lastPair.job.id)) } }),
+        new GetCommand({ TableName: this.tableName, Key: { pk, sk: keys.idleRounds(jobIdOf(lastPair.job)) } }),
       );
       if (Item) lastPair.idle = Item;
     }
     const more = pairs.length > limit || LastEvaluatedKey !== undefined;
     return {
       jobs: page.map((pair) => fromItems(pair.job, pair.idle)),
-      cursor: more && lastPair ? encodeCursor({ sk: keys.idleRounds(String(lastPair.job.id)) }) : null,
+      cursor: more && lastPair ? encodeCursor({ sk: keys.idleRounds(jobIdOf(lastPair.job)) }) : null,
     };
   }
 
@@ -118,7 +119,7 @@ export class DynamoDbJobStore implements JobStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...itemKey(keyOf(job)), ...next },
+          Item: jobItem(next),
           ConditionExpression: 'version = :expected',
           ExpressionAttributeValues: { ':expected': job.version },
         }),

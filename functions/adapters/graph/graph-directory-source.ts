@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import {
   ResyncRequiredError,
@@ -50,7 +51,9 @@ class TokenRefusedError extends SourceUnavailableError {}
 
 /**
  * The saved position: which stream the round is in and, per stream, the nextLink or deltaLink to read next
- * (null = that stream starts a full read). `select` pins the attribute selection the links were made with.
+ * (null = that stream starts a full read). `select` pins the attribute selection the links were made with: a
+ * digest of it (the list itself, as positions saved before the digest hold it, is still read), as the position is
+ * stored in the job's items and an idle tick reads them whole.
  */
 const watermarkSchema = z.object({
   v: z.literal(1),
@@ -172,6 +175,10 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
   }
 
   private selectKey(): string {
+    return createHash('sha256').update(this.selectList()).digest('base64url').slice(0, 22);
+  }
+
+  private selectList(): string {
     return `${this.select.users}|${this.select.groups}`;
   }
 
@@ -187,7 +194,7 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
     } catch {
       throw new ResyncRequiredError('The saved directory position cannot be read; a full read is needed.');
     }
-    if (parsed.select !== this.selectKey()) {
+    if (parsed.select !== this.selectKey() && parsed.select !== this.selectList()) {
       throw new ResyncRequiredError('The selected directory attributes changed since the saved position; a full read is needed.');
     }
     for (const link of [parsed.users, parsed.groups]) {
