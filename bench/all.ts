@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 const benchmarks = [
   { name: 'idle-tick', headline: /^(idle tick|job items):/ },
   { name: 'initial-sync', headline: /^(initial sync|worker CPU|DynamoDB|raw loader|ratio):/ },
+  { name: 'initial-sync-at-limit', headline: /^(target|initial sync|raw loader|ratio):/ },
   { name: 'scale', headline: /^(directory:|initial sync:|restart Full:|token expired:|worker CPU|worker RSS|after GC)/ },
   { name: 'bundles', headline: /over 250 KB|^within:/ },
 ];

@@ -4,7 +4,11 @@
  * POSTs the same users, mapped the same way, straight into a fresh local SCIM service at the same concurrency, as
  * the ceiling to compare with. The directory, DynamoDB (dynalite) and both SCIM services run in a process of their
  * own (bench/support/services-process.ts), as they are remote deployed; the worker and the raw loader run here.
- * Run: `npm run bench:initial-sync` (or `BENCH_USERS=2000 npm run bench:initial-sync`; `npm run bench` runs it with the others).
+ * With BENCH_TARGET_RATE=R both SCIM services take at most R requests per second and answer 429 with Retry-After
+ * above it, as real targets do; the raw loader then sends at exactly R (it is told R, the job is not) and retries
+ * what was refused after the Retry-After.
+ * Run: `npm run bench:initial-sync` (or `BENCH_USERS=2000 npm run bench:initial-sync`), `npm run
+ * bench:initial-sync-at-limit` (R = 20, 2,000 users); `npm run bench` runs both with the others.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -19,8 +23,11 @@ const { sourceUserResources } = await import('../test/support/sync-harness.ts');
 const { getServices } = await import('../functions/config/services.ts');
 const { countCapacity } = await import('./support/dynamodb-capacity.ts');
 const users = z.coerce.number().int().min(1).default(10_000).parse(process.env.BENCH_USERS);
+const targetRate = z.coerce.number().positive().optional().parse(process.env.BENCH_TARGET_RATE);
 const groups = 3;
 const IDLE_TICKS = 20;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function rawLoad(resources: Record<string, unknown>[], scimUrl: string, token: string, concurrency: number) {
   const url = new URL(scimUrl);
@@ -29,28 +36,45 @@ async function rawLoad(resources: Record<string, unknown>[], scimUrl: string, to
     const started = performance.now();
     const cpuBefore = cpuMs();
     let next = 0;
+    let refused = 0;
+    // At a rate limit, request k leaves at k / R seconds: the best a client that knows R can do.
+    let sent = 0;
+    const slot = async () => {
+      if (!targetRate) return;
+      const at = started + (sent++ * 1000) / targetRate;
+      if (at > performance.now()) await sleep(at - performance.now());
+    };
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < resources.length) {
           const resource = resources[next++];
-          const response = await pool.request({
-            method: 'POST',
-            path: `${url.pathname}/Users`,
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-            body: JSON.stringify(resource),
-          });
-          await response.body.text();
-          if (response.statusCode !== 201) throw new Error(`raw POST answered ${response.statusCode}`);
+          for (;;) {
+            await slot();
+            const response = await pool.request({
+              method: 'POST',
+              path: `${url.pathname}/Users`,
+              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+              body: JSON.stringify(resource),
+            });
+            await response.body.text();
+            if (response.statusCode === 429 && targetRate) {
+              refused += 1;
+              await sleep(Number(response.headers['retry-after'] ?? 1) * 1000);
+              continue;
+            }
+            if (response.statusCode !== 201) throw new Error(`raw POST answered ${response.statusCode}`);
+            break;
+          }
         }
       }),
     );
-    return { seconds: (performance.now() - started) / 1000, cpuMs: cpuMs() - cpuBefore };
+    return { seconds: (performance.now() - started) / 1000, cpuMs: cpuMs() - cpuBefore, refused };
   } finally {
     await pool.close();
   }
 }
 
-const services = await startRemoteServices({ users, groups });
+const services = await startRemoteServices({ users, groups, ...(targetRate ? { targetRate } : {}) });
 try {
   const concurrency = getServices().env.SCIM_CONCURRENCY;
   const capacity = countCapacity(getServices().dynamo);
@@ -90,12 +114,16 @@ try {
   const rawRate = rawCreated / raw.seconds;
 
   const cpu = cpus();
-  console.log(`command:      ${users === 10_000 ? '' : `BENCH_USERS=${users} `}npm run bench:initial-sync`);
+  const knobs = `${targetRate ? `BENCH_TARGET_RATE=${targetRate} ` : ''}${users === 10_000 ? '' : `BENCH_USERS=${users} `}`;
+  console.log(`command:      ${knobs}npm run bench:initial-sync`);
   console.log(`machine:      ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}`);
   console.log(`directory:    ${users} users, ${groups} groups with ${counts.members} memberships; concurrency ${concurrency}`);
   console.log('processes:    worker (and raw loader) in one; directory, dynalite, SCIM target, API in another');
   console.log(
-    `initial sync: ${provisioned} objects (users, groups with members) in ${syncSeconds.toFixed(2)} s = ${syncRate.toFixed(0)} objects/s`,
+    `target:       ${targetRate ? `at most ${targetRate} requests/s (429 with Retry-After above it); the job is not told the rate, the raw loader is` : 'unlimited'}`,
+  );
+  console.log(
+    `initial sync: ${provisioned} objects (users, groups with members) in ${syncSeconds.toFixed(2)} s = ${syncRate.toFixed(targetRate ? 1 : 0)} objects/s`,
   );
   console.log(
     `worker CPU:   ${syncCpuMs.toFixed(0)} ms = ${(syncCpuMs / provisioned).toFixed(2)} ms/object (services process: ${(servicesCpuMs / provisioned).toFixed(2)} ms/object)`,
@@ -107,7 +135,9 @@ try {
   console.log(
     `DynamoDB:     ${(spent.calls / provisioned).toFixed(2)} requests, ${(spent.readUnits / provisioned).toFixed(2)} RRU, ${(spent.writeUnits / provisioned).toFixed(2)} WRU per object (${operations})`,
   );
-  console.log(`raw loader:   ${rawCreated} users in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(0)} objects/s (${(raw.cpuMs / rawCreated).toFixed(2)} ms CPU/object)`);
+  console.log(
+    `raw loader:   ${rawCreated} users in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(targetRate ? 1 : 0)} objects/s (${(raw.cpuMs / rawCreated).toFixed(2)} ms CPU/object${targetRate ? `, ${raw.refused} answered 429` : ''})`,
+  );
   console.log(`ratio:        sync / raw = ${(syncRate / rawRate).toFixed(2)}`);
   console.log(
     `idle tick:    median ${idleMs[Math.floor(IDLE_TICKS / 2)]!.toFixed(1)} ms, max ${idleMs[IDLE_TICKS - 1]!.toFixed(1)} ms over ${IDLE_TICKS} ticks`,

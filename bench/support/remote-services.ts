@@ -15,6 +15,8 @@ export interface ServicesOptions {
   groups: number;
   /** Members of each group, by index (see seedDemoDirectory). */
   groupSizes?: number[];
+  /** Both SCIM services answer 429 with Retry-After above this many requests per second (a token bucket). */
+  targetRate?: number;
 }
 
 export type ServicesRequest = { id: number; kind: 'counts' | 'usage' | 'expireDeltaTokens' | 'close' };

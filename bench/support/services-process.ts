@@ -19,7 +19,13 @@ const options = JSON.parse(process.argv[2] ?? '{}') as ServicesOptions;
 const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-services-'));
 const scimToken = 'bench-scim-token';
 const stack = await startLocalStack({
-  ...localEnvSchema.parse({ ...EPHEMERAL_PORTS, LOCAL_SEED_USERS: options.users, LOCAL_SEED_GROUPS: options.groups, LOCAL_SCIM_TOKEN: scimToken }),
+  ...localEnvSchema.parse({
+    ...EPHEMERAL_PORTS,
+    LOCAL_SEED_USERS: options.users,
+    LOCAL_SEED_GROUPS: options.groups,
+    LOCAL_SCIM_TOKEN: scimToken,
+    ...(options.targetRate ? { LOCAL_SCIM_RATE_LIMIT: options.targetRate } : {}),
+  }),
   dataDir,
   ...(options.groupSizes ? { seedGroupSizes: options.groupSizes } : {}),
   inMemoryDynamoDb: true,
@@ -30,7 +36,11 @@ const stack = await startLocalStack({
 const dropInvocations = await startLambdaEndpoint({ host: '127.0.0.1', port: 0, functions: { 'sync-job': async () => undefined }, onError: () => undefined });
 process.env.LAMBDA_ENDPOINT = dropInvocations.url;
 const rawDir = await mkdtemp(path.join(tmpdir(), 'bench-raw-'));
-const raw = await startLocalScimService({ token: scimToken, dataFile: path.join(rawDir, 'scim.json') });
+const raw = await startLocalScimService({
+  token: scimToken,
+  dataFile: path.join(rawDir, 'scim.json'),
+  ...(options.targetRate ? { rateLimit: { requestsPerSecond: options.targetRate } } : {}),
+});
 
 const env = Object.fromEntries(
   ['TABLE_NAME', 'SECRETS_KEY_ID', 'LOCAL_SECRETS_KEY', 'SCHEDULE_GROUP_NAME', 'SCHEDULER_ROLE_ARN', 'SYNC_FUNCTION_ARN', 'DYNAMODB_ENDPOINT', 'SCHEDULER_ENDPOINT', 'LOCAL_SOURCE_BASE_URL'].map(
