@@ -325,14 +325,21 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
 
   it('ends every request waiting for the pace with ThrottledError when a Retry-After is longer than a request may wait', async () => {
     service.failNext({ status: 429, retryAfter: '3600', times: 1 });
-    // One request a second: the others wait in the pacer while the first is answered 429. A wait is a short real
-    // pause here, so that the answer comes while they wait; what they were asked to wait is recorded.
+    // One request a second: the others wait in the pacer while the first is answered 429. A wait ends once the
+    // first request has its answer, so that the answer always comes while they wait; what they were asked to wait
+    // is recorded.
+    let firstAnswered: Promise<unknown> = new Promise(() => {});
     const paced = target({
       maxRequestsPerSecond: 1,
       clock: { now: () => new Date() },
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50), sleeps.push(ms))),
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return firstAnswered.then(() => undefined);
+      },
     });
-    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => paced.findBy('Users', 'userName', `waiting${i}@contoso.com`)));
+    const requests = Array.from({ length: 10 }, (_, i) => paced.findBy('Users', 'userName', `waiting${i}@contoso.com`));
+    firstAnswered = requests[0]!.catch(() => undefined);
+    const results = await Promise.allSettled(requests);
     expect(results.map((result) => result.status === 'rejected' && result.reason instanceof ThrottledError)).toEqual(Array(10).fill(true));
     expect(sleeps.some((ms) => ms > 30_000)).toBe(false);
   });
