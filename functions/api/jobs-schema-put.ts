@@ -1,6 +1,7 @@
 import { UnusableSchemaError } from '../domain/job-errors.ts';
 import { MAX_SCHEMA_BYTES } from '../domain/mapping/limits.ts';
 import { checkSchema } from '../domain/mapping/schema-validation.ts';
+import { withRegexEngine } from '../domain/mapping/tenant-regex.ts';
 import { hasUnstatedFlags, synchronizationSchemaSchema, withStatedFlags } from '../domain/mapping/schema.ts';
 import { graphHandler } from '../http/graph-handler.ts';
 import { getServices, jobExists } from '../config/services.ts';
@@ -16,7 +17,7 @@ export const handler = graphHandler(
     const key = { tenantId: principal.tenantId, servicePrincipalId, jobId };
     const { commands } = getServices();
     const stated = hasUnstatedFlags(body) ? withStatedFlags(body, await commands.schema(key)) : body;
-    const checked = checkSchema(stated);
+    const checked = await withRegexEngine(() => checkSchema(stated));
     if ('problems' in checked) throw new UnusableSchemaError(checked.problems);
     await commands.putSchema(key, checked.schema);
     return { statusCode: 204 };

@@ -7,7 +7,8 @@ import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
 import { publicOnlyAgent } from '../adapters/net/public-only-connections.ts';
 import { AgentFetch } from '../adapters/http/http-exchange.ts';
 import { createHash } from 'node:crypto';
-import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
+import { findObjectMapping, mappingUsesRegex, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
+import { loadRegexEngine } from '../domain/mapping/tenant-regex.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import { confidentialValues } from '../domain/secret-redaction.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
@@ -73,6 +74,7 @@ export function makeConnectJob(
     const flows: Partial<Record<'User' | 'Group', TypeFlow>> = {};
     if (users) flows.User = { mapping: users.objectMapping, targetObject: users.targetObject, resourceType: 'Users' };
     if (groups) flows.Group = { mapping: groups.objectMapping, targetObject: groups.targetObject, resourceType: 'Groups' };
+    if (Object.values(flows).some((flow) => mappingUsesRegex(flow.mapping))) await loadRegexEngine();
 
     // Every secret value of the job, and the deployment's, is taken out of what the target and directory answer.
     const confidential = confidentialValues(pairs);
