@@ -6,7 +6,8 @@ import { scimDefaultSchema } from '../../functions/domain/mapping/scim-default-s
 import { filterSchema, type ObjectMapping } from '../../functions/domain/mapping/schema.ts';
 import { RegexEngineNotLoadedError, tenantRegex, withRegexEngine } from '../../functions/domain/mapping/tenant-regex.ts';
 
-// In the order written: the engine is loaded by the test that needs it, and stays loaded in this file.
+// In the order written: the engine is loaded by the test that needs it, and stays loaded in this file (the worker's
+// connect loads it too: connect-regex-engine.test.ts).
 describe('the regular expression engine, loaded on first need', () => {
   const users = findObjectMapping(scimDefaultSchema, 'User')!.objectMapping;
   const withSource = (expression: string): ObjectMapping => ({
@@ -27,13 +28,13 @@ describe('the regular expression engine, loaded on first need', () => {
     expect(mappingUsesRegex(scopedBy('not regex match'))).toBe(true);
   });
 
-  it('is not loaded by an expression without a regular expression', async () => {
+  it('is not loaded for an expression without a regular expression', async () => {
     const response = await withRegexEngine(() => parseAndEvaluate('ToLower([mail])', { mail: 'A@B' }));
     expect(response.evaluationResult).toEqual(['a@b']);
     expect(() => tenantRegex('a+', 'test')).toThrow(RegexEngineNotLoadedError);
   });
 
-  it('is loaded for one that has one, which then runs', async () => {
+  it('is loaded for an expression that has one, which then runs', async () => {
     const response = await withRegexEngine(() => parseAndEvaluate('Replace([mail], , "a+", , "b", , )', { mail: 'caab' }));
     expect(response.evaluationResult).toEqual(['cbb']);
     expect(tenantRegex('a+', 'test').test('caab')).toBe(true);
