@@ -151,7 +151,7 @@ export function makeConnectJob(
       flows,
       close: async () => {
         await target.close();
-        guardedSource?.close();
+        await guardedSource?.close();
       },
     };
   };

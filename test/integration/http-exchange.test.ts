@@ -41,7 +41,7 @@ describe('AgentFetch: fetch over node:http through its own Agents', () => {
       }
       expect(sockets.size).toBe(1);
     } finally {
-      client.close();
+      await client.close();
     }
   });
 
@@ -52,7 +52,7 @@ describe('AgentFetch: fetch over node:http through its own Agents', () => {
       expect(response.status).toBe(302);
       expect(response.headers.get('location')).toBe('http://127.0.0.1:1/elsewhere');
     } finally {
-      client.close();
+      await client.close();
     }
   });
 
@@ -63,7 +63,7 @@ describe('AgentFetch: fetch over node:http through its own Agents', () => {
       await expect(failure).rejects.toMatchObject({ name: 'TimeoutError' });
       expect(describeFailure(await failure.catch((error: unknown) => error))).toBe('the request timed out');
     } finally {
-      client.close();
+      await client.close();
     }
   });
 });

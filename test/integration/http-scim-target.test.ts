@@ -491,6 +491,24 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
       expect(sleeps).toEqual([]);
     });
 
+    it('closes its connections once the requests in flight have their answers, not before', async () => {
+      let release = () => {};
+      let arrived = () => {};
+      const request = new Promise<void>((resolve) => (arrived = resolve));
+      answer = (response) => {
+        release = () => response.writeHead(200, { 'content-type': 'application/scim+json' }).end('{"totalResults":0,"Resources":[]}');
+        arrived();
+      };
+      // One attempt: a request cut off by the close fails at once instead of being sent again.
+      const own = new HttpScimTarget({ baseUrl: rogueUrl, token, sleep: async () => undefined, maxAttempts: 1 });
+      const found = own.findBy('Users', 'userName', 'x');
+      await request;
+      const closed = own.close();
+      release();
+      await expect(found).resolves.toBeNull();
+      await closed;
+    });
+
     it('retries a GET whose connection was reset, then returns the answer', async () => {
       let resets = 1;
       answer = (response) => {

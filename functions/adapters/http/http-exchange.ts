@@ -87,16 +87,35 @@ async function readText(incoming: http.IncomingMessage): Promise<string> {
   return text;
 }
 
+/** Requests in flight, so that closing their Agent can wait for them to end rather than cut them off. */
+export class InFlight {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  track<T>(request: Promise<T>): Promise<T> {
+    this.pending.add(request);
+    const done = () => this.pending.delete(request);
+    request.then(done, done);
+    return request;
+  }
+
+  /** Resolves once every request tracked so far has ended, however it ended. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+}
+
 /** Statuses whose Response may not carry a body, however empty. */
 const bodyless = new Set([101, 204, 205, 304]);
 
 /**
  * `fetch` over {@link exchange}, through Agents `agentFor` makes (one per protocol, on first use; {@link close}
- * destroys them): for a client written against fetch that must connect through its own Agents. Requests are sent
+ * destroys them once the requests in flight have ended): for a client written against fetch that must connect
+ * through its own Agents. Requests are sent
  * as {@link exchange} sends them: a redirect is answered, never followed, whatever `init.redirect` says.
  */
 export class AgentFetch {
   private readonly agents = new Map<string, http.Agent>();
+  private readonly inFlight = new InFlight();
 
   constructor(
     private readonly agentFor: AgentFactory,
@@ -111,13 +130,13 @@ export class AgentFetch {
       agent = this.agentFor(url.protocol, this.options);
       this.agents.set(url.protocol, agent);
     }
-    const answer = await exchange(url, `${url.pathname}${url.search}`, {
+    const answer = await this.inFlight.track(exchange(url, `${url.pathname}${url.search}`, {
       method: init.method ?? 'GET',
       headers: Object.fromEntries(new Headers(init.headers)),
       ...(typeof init.body === 'string' ? { body: init.body } : {}),
       agent,
       ...(init.signal ? { signal: init.signal } : {}),
-    });
+    }));
     const headers = new Headers();
     for (const [name, value] of Object.entries(answer.headers)) {
       for (const each of [value ?? []].flat()) headers.append(name, each);
@@ -125,7 +144,8 @@ export class AgentFetch {
     return new Response(bodyless.has(answer.status) ? null : answer.text, { status: answer.status, headers });
   };
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.inFlight.settled();
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
   }

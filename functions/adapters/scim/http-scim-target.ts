@@ -16,7 +16,7 @@ import {
 } from '../../ports/scim-target.ts';
 import { RequestPacer } from '../http/request-pacer.ts';
 import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
-import { exchange, plainAgent, type AgentFactory, type HttpAnswer } from '../http/http-exchange.ts';
+import { exchange, InFlight, plainAgent, type AgentFactory, type HttpAnswer } from '../http/http-exchange.ts';
 import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
 
 export { quoteFilterValue };
@@ -102,6 +102,7 @@ export class HttpScimTarget implements ScimTarget {
   private readonly basePath: string;
   private readonly agent: Agent;
   private readonly ownsAgent: boolean;
+  private readonly inFlight = new InFlight();
   private readonly timeoutMs: number;
   /** One policy per target: one 429 holds back every request of the job, not just its own. */
   private readonly retries: RetryPolicy;
@@ -272,9 +273,11 @@ export class HttpScimTarget implements ScimTarget {
     await this.send('DELETE', `/${type}/${encodeURIComponent(id)}`, undefined, { notFoundIsDone: true });
   }
 
-  /** Closes the connection pool when this target created it. */
+  /** Closes the connection pool when this target created it, once the requests in flight have ended. */
   async close(): Promise<void> {
-    if (this.ownsAgent) this.agent.destroy();
+    if (!this.ownsAgent) return;
+    await this.inFlight.settled();
+    this.agent.destroy();
   }
 
   /** Sends `all`, or `one` (primary values only) to a target known to take one value each, or after it refused `all`. */
@@ -370,7 +373,7 @@ export class HttpScimTarget implements ScimTarget {
     try {
       // exchange follows no redirect (one could carry the bearer token elsewhere) and skips fetch's web-stream
       // machinery: an initial sync makes thousands of these requests.
-      response = await exchange(this.origin, `${this.basePath}${path}`, {
+      response = await this.inFlight.track(exchange(this.origin, `${this.basePath}${path}`, {
         method,
         agent: this.agent,
         timeoutMs: this.timeoutMs,
@@ -381,7 +384,7 @@ export class HttpScimTarget implements ScimTarget {
           ...(body === undefined ? {} : { 'content-type': scimJson }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      }));
     } catch (error) {
       const unreachable = unreachableReason(error);
       if (unreachable !== null) throw new TargetUnavailableError(`${what}: the target ${unreachable}`);
