@@ -4,6 +4,8 @@
  * (median reported). The import is what Lambda's init does with the bundle: load the `@aws-sdk/*` packages it leaves
  * to the runtime (here from node_modules), then parse and evaluate the bundle itself; the two are timed apart, as
  * only the second is the bundle's. No network; the functions build their clients on first use, so nothing is called.
+ * The packages the stack ships beside a bundle to load on first need (lazyModules) are not loaded at init, so not
+ * measured with it; their minified size, and what importing one alone in a fresh process takes, are printed apart.
  * Run: `npm run bench:bundles` (BENCH_RUNS to change the default of 5).
  */
 import { build } from 'esbuild';
@@ -13,7 +15,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
-import { projectRoot, serviceBundling } from '../lib/constructs/service-function.ts';
+import { lazyModules, projectRoot, serviceBundling } from '../lib/constructs/service-function.ts';
 import { functionEntries, synthesize } from '../test/cdk/synth.ts';
 
 /** The budget per bundle, minified. */
@@ -66,7 +68,7 @@ const entries = functionEntries(synthesize().stack);
 // Inside the repository, so that the bundles find the `@aws-sdk/*` packages they leave out.
 const outDir = mkdtempSync(path.join(projectRoot, '.bench-bundles-'));
 try {
-  const rows: Array<{ service: string; entry: string; bytes: number; sdk: number; bundle: number }> = [];
+  const rows: Array<{ service: string; entry: string; bytes: number; sdk: number; bundle: number; lazy: string[] }> = [];
   for (const [service, entry] of entries) {
     const outfile = path.join(outDir, service, 'index.mjs');
     const { metafile } = await build({
@@ -79,12 +81,14 @@ try {
       mainFields: serviceBundling.mainFields,
       minify: serviceBundling.minify,
       banner: { js: serviceBundling.banner },
-      // NodejsFunction's default on Node.js 18 and later: the runtime provides AWS SDK v3.
-      external: ['@aws-sdk/*'],
+      // The runtime provides AWS SDK v3; the lazy modules are shipped beside the bundle.
+      external: serviceBundling.externalModules,
       metafile: true,
       logLevel: 'error',
     });
-    const sdkPackages = [...new Set(Object.values(metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path)))];
+    const externalImports = Object.values(metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external));
+    const sdkPackages = [...new Set(externalImports.filter((i) => i.path.startsWith('@aws-sdk/')).map((i) => i.path))];
+    const lazy = [...new Set(externalImports.filter((i) => i.kind === 'dynamic-import' && i.path in lazyModules).map((i) => i.path))];
     const inits = Array.from({ length: runs }, () => initOf(outfile, sdkPackages));
     rows.push({
       service,
@@ -92,22 +96,35 @@ try {
       bytes: statSync(outfile).size,
       sdk: median(inits.map((init) => init.sdk)),
       bundle: median(inits.map((init) => init.bundle)),
+      lazy,
     });
   }
 
   const cpu = cpus();
   console.log(`command:  ${process.env.BENCH_RUNS ? `BENCH_RUNS=${runs} ` : ''}npm run bench:bundles`);
   console.log(`machine:  ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}`);
-  console.log(`bundles:  esbuild ${serviceBundling.format}, ${serviceBundling.target}, minified, @aws-sdk/* external; init = median import of ${runs} fresh processes`);
+  console.log(`bundles:  esbuild ${serviceBundling.format}, ${serviceBundling.target}, minified, ${serviceBundling.externalModules.join(', ')} external; init = median import of ${runs} fresh processes`);
   console.log('');
   const width = Math.max(...rows.map((row) => row.entry.length));
-  console.log(`${'entry'.padEnd(width)}  ${'size'.padStart(9)}  ${'bundle init'.padStart(11)}  ${'+ AWS SDK'.padStart(9)}`);
+  console.log(`${'entry'.padEnd(width)}  ${'size'.padStart(9)}  ${'bundle init'.padStart(11)}  ${'+ AWS SDK'.padStart(9)}  on first need`);
   const ms = (value: number) => `${value.toFixed(0)} ms`;
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   for (const row of rows.sort((a, b) => b.bytes - a.bytes)) {
     const over = row.bytes > BUDGET_BYTES ? '  over 250 KB' : '';
-    console.log(`${row.entry.padEnd(width)}  ${`${(row.bytes / 1024).toFixed(1)} KB`.padStart(9)}  ${ms(row.bundle).padStart(11)}  ${ms(row.sdk).padStart(9)}${over}`);
+    console.log(`${row.entry.padEnd(width)}  ${kb(row.bytes).padStart(9)}  ${ms(row.bundle).padStart(11)}  ${ms(row.sdk).padStart(9)}  ${(row.lazy.join(', ') || '-').padEnd(13)}${over}`.trimEnd());
   }
   console.log(`within:   ${rows.filter((row) => row.bytes <= BUDGET_BYTES).length} of ${rows.length} bundles within 250 KB`);
+  for (const [name, { esm }] of Object.entries(lazyModules)) {
+    // Minified as the stack ships it (lib/constructs/service-function.ts).
+    const outfile = path.join(outDir, 'lazy', `${name}.mjs`);
+    await build({ entryPoints: [path.join(projectRoot, 'node_modules', name, esm)], outfile, minify: true, format: 'esm', target: serviceBundling.target, logLevel: 'error' });
+    const load = median(Array.from({ length: runs }, () => initOf(outfile, []).bundle));
+    const users = rows.filter((row) => row.lazy.includes(name)).length;
+    console.log(
+      `${name}:${' '.repeat(Math.max(1, 9 - name.length))}${kb(statSync(outfile).size)}, shipped beside the ${users} bundles that import it on first need ` +
+        `(not at init); that import: ${ms(load)}`,
+    );
+  }
 } finally {
   rmSync(outDir, { recursive: true, force: true });
 }

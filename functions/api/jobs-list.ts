@@ -1,7 +1,7 @@
 import { BadRequestError } from '../errors/service-errors.ts';
 import { toGraphJob } from '../domain/job-lifecycle.ts';
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices } from '../config/services.ts';
+import { getJobCommands } from '../config/services.ts';
 
 export const DEFAULT_TOP = 100;
 export const MAX_TOP = 999;
@@ -11,7 +11,7 @@ export const handler = graphHandler({ access: 'read' }, async ({ principal, serv
   if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
     throw new BadRequestError(`Invalid $top '${query.$top}': use a whole number from 1 to ${MAX_TOP}.`);
   }
-  const page = await getServices().commands.list(principal.tenantId, servicePrincipalId, top, query.$skiptoken || null);
+  const page = await getJobCommands().list(principal.tenantId, servicePrincipalId, top, query.$skiptoken || null);
   const base = `${origin}/v1.0/servicePrincipals/${servicePrincipalId}/synchronization/jobs`;
   return {
     statusCode: 200,

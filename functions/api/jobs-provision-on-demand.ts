@@ -1,7 +1,7 @@
 import { BadRequestError } from '../errors/service-errors.ts';
 import { JobNotFoundError } from '../domain/job-errors.ts';
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices, jobExists } from '../config/services.ts';
+import { getJobCommands, getServices, jobExists } from '../config/services.ts';
 import { provisionOnDemandBodySchema } from '../schemas/requests.ts';
 import type { StringKeyStringValuePair } from '../schemas/graph-responses.ts';
 
@@ -15,7 +15,8 @@ const MAX_SUBJECTS = 5;
 export const handler = graphHandler(
   { access: 'write', jobExists, body: provisionOnDemandBodySchema },
   async ({ principal, servicePrincipalId, jobId, body }) => {
-    const { commands, worker } = getServices();
+    const commands = getJobCommands();
+    const { worker } = getServices();
     const key = { tenantId: principal.tenantId, servicePrincipalId, jobId };
     const ruleIds = new Set((await commands.schema(key)).synchronizationRules.map((rule) => rule.id));
     const unknownRule = body.parameters.find((parameter) => !ruleIds.has(parameter.ruleId));

@@ -1,11 +1,11 @@
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices, jobExists } from '../config/services.ts';
+import { getJobCommands, jobExists } from '../config/services.ts';
 import { restartJobBodySchema } from '../schemas/requests.ts';
 
 export const handler = graphHandler(
   { access: 'write', jobExists, body: restartJobBodySchema, bodyOptional: true },
   async ({ principal, servicePrincipalId, jobId, body }) => {
-    await getServices().commands.restart(
+    await getJobCommands().restart(
       { tenantId: principal.tenantId, servicePrincipalId, jobId },
       body.criteria?.resetScope,
     );

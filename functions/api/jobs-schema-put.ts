@@ -1,9 +1,10 @@
 import { UnusableSchemaError } from '../domain/job-errors.ts';
 import { MAX_SCHEMA_BYTES } from '../domain/mapping/limits.ts';
 import { checkSchema } from '../domain/mapping/schema-validation.ts';
+import { withRegexEngine } from '../domain/mapping/tenant-regex.ts';
 import { hasUnstatedFlags, synchronizationSchemaSchema, withStatedFlags } from '../domain/mapping/schema.ts';
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices, jobExists } from '../config/services.ts';
+import { getJobCommands, jobExists } from '../config/services.ts';
 
 /**
  * Replaces the job's whole schema (Graph's PUT semantics, and PATCH's: the Kiota SDK updates it so); the job
@@ -14,9 +15,9 @@ export const handler = graphHandler(
   { access: 'write', jobExists, body: synchronizationSchemaSchema, maxBodyBytes: MAX_SCHEMA_BYTES },
   async ({ principal, servicePrincipalId, jobId, body }) => {
     const key = { tenantId: principal.tenantId, servicePrincipalId, jobId };
-    const { commands } = getServices();
+    const commands = getJobCommands();
     const stated = hasUnstatedFlags(body) ? withStatedFlags(body, await commands.schema(key)) : body;
-    const checked = checkSchema(stated);
+    const checked = await withRegexEngine(() => checkSchema(stated));
     if ('problems' in checked) throw new UnusableSchemaError(checked.problems);
     await commands.putSchema(key, checked.schema);
     return { statusCode: 204 };

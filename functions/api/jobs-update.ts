@@ -1,11 +1,11 @@
 import { graphHandler } from '../http/graph-handler.ts';
-import { getServices, jobExists } from '../config/services.ts';
+import { getJobCommands, jobExists } from '../config/services.ts';
 import { updateJobBodySchema } from '../schemas/requests.ts';
 
 export const handler = graphHandler(
   { access: 'write', jobExists, body: updateJobBodySchema },
   async ({ principal, servicePrincipalId, jobId, body }) => {
-    await getServices().commands.update(
+    await getJobCommands().update(
       { tenantId: principal.tenantId, servicePrincipalId, jobId },
       {
         ...(body.schedule ? { interval: body.schedule.interval } : {}),

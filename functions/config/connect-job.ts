@@ -4,10 +4,11 @@ import type { DeploymentSecrets } from '../ports/deployment-secrets.ts';
 import { clientCredentialsTokenProvider, TokenCache } from '../adapters/graph/client-credentials.ts';
 import { GraphDirectorySource } from '../adapters/graph/graph-directory-source.ts';
 import { HttpScimTarget } from '../adapters/scim/http-scim-target.ts';
-import { publicOnlyConnector } from '../adapters/net/public-only-connections.ts';
+import { publicOnlyAgent } from '../adapters/net/public-only-connections.ts';
+import { AgentFetch } from '../adapters/http/http-exchange.ts';
 import { createHash } from 'node:crypto';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { findObjectMapping, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
+import { findObjectMapping, mappingUsesRegex, selectedSourceAttributes } from '../domain/mapping/attribute-mapping.ts';
+import { loadRegexEngine } from '../domain/mapping/tenant-regex.ts';
 import { checkTargetAddress, secretValue } from '../domain/secret-keys.ts';
 import { confidentialValues } from '../domain/secret-redaction.ts';
 import { deleteThresholdOf } from '../domain/accidental-deletions.ts';
@@ -26,7 +27,7 @@ import type { DeployedEnv } from './env.ts';
  */
 /**
  * SCIM targets for the worker: deployed, every connection is checked for a public address at connect time (see
- * publicOnlyConnector); locally the loopback services are allowed.
+ * publicOnlyAgent); locally the loopback services are allowed.
  */
 export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deployed') {
   return (
@@ -41,7 +42,7 @@ export function makeScimTargetFactory(env: DeployedEnv, mode: 'local' | 'deploye
       traits: settings.traits ?? {},
       connections: env.SCIM_CONCURRENCY * 2,
       ...(settings.maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: settings.maxRequestsPerSecond }),
-      ...(mode === 'deployed' ? { connect: publicOnlyConnector() } : {}),
+      ...(mode === 'deployed' ? { createAgent: publicOnlyAgent } : {}),
     });
 }
 
@@ -73,12 +74,13 @@ export function makeConnectJob(
     const flows: Partial<Record<'User' | 'Group', TypeFlow>> = {};
     if (users) flows.User = { mapping: users.objectMapping, targetObject: users.targetObject, resourceType: 'Users' };
     if (groups) flows.Group = { mapping: groups.objectMapping, targetObject: groups.targetObject, resourceType: 'Groups' };
+    if (Object.values(flows).some((flow) => mappingUsesRegex(flow.mapping))) await loadRegexEngine();
 
     // Every secret value of the job, and the deployment's, is taken out of what the target and directory answer.
     const confidential = confidentialValues(pairs);
     const sourceBase = secretValue(pairs, 'SourceBaseAddress');
     // A directory address a tenant gave is, deployed, only reached at public addresses (checked at connect time).
-    const guardedSource = sourceBase && mode === 'deployed' ? new Agent({ connect: publicOnlyConnector() }) : null;
+    const guardedSource = sourceBase && mode === 'deployed' ? new AgentFetch(publicOnlyAgent) : null;
     let baseUrl: string;
     let getAccessToken: (refused?: string) => Promise<string | null>;
     if (sourceBase) {
@@ -130,9 +132,7 @@ export function makeConnectJob(
       userAttributes: users ? selectedSourceAttributes(users.objectMapping) : ['id'],
       groupAttributes: groups ? selectedSourceAttributes(groups.objectMapping) : ['id', 'displayName'],
       confidential,
-      ...(guardedSource
-        ? { fetch: ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: guardedSource })) as typeof fetch }
-        : {}),
+      ...(guardedSource ? { fetch: guardedSource.fetch } : {}),
     });
     const sourceTenant = sourceBase ? (secretValue(pairs, 'SourceTenantId') ?? job.tenantId) : job.tenantId;
     return {

@@ -17,7 +17,7 @@ import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { LambdaWorkerActions } from '../adapters/lambda/lambda-worker-actions.ts';
 import { EventBridgeJobSchedules } from '../adapters/scheduler/eventbridge-job-schedules.ts';
 import { systemClock } from '../ports/clock.ts';
-import { makeJobCommands } from '../use-cases/job-commands.ts';
+import { makeJobCommands, type JobCommands } from '../use-cases/job-commands.ts';
 import { makePurgeJob } from '../use-cases/purge-job.ts';
 import type { JobKey } from '../schemas/stored-job.ts';
 import { parseDeployedEnv, type DeployedEnv } from './env.ts';
@@ -62,21 +62,10 @@ function build(env: DeployedEnv) {
     schemas,
     schedules,
     clock: systemClock,
+    trigger,
     worker: new LambdaWorkerActions(lambda, env.SYNC_FUNCTION_ARN),
     purges,
     provisioningLog: new DynamoDbProvisioningLog(dynamo, env.TABLE_NAME, env.PROVISIONING_LOG_RETENTION_DAYS),
-    commands: makeJobCommands({
-      jobs,
-      schedules,
-      trigger,
-      secrets,
-      purges,
-      purgeSchedules: schedules,
-      schemas,
-      quota: new DynamoDbJobQuota(dynamo, env.TABLE_NAME),
-      limits: { perServicePrincipal: env.MAX_JOBS_PER_SERVICE_PRINCIPAL, perTenant: env.MAX_JOBS_PER_TENANT },
-      clock: systemClock,
-    }),
     /** The worker's purge of deleted jobs (functions/workers/sync-job.ts). */
     purgeJob: makePurgeJob({ jobs, purges, schedules, clock: systemClock, settleMs: env.JOB_PURGE_SETTLE_SECONDS * 1000 }),
   };
@@ -90,6 +79,30 @@ let services: Services | undefined;
 export function getServices(): Services {
   services ??= build(parseDeployedEnv());
   return services;
+}
+
+let commands: JobCommands | undefined;
+
+/**
+ * The job API's commands over the same services, built on first use. Apart from {@link getServices} so that the
+ * worker, which never calls them, neither builds them nor bundles them (with the job lifecycle, about 10 KB).
+ */
+export function getJobCommands(): JobCommands {
+  if (commands) return commands;
+  const { env, dynamo, jobs, schedules, trigger, secrets, purges, schemas, clock } = getServices();
+  commands = makeJobCommands({
+    jobs,
+    schedules,
+    trigger,
+    secrets,
+    purges,
+    purgeSchedules: schedules,
+    schemas,
+    quota: new DynamoDbJobQuota(dynamo, env.TABLE_NAME),
+    limits: { perServicePrincipal: env.MAX_JOBS_PER_SERVICE_PRINCIPAL, perTenant: env.MAX_JOBS_PER_TENANT },
+    clock,
+  });
+  return commands;
 }
 
 /** For the HTTP edge's existence-first rule (RouteOptions.jobExists): one strongly consistent read of the job. */

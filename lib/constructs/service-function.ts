@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeployedEnv } from '../../functions/config/env.ts';
 
@@ -17,19 +18,56 @@ export type FunctionEnvironment = { [K in keyof DeployedEnv]?: string };
 export const metricsNamespace = 'GraphSyncJobs';
 
 /**
+ * Packages a bundle imports only on first need (`await import(name)`), left out of it so that they are not loaded
+ * at init: each is shipped beside a bundle that imports it, as `node_modules/<name>` holding the package's
+ * `package.json`, its licence and its ESM build minified, where Node resolves the import from `index.mjs`. A package
+ * named here must be one ESM file without dependencies. re2js (about 150 KB minified) runs tenants' regular
+ * expressions (functions/domain/mapping/tenant-regex.ts), which most mappings and filters do not have.
+ */
+export const lazyModules: Record<string, { esm: string; license: string }> = {
+  re2js: { esm: 'build/index.js', license: 'LICENSE' },
+};
+
+/** Node.js 24, the functions' runtime. */
+const target = 'node24';
+
+const shellQuoted = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+
+/** The shell command that ships `name` beside the bundle in `outputDir` when the bundle imports it. */
+function shipLazyModule(name: string, inputDir: string, outputDir: string): string {
+  const { esm, license } = lazyModules[name]!;
+  const from = join(inputDir, 'node_modules', name);
+  const to = join(outputDir, 'node_modules', name);
+  const toEsm = join(to, esm);
+  const ship = [
+    `mkdir -p ${shellQuoted(join(toEsm, '..'))}`,
+    `cp ${shellQuoted(join(from, 'package.json'))} ${shellQuoted(join(from, license))} ${shellQuoted(to)}`,
+    `npx --no-install esbuild ${shellQuoted(join(from, esm))} --minify --format=esm --target=${target} --log-level=warning --outfile=${shellQuoted(toEsm)}`,
+  ];
+  return `grep -qF ${shellQuoted(`import("${name}")`)} ${shellQuoted(join(outputDir, 'index.mjs'))} || exit 0; ${ship.join(' && ')}`;
+}
+
+/**
  * How every function is bundled: by the local esbuild (never Docker) to minified ESM with source maps; `@aws-sdk/*`
- * stays out (NodejsFunction's default: the runtime has it). bench/bundles.ts builds with the same options.
+ * stays out (NodejsFunction's default: the runtime has it), and so do {@link lazyModules}, shipped beside the
+ * bundle. bench/bundles.ts builds with the same options.
  */
 export const serviceBundling = {
   forceDockerBundling: false,
   format: nodejs.OutputFormat.ESM,
-  target: 'node24',
+  target,
   mainFields: ['module', 'main'],
   minify: true,
   sourceMap: true,
   sourcesContent: false,
+  externalModules: ['@aws-sdk/*', ...Object.keys(lazyModules)],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) => Object.keys(lazyModules).map((name) => shipLazyModule(name, inputDir, outputDir)),
+  },
 } satisfies nodejs.BundlingOptions;
 
 /** Props of {@link ServiceFunction}. */

@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpScimTarget, quoteFilterValue, type HttpScimTargetOptions } from '../../functions/adapters/scim/http-scim-target.ts';
 import { ScimRequestError, TargetUnavailableError } from '../../functions/ports/scim-target.ts';
@@ -135,7 +134,7 @@ describe.each([
 
 describe('HttpScimTarget against the local SCIM service: wire forms, retries and failures', () => {
   let service: LocalScimService;
-  let dispatcher: Agent;
+  let agent: Agent;
   let sleeps: number[];
   const now = new Date('2026-03-01T10:00:00.000Z');
 
@@ -143,7 +142,7 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
     new HttpScimTarget({
       baseUrl: service.url,
       token,
-      dispatcher,
+      agent,
       sleep: async (ms) => void sleeps.push(ms),
       clock: { now: () => now },
       random: () => 0.5,
@@ -153,11 +152,11 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
 
   beforeAll(async () => {
     service = await startLocalScimService({ token, recordRequests: true });
-    dispatcher = new Agent({ connections: 4, keepAliveTimeout: 10_000 });
+    agent = new Agent({ keepAlive: true, maxSockets: 4, timeout: 10_000 });
   });
 
   afterAll(async () => {
-    await dispatcher.close();
+    agent.destroy();
     await service.close();
   });
 
@@ -497,6 +496,24 @@ describe('HttpScimTarget against the local SCIM service: wire forms, retries and
       await expect(failure).rejects.toThrow(/POST \/Users: the request timed out; not sent again/);
       expect(received).toBe(1);
       expect(sleeps).toEqual([]);
+    });
+
+    it('closes its connections once the requests in flight have their answers, not before', async () => {
+      let release = () => {};
+      let arrived = () => {};
+      const request = new Promise<void>((resolve) => (arrived = resolve));
+      answer = (response) => {
+        release = () => response.writeHead(200, { 'content-type': 'application/scim+json' }).end('{"totalResults":0,"Resources":[]}');
+        arrived();
+      };
+      // One attempt: a request cut off by the close fails at once instead of being sent again.
+      const own = new HttpScimTarget({ baseUrl: rogueUrl, token, sleep: async () => undefined, maxAttempts: 1 });
+      const found = own.findBy('Users', 'userName', 'x');
+      await request;
+      const closed = own.close();
+      release();
+      await expect(found).resolves.toBeNull();
+      await closed;
     });
 
     it('retries a GET whose connection was reset, then returns the answer', async () => {

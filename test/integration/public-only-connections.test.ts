@@ -1,7 +1,6 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicOnlyConnector, publicOnlyLookup } from '../../functions/adapters/net/public-only-connections.ts';
+import { publicOnlyAgent, publicOnlyLookup } from '../../functions/adapters/net/public-only-connections.ts';
 import { HttpScimTarget } from '../../functions/adapters/scim/http-scim-target.ts';
 import { TargetUnavailableError } from '../../functions/ports/scim-target.ts';
 import { startLocalScimService, type LocalScimService } from '../../local/scim-service/local-scim-service.ts';
@@ -25,7 +24,7 @@ describe('publicOnlyLookup', () => {
   });
 });
 
-describe('a SCIM target behind the deployed dispatcher', () => {
+describe('a SCIM target behind the deployed Agent', () => {
   let scim: LocalScimService;
   beforeAll(async () => {
     scim = await startLocalScimService({ host: '127.0.0.1', port: 0, token: 't', recordRequests: true });
@@ -33,19 +32,19 @@ describe('a SCIM target behind the deployed dispatcher', () => {
   afterAll(async () => scim?.close());
 
   it('cannot reach a loopback target by name: the job is quarantined, nothing is sent', async () => {
-    const dispatcher = new Agent({ connect: publicOnlyConnector() });
-    const target = new HttpScimTarget({ baseUrl: scim.url.replace('127.0.0.1', 'localhost'), token: 't', dispatcher });
+    const agent = publicOnlyAgent('http:', { keepAlive: true });
+    const target = new HttpScimTarget({ baseUrl: scim.url.replace('127.0.0.1', 'localhost'), token: 't', agent });
     try {
       await expect(target.findBy('Users', 'userName', 'a@b.example')).rejects.toBeInstanceOf(TargetUnavailableError);
       expect(scim.requests()).toEqual([]);
     } finally {
-      await dispatcher.close();
+      agent.destroy();
     }
   });
 
-  // Node skips the lookup hook for IP literals: the connector checks them itself, on every connection it opens.
+  // Node skips the lookup hook for IP literals: the Agent checks them itself, on every connection it opens.
   it.each(['127.0.0.1', '[::ffff:127.0.0.1]'])('cannot reach a loopback target at the literal %s', async (literal) => {
-    const target = new HttpScimTarget({ baseUrl: scim.url.replace('127.0.0.1', literal), token: 't', connect: publicOnlyConnector() });
+    const target = new HttpScimTarget({ baseUrl: scim.url.replace('127.0.0.1', literal), token: 't', createAgent: publicOnlyAgent });
     try {
       const refused = target.findBy('Users', 'userName', 'a@b.example');
       await expect(refused).rejects.toBeInstanceOf(TargetUnavailableError);

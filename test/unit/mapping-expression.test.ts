@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ExpressionError, UnsupportedExpressionError } from '../../functions/domain/mapping/expression-error.ts';
 import { evaluate } from '../../functions/domain/mapping/expression-evaluator.ts';
 import { listFunctions } from '../../functions/domain/mapping/expression-functions.ts';
@@ -7,6 +7,10 @@ import { parseExpression, printExpression } from '../../functions/domain/mapping
 import { MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_VALUE_CHARS } from '../../functions/domain/mapping/limits.ts';
 import { parseAndEvaluate } from '../../functions/domain/mapping/parse-expression-response.ts';
 import type { AttributeMappingSource } from '../../functions/domain/mapping/schema.ts';
+import { loadRegexEngine } from '../../functions/domain/mapping/tenant-regex.ts';
+
+// The engine is loaded on first need (tenant-regex.ts); these tests compile patterns directly.
+beforeAll(() => loadRegexEngine());
 
 const attribute = (name: string): AttributeMappingSource => ({ type: 'Attribute', name, expression: `[${name}]`, parameters: [] });
 

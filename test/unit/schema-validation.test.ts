@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkSchema } from '../../functions/domain/mapping/schema-validation.ts';
 import { scimDefaultSchema } from '../../functions/domain/mapping/scim-default-schema.ts';
 import { MAX_SCHEMA_BYTES } from '../../functions/domain/mapping/limits.ts';
 import { synchronizationSchemaSchema, type SynchronizationSchema } from '../../functions/domain/mapping/schema.ts';
+import { loadRegexEngine } from '../../functions/domain/mapping/tenant-regex.ts';
+
+// The engine is loaded on first need (tenant-regex.ts); these tests compile patterns directly.
+beforeAll(() => loadRegexEngine());
 
 const replace = (pattern: string) => ({
   type: 'Function',

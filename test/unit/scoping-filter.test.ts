@@ -1,7 +1,11 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkFilter, inScope, isKnownOperator, SCOPING_OPERATORS } from '../../functions/domain/mapping/scoping-filter.ts';
 import { filterSchema, type Filter, type FilterClause } from '../../functions/domain/mapping/schema.ts';
+import { loadRegexEngine } from '../../functions/domain/mapping/tenant-regex.ts';
+
+// The engine is loaded on first need (tenant-regex.ts); these tests compile patterns directly.
+beforeAll(() => loadRegexEngine());
 
 function clause(sourceOperandName: string, operatorName: string, ...values: string[]): FilterClause {
   return { sourceOperandName, operatorName, targetOperand: { values } };

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { findObjectMapping, selectedSourceAttributes } from '../../functions/domain/mapping/attribute-mapping.ts';
 import { scimDefaultSchema } from '../../functions/domain/mapping/scim-default-schema.ts';
 import {
@@ -12,6 +12,10 @@ import {
 } from '../../functions/domain/sync-plan.ts';
 import type { DirectoryObject } from '../../functions/ports/directory-source.ts';
 import { linkId, type Membership, type ObjectLink } from '../../functions/ports/link-store.ts';
+import { loadRegexEngine } from '../../functions/domain/mapping/tenant-regex.ts';
+
+// The engine is loaded on first need (tenant-regex.ts); these tests compile patterns directly.
+beforeAll(() => loadRegexEngine());
 
 const users = findObjectMapping(scimDefaultSchema, 'User')!;
 const groups = findObjectMapping(scimDefaultSchema, 'Group')!;

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ExpressionError } from '../../functions/domain/mapping/expression-error.ts';
 import { MAX_REGEX_PATTERN_LENGTH } from '../../functions/domain/mapping/limits.ts';
-import { RegexPatternError, regexProblem, tenantRegex } from '../../functions/domain/mapping/tenant-regex.ts';
+import { loadRegexEngine, RegexPatternError, regexProblem, tenantRegex } from '../../functions/domain/mapping/tenant-regex.ts';
+
+// The engine is loaded on first need (tenant-regex.ts); these tests compile patterns directly.
+beforeAll(() => loadRegexEngine());
 
 const spans = (pattern: string, text: string, group: string | null = null) => [...tenantRegex(pattern, 'test').spans(text, group)];
 

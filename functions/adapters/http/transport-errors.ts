@@ -1,6 +1,7 @@
 /**
- * What a failed HTTP request (undici's `request`, or `fetch`) failed on, read from the error and its causes. Shared by
- * the directory and the target adapters so that both tell "cannot be reached at all" from "failed this once" alike.
+ * What a failed HTTP request (exchange in http-exchange.ts, or Node's `fetch`) failed on, read from the error and its
+ * causes. Shared by the directory and the target adapters so that both tell "cannot be reached at all" from "failed
+ * this once" alike.
  */
 
 /** Error codes of a system that cannot be reached at all: wrong name, nothing listening, no route. */
@@ -8,7 +9,7 @@ const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHO
 const tlsCodePattern = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_)/;
 const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
-/** How deep the cause chain is followed: fetch wraps undici's error, which may wrap an AggregateError of sockets. */
+/** How deep the cause chain is followed: fetch wraps its undici error, which may wrap an AggregateError of sockets. */
 const maxDepth = 5;
 
 /** Every error in the chain: the error itself, its `cause`s and the `errors` of an AggregateError, outermost first. */
@@ -29,7 +30,7 @@ export function errorCodes(error: unknown): string[] {
 
 /**
  * Why the system cannot be reached at all, worded to follow "the target" / "the directory": a refused address
- * (see publicOnlyConnector), DNS, a refused connection, no route, a TLS certificate we refuse. Null for failures that
+ * (see publicOnlyAgent), DNS, a refused connection, no route, a TLS certificate we refuse. Null for failures that
  * may pass when the request is sent again (timeouts, dropped connections).
  */
 export function unreachableReason(error: unknown): string | null {
@@ -43,7 +44,7 @@ export function unreachableReason(error: unknown): string | null {
   return null;
 }
 
-/** True when the request ran out of time (undici's timeouts, or fetch aborted by `AbortSignal.timeout`). */
+/** True when the request ran out of time (exchange's `TimeoutError`, fetch's own timeouts, or `AbortSignal.timeout`). */
 export function isTimeout(error: unknown): boolean {
   return chain(error).some((each) => {
     const { code, name } = each as { code?: unknown; name?: unknown };

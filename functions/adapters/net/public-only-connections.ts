@@ -1,7 +1,9 @@
 import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import type * as http from 'node:http';
 import { isIP } from 'node:net';
-import { buildConnector } from 'undici';
+import type { Duplex } from 'node:stream';
 import { isInternalHost } from '../../domain/secret-keys.ts';
+import { plainAgent, type AgentFactory } from '../http/http-exchange.ts';
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
@@ -14,7 +16,9 @@ function notAllowed(message: string): NodeJS.ErrnoException {
 /**
  * A `lookup` for outgoing connections of the deployed worker that refuses hosts resolving to loopback, private,
  * link-local or unspecified addresses (the instance metadata endpoint among them). Checking the resolved address at
- * connect time also covers a public name that points, or is re-pointed, at an internal address.
+ * connect time also covers a public name that points, or is re-pointed, at an internal address. Every address is
+ * checked before any is given: with `autoSelectFamily` (Node's default since 20) net asks for `all: true` and tries
+ * each address it gets, so one internal address among public ones refuses the host.
  */
 export function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
   lookup(hostname, { ...options, all: true }, (error, addresses) => {
@@ -28,18 +32,23 @@ export function publicOnlyLookup(hostname: string, options: LookupOptions, callb
 }
 
 /**
- * undici's connector for tenant-given addresses, deployed: every connection (each hop, each new socket of a pool)
- * is checked as it opens. Node skips the `lookup` hook for IP literals, so a literal host is checked here itself;
- * names go through {@link publicOnlyLookup}.
+ * Agents for tenant-given addresses, deployed: every connection (each new socket of the pool) is checked as it
+ * opens. The Agent hands `lookup` to net/tls connect, so names go through {@link publicOnlyLookup}; Node skips the
+ * `lookup` hook for IP literals, so a literal host is checked here itself.
  */
-export function publicOnlyConnector(): buildConnector.connector {
-  const connect = buildConnector({ lookup: publicOnlyLookup });
-  return (options, callback) => {
-    const host = options.hostname.replace(/^\[|\]$/g, '');
+export const publicOnlyAgent: AgentFactory = (protocol, options) => {
+  const agent = plainAgent(protocol, { ...options, lookup: publicOnlyLookup });
+  const open = agent.createConnection.bind(agent);
+  agent.createConnection = (connect: http.ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void) => {
+    const host = String(connect.host ?? connect.hostname ?? '').replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0 && isInternalHost(host)) {
-      callback(notAllowed(`${host} is a non-public address`), null);
-      return;
+      const refused = notAllowed(`${host} is a non-public address`);
+      // The Agent always passes a callback, and takes the failure through it as it does a failed connect.
+      if (callback === undefined) throw refused;
+      callback(refused, undefined as unknown as Duplex);
+      return undefined;
     }
-    connect(options, callback);
+    return open(connect, callback);
   };
-}
+  return agent;
+};

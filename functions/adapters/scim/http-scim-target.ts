@@ -1,4 +1,4 @@
-import { Agent, type buildConnector, type Dispatcher } from 'undici';
+import type { Agent } from 'node:http';
 import * as z from 'zod/mini';
 import { quoteFilterValue } from '../../domain/mapping/scim-resource.ts';
 import { secretRedactor, type Redact } from '../../domain/secret-redaction.ts';
@@ -16,6 +16,7 @@ import {
 } from '../../ports/scim-target.ts';
 import { RequestPacer } from '../http/request-pacer.ts';
 import { isTransientStatus, meaningfulRetryAfter, RetryPolicy, TransientFailure, type RetryPolicyOptions } from '../http/retry-policy.ts';
+import { exchange, InFlight, plainAgent, type AgentFactory, type HttpAnswer } from '../http/http-exchange.ts';
 import { describeFailure, unreachableReason } from '../http/transport-errors.ts';
 
 export { quoteFilterValue };
@@ -26,14 +27,14 @@ export interface HttpScimTargetOptions extends RetryPolicyOptions {
   baseUrl: string;
   /** The SecretToken, sent as `Authorization: Bearer`. */
   token: string;
-  /** Per-request timeout; default 30 s. */
+  /** The longest a request's connection may stay silent (connecting, before the answer, within it); default 30 s. */
   timeoutMs?: number;
-  /** Connection pool; default a keep-alive Agent owned (and closed) by this target. */
-  dispatcher?: Dispatcher;
+  /** Connection pool for the base URL's protocol; default a keep-alive Agent owned (and destroyed) by this target. */
+  agent?: Agent;
   /** Connections of the default Agent; default 16. */
   connections?: number;
-  /** Opens the default Agent's connections (e.g. refusing non-public addresses); default undici's. */
-  connect?: buildConnector.connector;
+  /** Makes the default Agent (e.g. one refusing non-public addresses); default Node's. */
+  createAgent?: AgentFactory;
   /** The job's other secret values, taken out (with the token) of whatever the target's answers are kept as. */
   confidential?: string[];
   /** What earlier runs learned of this target (see {@link TargetTraits}); default nothing. */
@@ -90,17 +91,18 @@ interface ScimResponse {
 }
 
 /**
- * {@link ScimTarget} over HTTP with undici: keep-alive connections, `application/scim+json`, RFC 7644 request forms,
+ * {@link ScimTarget} over HTTP with node:http(s): keep-alive connections, `application/scim+json`, RFC 7644 request forms,
  * a timeout per request and the adapters' one {@link RetryPolicy} for 429, 5xx, timeouts and dropped connections.
  * Failures are typed: credentials refused or target unreachable → {@link TargetUnavailableError}; throttled or
  * failing briefly beyond what one request may retry and wait → `ThrottledError`; this object's request refused
  * (another 4xx) → {@link ScimRequestError}.
  */
 export class HttpScimTarget implements ScimTarget {
-  private readonly origin: string;
+  private readonly origin: URL;
   private readonly basePath: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly agent: Agent;
+  private readonly ownsAgent: boolean;
+  private readonly inFlight = new InFlight();
   private readonly timeoutMs: number;
   /** One policy per target: one 429 holds back every request of the job, not just its own. */
   private readonly retries: RetryPolicy;
@@ -111,16 +113,11 @@ export class HttpScimTarget implements ScimTarget {
 
   constructor(private readonly options: HttpScimTargetOptions) {
     const base = new URL(options.baseUrl);
-    this.origin = base.origin;
+    this.origin = new URL(base.origin);
     this.basePath = base.pathname.replace(/\/+$/, '');
-    this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connections: options.connections ?? 16,
-        keepAliveTimeout: 30_000,
-        ...(options.connect ? { connect: options.connect } : {}),
-      });
+    this.ownsAgent = options.agent === undefined;
+    // An idle pooled connection is closed after 30 s, or sooner when the target's Keep-Alive header says so.
+    this.agent = options.agent ?? (options.createAgent ?? plainAgent)(base.protocol, { keepAlive: true, maxSockets: options.connections ?? 16, timeout: 30_000 });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = new RetryPolicy('target', options);
     this.learned = { ...options.traits };
@@ -276,9 +273,11 @@ export class HttpScimTarget implements ScimTarget {
     await this.send('DELETE', `/${type}/${encodeURIComponent(id)}`, undefined, { notFoundIsDone: true });
   }
 
-  /** Closes the connection pool when this target created it. */
+  /** Closes the connection pool when this target created it, once the requests in flight have ended. */
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (!this.ownsAgent) return;
+    await this.inFlight.settled();
+    this.agent.destroy();
   }
 
   /** Sends `all`, or `one` (primary values only) to a target known to take one value each, or after it refused `all`. */
@@ -354,14 +353,14 @@ export class HttpScimTarget implements ScimTarget {
     const parsed = errorBodySchema.safeParse(response.body);
     const scimType = parsed.success ? (parsed.data.scimType ?? null) : null;
     const detail = parsed.success && parsed.data.detail !== undefined ? `: ${parsed.data.detail}` : '';
-    const exchange = {
+    const sent = {
       method,
       path,
       requestBody: redact(body === undefined ? '' : JSON.stringify(body)).slice(0, exchangeBodyChars),
       status: response.status,
       responseBody: redact(response.text).slice(0, exchangeBodyChars),
     };
-    return new ScimRequestError(redact(`${method} ${path.split('?')[0]} answered ${response.status}${detail}`), response.status, scimType, exchange);
+    return new ScimRequestError(redact(`${method} ${path.split('?')[0]} answered ${response.status}${detail}`), response.status, scimType, sent);
   }
 
   /** One request; a transport failure is thrown typed: unreachable → TargetUnavailableError, else TransientFailure. */
@@ -370,16 +369,14 @@ export class HttpScimTarget implements ScimTarget {
     // engine's next attempt looks the account up before it creates one (targets without uniqueness would duplicate).
     const lost = (error: unknown): TransientFailure =>
       new TransientFailure(`${what}: ${describeFailure(error)}`, { resendable: method !== 'POST' });
-    let response: Dispatcher.ResponseData;
+    let response: HttpAnswer;
     try {
-      // dispatcher.request follows no redirect (one could carry the bearer token elsewhere) and skips fetch's
-      // web-stream machinery: an initial sync makes thousands of these requests.
-      response = await this.dispatcher.request({
-        origin: this.origin,
-        path: `${this.basePath}${path}`,
-        method: method as Dispatcher.HttpMethod,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+      // exchange follows no redirect (one could carry the bearer token elsewhere) and skips fetch's web-stream
+      // machinery: an initial sync makes thousands of these requests.
+      response = await this.inFlight.track(exchange(this.origin, `${this.basePath}${path}`, {
+        method,
+        agent: this.agent,
+        timeoutMs: this.timeoutMs,
         headers: {
           authorization: `Bearer ${this.options.token}`,
           accept: `${scimJson}, application/json`,
@@ -387,21 +384,16 @@ export class HttpScimTarget implements ScimTarget {
           ...(body === undefined ? {} : { 'content-type': scimJson }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      }));
     } catch (error) {
       const unreachable = unreachableReason(error);
       if (unreachable !== null) throw new TargetUnavailableError(`${what}: the target ${unreachable}`);
       throw lost(error);
     }
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      throw lost(error);
-    }
+    const { text } = response;
     const retryAfter = response.headers['retry-after'];
     return {
-      status: response.statusCode,
+      status: response.status,
       body: parseBody(text),
       text,
       retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),

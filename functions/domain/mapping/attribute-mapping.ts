@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { ExpressionError } from './expression-error.ts';
 import { evaluate } from './expression-evaluator.ts';
-import { booleanOf, type ExpressionValue, textOf } from './expression-functions.ts';
+import { booleanOf, type ExpressionValue, sourceUsesRegex, textOf } from './expression-functions.ts';
+import { filterUsesRegex } from './scoping-filter.ts';
 import type {
   AttributeDefinition,
   AttributeMapping,
@@ -88,6 +89,14 @@ export function selectedSourceAttributes(objectMapping: ObjectMapping): string[]
   names.push(...scoped.flatMap((group) => group.clauses.map((clause) => clause.sourceOperandName)));
   const properties = names.map(graphPropertyOf).filter((name): name is string => name !== null);
   return [...new Set(['id', ...properties])].sort();
+}
+
+/**
+ * Whether syncing by the mapping may compile a regular expression, in its attribute mappings or its scoping filter:
+ * then the regular expression engine must be loaded first (loadRegexEngine).
+ */
+export function mappingUsesRegex(objectMapping: ObjectMapping): boolean {
+  return filterUsesRegex(objectMapping.scope ?? null) || objectMapping.attributeMappings.some((mapping) => mapping.source !== null && sourceUsesRegex(mapping.source));
 }
 
 /** A matching attribute: objects are matched on `targetAttributeName`, lowest priority number first. */

@@ -122,6 +122,12 @@ export function constantRegexProblems(source: AttributeMappingSource): string[] 
   return [...own, ...source.parameters.flatMap((parameter) => constantRegexProblems(parameter.value))];
 }
 
+/** Whether evaluating `source` may compile a regular expression: it has a Replace call given a regexPattern. */
+export function sourceUsesRegex(source: AttributeMappingSource): boolean {
+  const own = source.type === 'Function' && source.name === 'Replace' && source.parameters.some(({ key }) => key.toLowerCase() === 'regexpattern');
+  return own || source.parameters.some((parameter) => sourceUsesRegex(parameter.value));
+}
+
 /** Replaces every match of `pattern`, or only the named group inside each match when `groupName` is given. */
 function replaceMatches(regex: TenantRegex, text: string, groupName: string | null, replacement: string): string {
   // The replacement is inserted as it is: `$1` and `${name}` stay literal text, as they always have here.

@@ -202,6 +202,16 @@ export function inScope(filter: Filter | null, attributes: Readonly<Record<strin
   return groupsHold(filter.groups, attributes) && groupsHold(filter.inputFilterGroups, attributes);
 }
 
+/** Whether evaluating the filter (as {@link inScope} does) may compile a regular expression: a regex operator. */
+export function filterUsesRegex(filter: Filter | null): boolean {
+  if (filter === null) return false;
+  const clauses = [...filter.groups, ...filter.inputFilterGroups].flatMap((group) => group.clauses);
+  return clauses.some((clause) => {
+    const operator = operatorNamed(clause.operatorName);
+    return operator?.arity === 'Binary' && operator.operand === 'regex';
+  });
+}
+
 function operandProblem(kind: OperandKind, operand: string): string | null {
   if (kind === 'integer' && integerOf(operand) === null) return `"${operand}" is not an integer`;
   const problem = kind === 'regex' ? regexProblem(operand) : null;

@@ -1,6 +1,55 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { ExpressionError, UnsupportedExpressionError } from './expression-error.ts';
 import { MAX_REGEX_PATTERN_LENGTH, MAX_REGEX_PROGRAM_SIZE, MAX_REGEX_WORK } from './limits.ts';
+
+/**
+ * re2js (about 150 KB minified, more than most functions' whole bundle) is imported on first need rather than with
+ * this module: most mappings and filters have no regular expression, and a function's cold start grows with the code
+ * it loads. The Lambda bundles leave it out and ship it beside them (lib/constructs/service-function.ts).
+ */
+let engine: typeof RE2JS | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads the regular expression engine; until it has, compiling a pattern throws {@link RegexEngineNotLoadedError}. */
+export function loadRegexEngine(): Promise<void> {
+  loading ??= import('re2js').then(
+    (module) => {
+      engine = module.RE2JS;
+    },
+    (error: unknown) => {
+      loading = undefined;
+      throw error;
+    },
+  );
+  return loading;
+}
+
+/** A pattern was compiled before {@link loadRegexEngine} had loaded the engine: not a problem of the pattern's. */
+export class RegexEngineNotLoadedError extends Error {
+  constructor() {
+    super('The regular expression engine is not loaded (loadRegexEngine)');
+    this.name = 'RegexEngineNotLoadedError';
+  }
+}
+
+function re2(): typeof RE2JS {
+  if (engine === undefined) throw new RegexEngineNotLoadedError();
+  return engine;
+}
+
+/**
+ * `work()`, which must have no effect but its result, run again once the engine is loaded if it needed it: the
+ * engine is loaded only for what holds a regular expression, without a second walk to find out whether it does.
+ */
+export async function withRegexEngine<T>(work: () => T): Promise<T> {
+  try {
+    return work();
+  } catch (error) {
+    if (!(error instanceof RegexEngineNotLoadedError)) throw error;
+    await loadRegexEngine();
+    return work();
+  }
+}
 
 /** Patterns compiled lately: a mapping's pattern is met once per object of a run. */
 const CACHE_SIZE = 256;
@@ -34,9 +83,10 @@ export class TenantRegex {
     }
     // translateRegExp reads `\k<name>` as the text "k<name>"; it is a backreference.
     if (namedBackreference(pattern)) return BACKREFERENCE;
+    const RE2 = re2();
     let compiled: RE2JS;
     try {
-      compiled = RE2JS.compile(RE2JS.translateRegExp(pattern));
+      compiled = RE2.compile(RE2.translateRegExp(pattern));
     } catch (error) {
       return syntaxProblem(pattern, error);
     }
@@ -139,8 +189,9 @@ function namedBackreference(pattern: string): boolean {
 }
 
 function compilesWithLookbehinds(pattern: string): boolean {
+  const RE2 = re2();
   try {
-    RE2JS.compile(RE2JS.translateRegExp(pattern), RE2JS.LOOKBEHINDS);
+    RE2.compile(RE2.translateRegExp(pattern), RE2.LOOKBEHINDS);
     return true;
   } catch {
     return false;
