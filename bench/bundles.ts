@@ -1,12 +1,11 @@
 /**
  * Bundle sizes and cold-start init: every function the CDK stack deploys, bundled by esbuild with the stack's own
- * options (lib/constructs/service-function.ts), then imported `BENCH_RUNS` times, each in a fresh Node.js process
+ * options (lib/constructs/service-function.ts, through bench/support/bundle.ts), then imported `BENCH_RUNS` times, each in a fresh Node.js process
  * (median reported). The import is what Lambda's init does with the bundle: load the `@aws-sdk/*` packages it leaves
  * to the runtime (here from node_modules), then parse and evaluate the bundle itself; the two are timed apart, as
  * only the second is the bundle's. No network; the functions build their clients on first use, so nothing is called.
  * Run: `npm run bench:bundles` (BENCH_RUNS to change the default of 5).
  */
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import { projectRoot, serviceBundling } from '../lib/constructs/service-function.ts';
 import { functionEntries, synthesize } from '../test/cdk/synth.ts';
+import { bundleAsDeployed } from './support/bundle.ts';
 
 /** The budget per bundle, minified. */
 const BUDGET_BYTES = 250 * 1024;
@@ -69,21 +69,7 @@ try {
   const rows: Array<{ service: string; entry: string; bytes: number; sdk: number; bundle: number }> = [];
   for (const [service, entry] of entries) {
     const outfile = path.join(outDir, service, 'index.mjs');
-    const { metafile } = await build({
-      entryPoints: [path.join(projectRoot, entry)],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: serviceBundling.format,
-      target: serviceBundling.target,
-      mainFields: serviceBundling.mainFields,
-      minify: serviceBundling.minify,
-      banner: { js: serviceBundling.banner },
-      // NodejsFunction's default on Node.js 18 and later: the runtime provides AWS SDK v3.
-      external: ['@aws-sdk/*'],
-      metafile: true,
-      logLevel: 'error',
-    });
+    const { metafile } = await bundleAsDeployed(path.join(projectRoot, entry), outfile);
     const sdkPackages = [...new Set(Object.values(metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path)))];
     const inits = Array.from({ length: runs }, () => initOf(outfile, sdkPackages));
     rows.push({

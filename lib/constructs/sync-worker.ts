@@ -5,7 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { JobData } from './job-data.ts';
 import type { SecretsKey } from './secrets-key.ts';
-import { ServiceFunction, type FunctionEnvironment } from './service-function.ts';
+import { ServiceFunction, type FunctionEnvironment, type ProcessSettings } from './service-function.ts';
 
 /** Powertools service name of the sync worker (the `service` dimension of its metrics). */
 export const syncWorkerServiceName = 'sync-worker';
@@ -18,6 +18,18 @@ export const syncWorkerTimeout = Duration.minutes(5);
  * page until its invocation times out, so a minute more than that timeout.
  */
 export const jobPurgeSettle = syncWorkerTimeout.plus(Duration.minutes(1));
+
+/**
+ * How the worker's Node.js process runs; bench/scale.ts starts its worker with these, as the synthesized stack has
+ * them (bench/README.md, `bench:scale`, has the figures).
+ */
+export const syncWorkerProcess = {
+  // Lambda's runtime gives V8 a semi-space of a twentieth of the memory (25 MB at 512 MB), and the worker's steady
+  // allocation grows the young generation to its maximum (2 × 32 MB committed, for 35 MB of live heap in all).
+  nodeFlags: ['--max-semi-space-size=4'],
+  // glibc gives each thread that allocates (the main one, libuv's pool) an arena of its own and keeps what it freed.
+  environment: { MALLOC_ARENA_MAX: '2' },
+} satisfies ProcessSettings;
 
 /** Props of {@link SyncWorker}. */
 export interface SyncWorkerProps {
@@ -116,6 +128,7 @@ export class SyncWorker extends Construct {
       // The run's time budget: the worker saves its watermark and stops before this, and the next tick resumes.
       timeout: syncWorkerTimeout,
       memorySize: 512,
+      process: syncWorkerProcess,
       ...(props.reservedConcurrency > 0 ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     });
     // A failed run is not retried by Lambda: the job's next tick retries it with the saved watermark, and a retry
