@@ -26,7 +26,7 @@ export const jobPurgeSettle = syncWorkerTimeout.plus(Duration.minutes(1));
 export const syncWorkerProcess = {
   // Lambda's runtime gives V8 a semi-space of a twentieth of the memory (25 MB at 512 MB), and the worker's steady
   // allocation grows the young generation to its maximum (2 × 32 MB committed, for 35 MB of live heap in all).
-  nodeFlags: ['--max-semi-space-size=4'],
+  nodeFlags: ['--max-semi-space-size=8'],
   // glibc gives each thread that allocates (the main one, libuv's pool) an arena of its own and keeps what it freed.
   environment: { MALLOC_ARENA_MAX: '2' },
 } satisfies ProcessSettings;

@@ -174,7 +174,7 @@ describe('sync worker', () => {
     const variables = (service: string) => byType('AWS::Lambda::Function')[functionId(template, service)]!.Properties.Environment.Variables;
     expect(variables('sync-worker')).toMatchObject({
       AWS_LAMBDA_EXEC_WRAPPER: '/var/task/exec-wrapper.sh',
-      EXEC_WRAPPER_NODE_FLAGS: '--max-semi-space-size=4',
+      EXEC_WRAPPER_NODE_FLAGS: '--max-semi-space-size=8',
       MALLOC_ARENA_MAX: '2',
       NODE_OPTIONS: '--enable-source-maps',
     });
