@@ -1,7 +1,7 @@
 /**
  * Bundle sizes and cold-start init: every function the CDK stack deploys, bundled by esbuild with the stack's own
- * options (lib/constructs/service-function.ts, through bench/support/bundle.ts), then imported `BENCH_RUNS` times, each in a fresh Node.js process
- * (median reported). The import is what Lambda's init does with the bundle: load the `@aws-sdk/*` packages it leaves
+ * options (lib/constructs/service-function.ts, through bench/support/bundle.ts), then imported `BENCH_RUNS` times,
+ * each in a fresh Node.js process (median reported). The import is what Lambda's init does with the bundle: load the `@aws-sdk/*` packages it leaves
  * to the runtime (here from node_modules), then parse and evaluate the bundle itself; the two are timed apart, as
  * only the second is the bundle's. No network; the functions build their clients on first use, so nothing is called.
  * Run: `npm run bench:bundles` (BENCH_RUNS to change the default of 5).

@@ -17,13 +17,13 @@ import type { CapacityTotals } from './dynamodb-capacity.ts';
 import type { Held, WorkerRequest } from './worker-process.ts';
 
 /** What Lambda's Node.js runtime (its bootstrap script) gives node for a function of `memorySize` MB. */
-export function lambdaNodeArgs(memorySize: number): string[] {
+function lambdaNodeArgs(memorySize: number): string[] {
   const newSpace = Math.floor(memorySize / 10);
   return ['--expose-gc', '--max-http-header-size', '81920', `--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memorySize - newSpace}`];
 }
 
 /** The deployed worker's memory size and process environment, as the synthesized stack has them. */
-export function deployedWorkerSettings(): { memorySize: number; environment: Record<string, string> } {
+function deployedWorkerSettings(): { memorySize: number; environment: Record<string, string> } {
   const worker = synthesize()
     .stack.node.findAll()
     .find((construct): construct is ServiceFunction => construct instanceof ServiceFunction && construct.serviceName === syncWorkerServiceName)!;

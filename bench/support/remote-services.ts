@@ -1,8 +1,9 @@
 /**
  * The worker's side of a benchmark whose services run in another process (services-process.ts): starts that
  * process, points this process's environment at it as the local stack would, and runs the real worker handler
- * here, so what this process spends is the worker's own share. Continuations the worker asks for are queued for
- * the benchmark to run, one invocation after the other.
+ * here (`runJob`), so what this process spends is the worker's own share, or gives that environment to a worker
+ * process of its own (bundled-worker.ts). Continuations the worker asks for are queued for the benchmark to run,
+ * one invocation after the other.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

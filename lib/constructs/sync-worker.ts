@@ -24,10 +24,12 @@ export const jobPurgeSettle = syncWorkerTimeout.plus(Duration.minutes(1));
  * them (bench/README.md, `bench:scale`, has the figures).
  */
 export const syncWorkerProcess = {
-  // Lambda's runtime gives V8 a semi-space of a twentieth of the memory (25 MB at 512 MB), and the worker's steady
-  // allocation grows the young generation to its maximum (2 × 32 MB committed, for 35 MB of live heap in all).
+  // Lambda's runtime gives V8 semi-spaces of a twentieth of the memory (25 MB at 512 MB), which the worker's
+  // allocation rate fills: 64 MB of young generation committed for a live heap of about 35 MB. 8 MB ones keep 16 MB,
+  // for no CPU that the benchmark can tell.
   nodeFlags: ['--max-semi-space-size=8'],
-  // glibc gives each thread that allocates (the main one, libuv's pool) an arena of its own and keeps what it freed.
+  // glibc gives each thread that allocates (the main one, libuv's pool) an arena of its own, up to 8 per core, and
+  // keeps what was freed in each.
   environment: { MALLOC_ARENA_MAX: '2' },
 } satisfies ProcessSettings;
 
