@@ -14,7 +14,7 @@ const benchmarks = [
 
 function run(name: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    // Through npm, so each runs with its own script's flags (the scale benchmark's --expose-gc).
+    // Through npm, so each runs as its own script runs it.
     const child = spawn('npm', ['run', '--silent', `bench:${name}`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -1,7 +1,7 @@
 /**
  * Bundle sizes and cold-start init: every function the CDK stack deploys, bundled by esbuild with the stack's own
- * options (lib/constructs/service-function.ts), then imported `BENCH_RUNS` times, each in a fresh Node.js process
- * (median reported). The import is what Lambda's init does with the bundle: load the `@aws-sdk/*` packages it leaves
+ * options (lib/constructs/service-function.ts, through bench/support/bundle.ts), then imported `BENCH_RUNS` times,
+ * each in a fresh Node.js process (median reported). The import is what Lambda's init does with the bundle: load the `@aws-sdk/*` packages it leaves
  * to the runtime (here from node_modules), then parse and evaluate the bundle itself; the two are timed apart, as
  * only the second is the bundle's. No network; the functions build their clients on first use, so nothing is called.
  * The packages the stack ships beside a bundle to load on first need (lazyModules) are not loaded at init, so not
@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import { lazyModules, projectRoot, serviceBundling } from '../lib/constructs/service-function.ts';
 import { functionEntries, synthesize } from '../test/cdk/synth.ts';
+import { bundleAsDeployed } from './support/bundle.ts';
 
 /** The budget per bundle, minified. */
 const BUDGET_BYTES = 250 * 1024;
@@ -71,21 +72,7 @@ try {
   const rows: Array<{ service: string; entry: string; bytes: number; sdk: number; bundle: number; lazy: string[] }> = [];
   for (const [service, entry] of entries) {
     const outfile = path.join(outDir, service, 'index.mjs');
-    const { metafile } = await build({
-      entryPoints: [path.join(projectRoot, entry)],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: serviceBundling.format,
-      target: serviceBundling.target,
-      mainFields: serviceBundling.mainFields,
-      minify: serviceBundling.minify,
-      banner: { js: serviceBundling.banner },
-      // The runtime provides AWS SDK v3; the lazy modules are shipped beside the bundle.
-      external: serviceBundling.externalModules,
-      metafile: true,
-      logLevel: 'error',
-    });
+    const { metafile } = await bundleAsDeployed(path.join(projectRoot, entry), outfile);
     const externalImports = Object.values(metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external));
     const sdkPackages = [...new Set(externalImports.filter((i) => i.path.startsWith('@aws-sdk/')).map((i) => i.path))];
     const lazy = [...new Set(externalImports.filter((i) => i.kind === 'dynamic-import' && i.path in lazyModules).map((i) => i.path))];

@@ -1,8 +1,9 @@
 /**
  * The worker's side of a benchmark whose services run in another process (services-process.ts): starts that
  * process, points this process's environment at it as the local stack would, and runs the real worker handler
- * here, so what this process spends is the worker's own share. Continuations the worker asks for are queued for
- * the benchmark to run, one invocation after the other.
+ * here (`runJob`), so what this process spends is the worker's own share, or gives that environment to a worker
+ * process of its own (bundled-worker.ts). Continuations the worker asks for are queued for the benchmark to run,
+ * one invocation after the other.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -74,8 +75,11 @@ export async function startRemoteServices(options: ServicesOptions) {
     LAMBDA_ENDPOINT: capture.url,
     JOB_PURGE_SETTLE_SECONDS: '0',
   });
-  const { handler } = await import('../../functions/workers/sync-job.ts');
-  const { workerContext } = await import('../../test/support/sync-harness.ts');
+  // Loaded on first use: a benchmark that runs the worker in a process of its own (bundled-worker.ts) never loads it here.
+  const inProcess = async () => ({
+    handler: (await import('../../functions/workers/sync-job.ts')).handler,
+    workerContext: (await import('../../test/support/worker-context.ts')).workerContext,
+  });
   const servicePrincipalId = crypto.randomUUID();
   const base = `${ready.apiUrl}/servicePrincipals/${servicePrincipalId}/synchronization`;
 
@@ -109,12 +113,15 @@ export async function startRemoteServices(options: ServicesOptions) {
     },
     expectOk,
     getJob: (jobId: string) => expectOk('GET', `/jobs/${jobId}`),
+    /** The tick a schedule (or the API's start) sends the worker for that job. */
+    tickOf,
     /** One worker invocation in this process, awaited, with `budgetMs` of Lambda time. */
-    runJob: async (jobId: string, trigger: SyncTick['trigger'] = 'start', budgetMs?: number) =>
-      ((await handler(tickOf(jobId, trigger), workerContext(budgetMs))) as { outcome: string }).outcome,
+    runJob: async (jobId: string, trigger: SyncTick['trigger'] = 'start', budgetMs?: number) => {
+      const { handler, workerContext } = await inProcess();
+      return ((await handler(tickOf(jobId, trigger), workerContext(budgetMs))) as { outcome: string }).outcome;
+    },
     /** The next invocation the worker or the API asked for (a continuation), taken off the queue. */
     takeTriggered: (): unknown => triggered.shift(),
-    runPayload: async (payload: unknown, budgetMs?: number) => ((await handler(payload, workerContext(budgetMs))) as { outcome: string }).outcome,
     /** The directory's users as `GET /users` lists them (sourceUserResources reads these). */
     listAll: async (kind: 'users' | 'groups', select: string): Promise<any[]> => {
       const items: any[] = [];

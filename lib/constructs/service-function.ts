@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeployedEnv } from '../../functions/config/env.ts';
 
@@ -36,15 +36,15 @@ const shellQuoted = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
 /** The shell command that ships `name` beside the bundle in `outputDir` when the bundle imports it. */
 function shipLazyModule(name: string, inputDir: string, outputDir: string): string {
   const { esm, license } = lazyModules[name]!;
-  const from = join(inputDir, 'node_modules', name);
-  const to = join(outputDir, 'node_modules', name);
-  const toEsm = join(to, esm);
+  const from = path.join(inputDir, 'node_modules', name);
+  const to = path.join(outputDir, 'node_modules', name);
+  const toEsm = path.join(to, esm);
   const ship = [
-    `mkdir -p ${shellQuoted(join(toEsm, '..'))}`,
-    `cp ${shellQuoted(join(from, 'package.json'))} ${shellQuoted(join(from, license))} ${shellQuoted(to)}`,
-    `npx --no-install esbuild ${shellQuoted(join(from, esm))} --minify --format=esm --target=${target} --log-level=warning --outfile=${shellQuoted(toEsm)}`,
+    `mkdir -p ${shellQuoted(path.join(toEsm, '..'))}`,
+    `cp ${shellQuoted(path.join(from, 'package.json'))} ${shellQuoted(path.join(from, license))} ${shellQuoted(to)}`,
+    `npx --no-install esbuild ${shellQuoted(path.join(from, esm))} --minify --format=esm --target=${target} --log-level=warning --outfile=${shellQuoted(toEsm)}`,
   ];
-  return `grep -qF ${shellQuoted(`import("${name}")`)} ${shellQuoted(join(outputDir, 'index.mjs'))} || exit 0; ${ship.join(' && ')}`;
+  return `grep -qF ${shellQuoted(`import("${name}")`)} ${shellQuoted(path.join(outputDir, 'index.mjs'))} || exit 0; ${ship.join(' && ')}`;
 }
 
 /**
@@ -70,6 +70,23 @@ export const serviceBundling = {
   },
 } satisfies nodejs.BundlingOptions;
 
+/** Where Lambda finds {@link execWrapperSource} in the function's package. */
+const EXEC_WRAPPER_PATH = '/var/task/exec-wrapper.sh';
+/** The exec wrapper a function with {@link ProcessSettings.nodeFlags} is shipped with, relative to the root. */
+export const execWrapperSource = 'lib/constructs/exec-wrapper.sh';
+
+/** Settings of a function's Node.js process rather than of its code. */
+export interface ProcessSettings {
+  /**
+   * V8 and Node.js flags given after those of Lambda's runtime, so they win over its heap sizes (which NODE_OPTIONS
+   * cannot override: flags on the command line take precedence). Given through an exec wrapper
+   * ({@link execWrapperSource}).
+   */
+  nodeFlags?: string[];
+  /** Variables the process reads as it starts (e.g. glibc's `MALLOC_ARENA_MAX`): Lambda passes them to it. */
+  environment?: Record<string, string>;
+}
+
 /** Props of {@link ServiceFunction}. */
 export interface ServiceFunctionProps {
   /** Entry file relative to the repository root, e.g. `functions/api/jobs-get.ts`; it exports `handler`. */
@@ -77,6 +94,8 @@ export interface ServiceFunctionProps {
   /** Powertools service name: the `service` key of every log line and the `service` dimension of every metric. */
   serviceName: string;
   environment: FunctionEnvironment;
+  /** How the function's Node.js process is started, beyond what Lambda's runtime does by itself. */
+  process?: ProcessSettings;
   timeout: Duration;
   memorySize: number;
   description: string;
@@ -102,11 +121,21 @@ export class ServiceFunction extends Construct {
   readonly serviceName: string;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  readonly memorySize: number;
+  /** The variables of the function's environment that set up its process (NODE_OPTIONS, the exec wrapper, …). */
+  readonly processEnvironment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
     this.entry = props.entry;
     this.serviceName = props.serviceName;
+    this.memorySize = props.memorySize;
+    const nodeFlags = props.process?.nodeFlags ?? [];
+    this.processEnvironment = {
+      NODE_OPTIONS: '--enable-source-maps',
+      ...(nodeFlags.length > 0 ? { AWS_LAMBDA_EXEC_WRAPPER: EXEC_WRAPPER_PATH, EXEC_WRAPPER_NODE_FLAGS: nodeFlags.join(' ') } : {}),
+      ...props.process?.environment,
+    };
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -141,9 +170,23 @@ export class ServiceFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        ...this.processEnvironment,
       },
-      bundling: serviceBundling,
+      bundling:
+        nodeFlags.length > 0
+          ? {
+              ...serviceBundling,
+              // Into the package's root, which Lambda unpacks to /var/task; the zip keeps the file's mode (executable).
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) => [
+                  ...serviceBundling.commandHooks.afterBundling(inputDir, outputDir),
+                  `cp "${inputDir}/${execWrapperSource}" "${outputDir}/${path.basename(EXEC_WRAPPER_PATH)}"`,
+                ],
+              },
+            }
+          : serviceBundling,
     });
   }
 }

@@ -5,7 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { JobData } from './job-data.ts';
 import type { SecretsKey } from './secrets-key.ts';
-import { ServiceFunction, type FunctionEnvironment } from './service-function.ts';
+import { ServiceFunction, type FunctionEnvironment, type ProcessSettings } from './service-function.ts';
 
 /** Powertools service name of the sync worker (the `service` dimension of its metrics). */
 export const syncWorkerServiceName = 'sync-worker';
@@ -18,6 +18,20 @@ export const syncWorkerTimeout = Duration.minutes(5);
  * page until its invocation times out, so a minute more than that timeout.
  */
 export const jobPurgeSettle = syncWorkerTimeout.plus(Duration.minutes(1));
+
+/**
+ * How the worker's Node.js process runs; bench/scale.ts starts its worker with these, as the synthesized stack has
+ * them (bench/README.md, `bench:scale`, has the figures).
+ */
+export const syncWorkerProcess = {
+  // Lambda's runtime gives V8 semi-spaces of a twentieth of the memory (25 MB at 512 MB), which the worker's
+  // allocation rate fills: 64 MB of young generation committed for a live heap of about 35 MB. 8 MB ones keep 16 MB,
+  // for no CPU that the benchmark can tell.
+  nodeFlags: ['--max-semi-space-size=8'],
+  // glibc gives each thread that allocates (the main one, libuv's pool) an arena of its own, up to 8 per core, and
+  // keeps what was freed in each.
+  environment: { MALLOC_ARENA_MAX: '2' },
+} satisfies ProcessSettings;
 
 /** Props of {@link SyncWorker}. */
 export interface SyncWorkerProps {
@@ -116,6 +130,7 @@ export class SyncWorker extends Construct {
       // The run's time budget: the worker saves its watermark and stops before this, and the next tick resumes.
       timeout: syncWorkerTimeout,
       memorySize: 512,
+      process: syncWorkerProcess,
       ...(props.reservedConcurrency > 0 ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     });
     // A failed run is not retried by Lambda: the job's next tick retries it with the saved watermark, and a retry

@@ -1,8 +1,8 @@
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusPageHtml } from '../../functions/api/status-page-html.ts';
 import { syncWorkerServiceName } from '../../lib/constructs/sync-worker.ts';
@@ -52,6 +52,17 @@ describe('bundling', () => {
       // page's function is mostly its document's); unminified output has dozens of lines per kilobyte.
       const document = environment.POWERTOOLS_SERVICE_NAME === 'status-page' ? statusPageHtml.split('\n').length : 0;
       expect(code.split('\n').length, dir).toBeLessThan(code.length / 1000 + 20 + document);
+    }
+  });
+
+  it("packages the worker's exec wrapper, executable, where its environment names it", () => {
+    // Lambda fails every invocation of a function whose wrapper is missing or not executable.
+    const worker = bundles.find((bundle) => bundle.service === syncWorkerServiceName)!;
+    const wrapper = join(worker.dir, basename(worker.environment.AWS_LAMBDA_EXEC_WRAPPER!));
+    expect(worker.environment.AWS_LAMBDA_EXEC_WRAPPER).toBe('/var/task/exec-wrapper.sh');
+    expect(statSync(wrapper).mode & 0o111).toBe(0o111);
+    for (const { dir, environment } of bundles.filter((bundle) => bundle.service !== syncWorkerServiceName)) {
+      expect(existsSync(join(dir, 'exec-wrapper.sh')), environment.POWERTOOLS_SERVICE_NAME).toBe(false);
     }
   });
 

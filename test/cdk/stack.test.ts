@@ -168,6 +168,22 @@ describe('sync worker', () => {
     expect(Number(worker.Environment.Variables.JOB_PURGE_SETTLE_SECONDS)).toBeGreaterThan(worker.Timeout as number);
   });
 
+  it('runs with a small young generation and two malloc arenas, through its exec wrapper; no other function does', () => {
+    // Lambda's runtime sizes the young generation from the memory (2 × 32 MB at 512 MB) on node's command line,
+    // which NODE_OPTIONS cannot override; the wrapper gives the worker's flags after it (bench/README.md, bench:scale).
+    const variables = (service: string) => byType('AWS::Lambda::Function')[functionId(template, service)]!.Properties.Environment.Variables;
+    expect(variables('sync-worker')).toMatchObject({
+      AWS_LAMBDA_EXEC_WRAPPER: '/var/task/exec-wrapper.sh',
+      EXEC_WRAPPER_NODE_FLAGS: '--max-semi-space-size=8',
+      MALLOC_ARENA_MAX: '2',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    for (const service of services.filter((name) => name !== 'sync-worker')) {
+      expect(variables(service).AWS_LAMBDA_EXEC_WRAPPER, service).toBeUndefined();
+      expect(variables(service).NODE_OPTIONS, service).toBe('--enable-source-maps');
+    }
+  });
+
   it('learns its own ARN, the schedule group, the scheduler role and the dead-letter queue from its environment', () => {
     // The worker repairs stray schedules, and needs exactly the values the API uses to create them.
     const env = byType('AWS::Lambda::Function')[workerId]!.Properties.Environment.Variables;

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import type { Context } from 'aws-lambda';
 import { LOCAL_TENANT_ID, issueLocalToken } from '../../local/local-auth.ts';
 import { startLambdaEndpoint } from '../../local/lambda-endpoint.ts';
 import { startLocalScimService, type LocalScimService, type LocalScimServiceOptions } from '../../local/scim-service/local-scim-service.ts';
@@ -24,25 +23,9 @@ import {
 } from '../../functions/domain/mapping/attribute-mapping.ts';
 import { toScimResource } from '../../functions/domain/mapping/scim-resource.ts';
 import { EPHEMERAL_PORTS } from './local-stack.ts';
+import { workerContext } from './worker-context.ts';
 
-/** The worker's context for a direct call: a generous budget, so a run ends in steady state. */
-export function workerContext(budgetMs = 15 * 60 * 1000): Context {
-  const deadline = Date.now() + budgetMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'sync-job',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:sync-job',
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/sync-job',
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+export { workerContext };
 
 /** Worker invocations whose caller awaits the answer. */
 const AWAITED_ACTIONS = new Set(['validateCredentials', 'provisionOnDemand']);
