@@ -114,6 +114,9 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
   private readonly origin: string;
   private readonly fetch: typeof fetch;
   private readonly select: Record<Stream, string>;
+  /** The selection as positions saved before its digest name it (users|groups), and its digest. */
+  private readonly selectList: string;
+  private readonly selectKey: string;
   private readonly timeoutMs: number;
   /** One policy per source: a 429 from Graph (throttled per app and tenant) holds back every request of the job. */
   private readonly retries: RetryPolicy;
@@ -131,6 +134,8 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
       users: [...new Set(options.userAttributes)].join(','),
       groups: [...new Set([...options.groupAttributes, 'members'])].join(','),
     };
+    this.selectList = `${this.select.users}|${this.select.groups}`;
+    this.selectKey = createHash('sha256').update(this.selectList).digest('base64url').slice(0, 22);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = new RetryPolicy('source', options);
     this.maxRequestsPerPage = options.maxRequestsPerPage ?? 10;
@@ -171,16 +176,9 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
   }
 
   private fullRound(): Watermark {
-    return { v: 1, phase: 'users', users: null, groups: null, select: this.selectKey(), full: [] };
+    return { v: 1, phase: 'users', users: null, groups: null, select: this.selectKey, full: [] };
   }
 
-  private selectKey(): string {
-    return createHash('sha256').update(this.selectList()).digest('base64url').slice(0, 22);
-  }
-
-  private selectList(): string {
-    return `${this.select.users}|${this.select.groups}`;
-  }
 
   private startUrl(stream: Stream): string {
     const select = this.select[stream];
@@ -194,7 +192,7 @@ export class GraphDirectorySource implements DirectorySource, ChangeSubscription
     } catch {
       throw new ResyncRequiredError('The saved directory position cannot be read; a full read is needed.');
     }
-    if (parsed.select !== this.selectKey() && parsed.select !== this.selectList()) {
+    if (parsed.select !== this.selectKey && parsed.select !== this.selectList) {
       throw new ResyncRequiredError('The selected directory attributes changed since the saved position; a full read is needed.');
     }
     for (const link of [parsed.users, parsed.groups]) {
