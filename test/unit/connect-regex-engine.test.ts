@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { deployedEnvForTests } from '../support/deployed-env.ts';
 import { makeConnectJob } from '../../functions/config/connect-job.ts';
-import { parseDeployedEnv } from '../../functions/config/env.ts';
 import { createJob } from '../../functions/domain/job-lifecycle.ts';
 import { findObjectMapping } from '../../functions/domain/mapping/attribute-mapping.ts';
 import { scimDefaultSchema } from '../../functions/domain/mapping/scim-default-schema.ts';
@@ -18,14 +18,7 @@ describe("the worker's connect and the regular expression engine", () => {
 
   /** The worker's connect, local, for a job whose stored schema is the default one with the User mapping given. */
   async function connectWith(userMapping: ObjectMapping): Promise<void> {
-    const env = parseDeployedEnv({
-      TABLE_NAME: 't',
-      SECRETS_KEY_ID: 'k',
-      SCHEDULE_GROUP_NAME: 'g',
-      SCHEDULER_ROLE_ARN: 'arn:aws:iam::111111111111:role/r',
-      SYNC_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:111111111111:function:f',
-      LOCAL_SOURCE_BASE_URL: 'http://127.0.0.1:1/v1.0',
-    });
+    const env = deployedEnvForTests({ LOCAL_SOURCE_BASE_URL: 'http://127.0.0.1:1/v1.0' });
     const vault = {
       put: async () => undefined,
       keys: async () => [],

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerDeploymentSecrets } from '../../functions/adapters/secrets-manager/secrets-manager-deployment-secrets.ts';
 import { makeConnectJob } from '../../functions/config/connect-job.ts';
-import { parseDeployedEnv } from '../../functions/config/env.ts';
+import { deployedEnvForTests } from '../support/deployed-env.ts';
 import { createJob } from '../../functions/domain/job-lifecycle.ts';
 import { findTemplate } from '../../functions/domain/templates.ts';
 import type { Clock } from '../../functions/ports/clock.ts';
@@ -30,16 +30,7 @@ const calls = () => secretsManager.commandCalls(GetSecretValueCommand).length;
 
 /** The worker's connect as deployed (the source app's secret in Secrets Manager) and a job of the SCIM template. */
 function deployedConnect(overrides: Record<string, string> = {}) {
-  const env = parseDeployedEnv({
-    TABLE_NAME: 't',
-    SECRETS_KEY_ID: 'k',
-    SCHEDULE_GROUP_NAME: 'g',
-    SCHEDULER_ROLE_ARN: 'arn:aws:iam::111111111111:role/r',
-    SYNC_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:111111111111:function:f',
-    SOURCE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
-    SOURCE_CLIENT_SECRET_ARN: ARN,
-    ...overrides,
-  });
+  const env = deployedEnvForTests({ SOURCE_CLIENT_ID: '11111111-2222-3333-4444-555555555555', SOURCE_CLIENT_SECRET_ARN: ARN, ...overrides });
   const vault: SecretsVault = {
     put: async () => undefined,
     keys: async () => ['BaseAddress', 'SecretToken'],
