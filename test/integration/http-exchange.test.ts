@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentFetch, plainAgent } from '../../functions/adapters/http/http-exchange.ts';
+import { AgentFetch, exchange, plainAgent } from '../../functions/adapters/http/http-exchange.ts';
 import { describeFailure } from '../../functions/adapters/http/transport-errors.ts';
 
 describe('AgentFetch: fetch over node:http through its own Agents', () => {
@@ -65,5 +65,47 @@ describe('AgentFetch: fetch over node:http through its own Agents', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('exchange: the size of an answer', () => {
+  let server: Server;
+  let origin: URL;
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      const chunk = 'x'.repeat(1_000);
+      if (request.url === '/huge') {
+        const block = Buffer.alloc(64 * 1024, 'x');
+        response.writeHead(200);
+        for (let i = 0; i < 256; i += 1) response.write(block);
+        return void response.end('x');
+      }
+      if (request.url === '/declared') return void response.writeHead(200, { 'content-length': '5000' }).end('x'.repeat(5_000));
+      // Chunked, with no length announced: counted as it arrives.
+      response.writeHead(200);
+      for (let i = 0; i < 5; i += 1) response.write(chunk);
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const get = (path: string, maxAnswerBytes?: number) =>
+    exchange(origin, path, { method: 'GET', headers: {}, agent: new Agent({ keepAlive: true }), ...(maxAnswerBytes === undefined ? {} : { maxAnswerBytes }) });
+
+  it.each(['/declared', '/streamed'])('reads an answer %s up to the limit, and fails one above it with a message that says so', async (path) => {
+    expect((await get(path, 5_000)).text).toHaveLength(5_000);
+    const failure = await get(path, 4_999).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RangeError);
+    expect(describeFailure(failure)).toBe('the request failed (the answer was larger than 4999 bytes)');
+  });
+
+  it('holds every answer to 16 MiB unless told otherwise', async () => {
+    const failure = await get('/huge').catch((error: unknown) => error);
+    expect(describeFailure(failure)).toBe(`the request failed (the answer was larger than ${16 * 1024 * 1024} bytes)`);
   });
 });

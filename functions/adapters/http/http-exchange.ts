@@ -26,7 +26,17 @@ export interface HttpRequest {
   timeoutMs?: number;
   /** Ends the request, and the reading of its answer, with the signal's reason. */
   signal?: AbortSignal;
+  /** The largest answer body read, in bytes ({@link MAX_ANSWER_BYTES} unless told): a larger one fails the request. */
+  maxAnswerBytes?: number;
 }
+
+/**
+ * Far above any page a directory or a SCIM target sends (Graph's 999 users a page are about 2 MB), and far below the
+ * worker's memory: an answer that does not end must not end the worker.
+ */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+const tooLarge = (maxBytes: number) => new RangeError(`the answer was larger than ${maxBytes} bytes`);
 
 const timedOut = (ms: number) => new DOMException(`no answer for ${ms} ms`, 'TimeoutError');
 
@@ -65,14 +75,15 @@ export function exchange(origin: URL, path: string, request: HttpRequest): Promi
     });
     outgoing.on('response', (incoming) => {
       answer = incoming;
-      readText(incoming).then(
+      readText(incoming, request.maxAnswerBytes ?? MAX_ANSWER_BYTES).then(
         (text) => {
           done();
           resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, text });
         },
         (error: unknown) => {
           done();
-          reject(error);
+          // Destroys the connection too: an answer left unread must not go back to the pool.
+          fail(error);
         },
       );
     });
@@ -80,11 +91,16 @@ export function exchange(origin: URL, path: string, request: HttpRequest): Promi
   });
 }
 
-async function readText(incoming: http.IncomingMessage): Promise<string> {
-  incoming.setEncoding('utf8');
-  let text = '';
-  for await (const chunk of incoming) text += chunk as string;
-  return text;
+async function readText(incoming: http.IncomingMessage, maxBytes: number): Promise<string> {
+  if (Number(incoming.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of incoming) {
+    bytes += (chunk as Buffer).byteLength;
+    if (bytes > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, bytes).toString('utf8');
 }
 
 /** Requests in flight, so that closing their Agent can wait for them to end rather than cut them off. */
