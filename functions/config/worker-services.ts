@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDbAssignmentStore } from '../adapters/dynamodb/dynamodb-assignment-store.ts';
 import { DynamoDbReferenceStore } from '../adapters/dynamodb/dynamodb-reference-store.ts';
@@ -10,6 +9,7 @@ import { DynamoDbNotificationStore } from '../adapters/dynamodb/dynamodb-notific
 import { DynamoDbMembershipStore } from '../adapters/dynamodb/dynamodb-membership-store.ts';
 import { LambdaSyncTrigger } from '../adapters/lambda/lambda-sync-trigger.ts';
 import { ENTRA_ESCROW_THRESHOLDS } from '../domain/escrow-policy.ts';
+import { JOB_QUARANTINED_MESSAGE } from '../observability/alarmed-messages.ts';
 import { logger } from '../observability/logger.ts';
 import { makeProvisionOnDemand } from '../use-cases/provision-on-demand.ts';
 import { makeKeepSubscriptions } from '../use-cases/change-notifications.ts';
@@ -17,10 +17,6 @@ import { makeSyncRun, type RunObserver, type SyncRunDeps } from '../use-cases/sy
 import { makeValidateCredentials } from '../use-cases/validate-credentials.ts';
 import { makeConnectJob, makeScimTargetFactory } from './connect-job.ts';
 import { getServices, type Services } from './services.ts';
-
-/** Metric namespace and name the deployed alarms watch. */
-export const METRICS_NAMESPACE = 'GraphSyncJobs';
-export const QUARANTINE_METRIC = 'JobQuarantined';
 
 /** The worker's stores and run settings over the shared composition root (tests build the same from their own). */
 export function syncRunDeps(services: Services, observer?: RunObserver): SyncRunDeps {
@@ -55,14 +51,14 @@ export function syncRunDeps(services: Services, observer?: RunObserver): SyncRun
   };
 }
 
-/** What the worker logs and counts about runs. The logger keeps `message` for its own text: causes go under `reason`. */
-export function makeRunObserver(log: Pick<Logger, 'warn'>, metrics: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>): RunObserver {
+/**
+ * What the worker logs about runs. The logger keeps `message` for its own text: causes go under `reason`. The
+ * deployed alarm on quarantined jobs counts the quarantine lines (a metric filter on the worker's log group).
+ */
+export function makeRunObserver(log: Pick<Logger, 'warn'>): RunObserver {
   return {
-    quarantined: (job, error, reason) => {
-      log.warn('Job quarantined', { jobId: job.id, quarantineReason: reason, code: error.code, reason: error.message });
-      metrics.addMetric(QUARANTINE_METRIC, MetricUnit.Count, 1);
-      metrics.publishStoredMetrics();
-    },
+    quarantined: (job, error, reason) =>
+      log.warn(JOB_QUARANTINED_MESSAGE, { jobId: job.id, quarantineReason: reason, code: error.code, reason: error.message }),
     refused: (job, count, sample) => log.warn('Objects refused by the target', { jobId: job.id, count, first: sample }),
     interrupted: (job, error) => log.warn('Sync run stopped early', { jobId: job.id, code: error.code, reason: error.message }),
     triggerFailed: (key, error) => log.warn('Continuation could not be triggered', { jobId: key.jobId, error: error as Error }),
@@ -74,9 +70,7 @@ export function makeRunObserver(log: Pick<Logger, 'warn'>, metrics: Pick<Metrics
 function build() {
   const services = getServices();
   const { env } = services;
-  // The deployed alarm selects the metric by its service dimension: POWERTOOLS_SERVICE_NAME, set by the stack.
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sync-worker' });
-  const deps = syncRunDeps(services, makeRunObserver(logger, metrics));
+  const deps = syncRunDeps(services, makeRunObserver(logger));
   const run = makeSyncRun(deps);
   const validateCredentials = makeValidateCredentials({
     jobs: services.jobs,

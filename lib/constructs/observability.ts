@@ -1,13 +1,17 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { JOB_QUARANTINED_MESSAGE } from '../../functions/observability/alarmed-messages.ts';
 import type { JobsApi } from './jobs-api.ts';
-import { metricsNamespace } from './service-function.ts';
-import { syncWorkerServiceName, type SyncWorker } from './sync-worker.ts';
+import type { SyncWorker } from './sync-worker.ts';
+
+/** Namespace of the metrics the stack derives from the functions' logs. */
+export const metricsNamespace = 'GraphSyncJobs';
 
 /**
- * Custom metric the sync worker emits with Powertools Metrics (namespace {@link metricsNamespace}, only the default
- * `service` dimension) for every run that leaves its job in quarantine, value 1, unit Count.
+ * Counts the worker's log lines for runs that leave their job in quarantine (value 1 each, unit Count), by a metric
+ * filter on its log group: the line is logged anyway, so the count costs the worker no code and no extra output.
  */
 export const jobQuarantinedMetricName = 'JobQuarantined';
 
@@ -48,13 +52,14 @@ export class Observability extends Construct {
     this.alarm(
       'JobsQuarantined',
       'A synchronization job is in quarantine (its target keeps failing); see the job status for the reason',
-      new cloudwatch.Metric({
-        namespace: metricsNamespace,
+      new logs.MetricFilter(this, 'JobQuarantinedLines', {
+        logGroup: props.sync.worker.logGroup,
+        filterPattern: logs.FilterPattern.stringValue('$.message', '=', JOB_QUARANTINED_MESSAGE),
+        metricNamespace: metricsNamespace,
         metricName: jobQuarantinedMetricName,
-        dimensionsMap: { service: syncWorkerServiceName },
-        statistic: 'Sum',
-        period: Duration.hours(1),
-      }),
+        metricValue: '1',
+        unit: cloudwatch.Unit.COUNT,
+      }).metric({ statistic: 'Sum', period: Duration.hours(1) }),
     );
   }
 

@@ -14,9 +14,6 @@ export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 /** Every variable a deployed Lambda may read (functions/config/env.ts), as CloudFormation strings. */
 export type FunctionEnvironment = { [K in keyof DeployedEnv]?: string };
 
-/** Namespace the functions publish Powertools metrics to; alarms on custom metrics read it too. */
-export const metricsNamespace = 'GraphSyncJobs';
-
 /**
  * Packages a bundle imports only on first need (`await import(name)`), left out of it so that they are not loaded
  * at init: each is shipped beside a bundle that imports it, as `node_modules/<name>` holding the package's
@@ -168,7 +165,6 @@ export class ServiceFunction extends Construct {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...this.processEnvironment,
       },

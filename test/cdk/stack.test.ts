@@ -2,8 +2,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { apiRoutes, fallbackHandler } from '../../functions/api/routes.ts';
 import { apiThrottle } from '../../lib/constructs/jobs-api.ts';
-import { jobQuarantinedMetricName } from '../../lib/constructs/observability.ts';
-import { metricsNamespace } from '../../lib/constructs/service-function.ts';
+import { JOB_QUARANTINED_MESSAGE } from '../../functions/observability/alarmed-messages.ts';
+import { jobQuarantinedMetricName, metricsNamespace } from '../../lib/constructs/observability.ts';
 import { actionsOf, deployContext, functionId, statementsOf, synthesize } from './synth.ts';
 
 // One synthesized template for the whole file: synthesis dominates the run time.
@@ -444,20 +444,19 @@ describe('observability', () => {
     );
   });
 
-  it('alarms on quarantined jobs with exactly the metric the worker emits', () => {
-    // Powertools publishes namespace, name and the `service` dimension; an alarm that differs in any of them
-    // watches a metric nobody writes and never fires.
+  it('alarms on quarantined jobs by counting the worker\'s quarantine log lines', () => {
+    // A filter on another log group, another message or another metric than the alarm's watches nothing and never fires.
     const worker = byType('AWS::Lambda::Function')[workerId]!;
-    const env = worker.Properties.Environment.Variables;
-    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(metricsNamespace);
-    expect(alarms).toContainEqual(
-      expect.objectContaining({
-        Namespace: 'GraphSyncJobs',
-        MetricName: jobQuarantinedMetricName,
-        Dimensions: [{ Name: 'service', Value: env.POWERTOOLS_SERVICE_NAME }],
-        Statistic: 'Sum',
-        Threshold: 1,
-      }),
-    );
+    const filters = Object.values(byType('AWS::Logs::MetricFilter')).map((filter) => filter.Properties);
+    expect(filters).toEqual([
+      {
+        LogGroupName: worker.Properties.LoggingConfig.LogGroup,
+        FilterPattern: `{ $.message = "${JOB_QUARANTINED_MESSAGE}" }`,
+        MetricTransformations: [{ MetricNamespace: metricsNamespace, MetricName: jobQuarantinedMetricName, MetricValue: '1', Unit: 'Count' }],
+      },
+    ]);
+    const quarantine = alarms.filter((alarm) => alarm.MetricName === jobQuarantinedMetricName);
+    expect(quarantine).toEqual([expect.objectContaining({ Namespace: 'GraphSyncJobs', Statistic: 'Sum', Period: 3600, Threshold: 1 })]);
+    expect(quarantine[0]!.Dimensions).toBeUndefined();
   });
 });

@@ -1,5 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeRunObserver } from '../../functions/config/worker-services.ts';
 import type { StoredJob } from '../../functions/schemas/stored-job.ts';
@@ -21,19 +20,18 @@ function logged(act: (logger: Logger) => void): Record<string, unknown>[] {
 }
 
 const job = { id: 'job-1' } as StoredJob;
-const metrics = { addMetric: () => undefined, publishStoredMetrics: () => undefined } as unknown as Metrics;
 
 describe('the worker run observer', () => {
   it('keeps the cause of a quarantine in the log line (the logger reserves `message` for its own)', () => {
     const [line] = logged((logger) =>
-      makeRunObserver(logger, metrics).quarantined!(job, { code: 'TargetUnavailable', message: 'GET /Users: the target refused the credentials (401)', tenantActionable: true }, 'EncounteredQuarantineException'),
+      makeRunObserver(logger).quarantined!(job, { code: 'TargetUnavailable', message: 'GET /Users: the target refused the credentials (401)', tenantActionable: true }, 'EncounteredQuarantineException'),
     );
     expect(line).toMatchObject({ message: 'Job quarantined', jobId: 'job-1', code: 'TargetUnavailable', quarantineReason: 'EncounteredQuarantineException' });
     expect(line!.reason).toBe('GET /Users: the target refused the credentials (401)');
   });
 
   it('logs what the target answered when it refused objects', () => {
-    const [line] = logged((logger) => makeRunObserver(logger, metrics).refused!(job, 3, "User u1: POST /Users answered 409: userName already exists"));
+    const [line] = logged((logger) => makeRunObserver(logger).refused!(job, 3, "User u1: POST /Users answered 409: userName already exists"));
     expect(line).toMatchObject({ message: 'Objects refused by the target', count: 3, first: expect.stringContaining('userName already exists') });
   });
 });
