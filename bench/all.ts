@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 
 const benchmarks = [
-  { name: 'idle-tick', headline: /^(idle tick|job items):/ },
-  { name: 'initial-sync', headline: /^(initial sync|worker CPU|DynamoDB|raw loader|ratio):/ },
-  { name: 'initial-sync-at-limit', headline: /^(target|initial sync|raw loader|ratio):/ },
-  { name: 'scale', headline: /^(directory:|initial sync:|restart Full:|token expired:|worker CPU|worker RSS|after GC)/ },
+  { name: 'idle-tick', headline: /^(idle tick|job items|goal):/ },
+  { name: 'initial-sync', headline: /^(initial sync|worker CPU|DynamoDB|raw loader|ratio|goal):/ },
+  { name: 'initial-sync-at-limit', headline: /^(target|initial sync|raw loader|ratio|goal):/ },
+  { name: 'scale', headline: /^(directory:|initial sync:|restart Full:|token expired:|worker CPU|worker RSS|after GC|goal:)/ },
   { name: 'bundles', headline: /over 250 KB|^within:/ },
 ];
 

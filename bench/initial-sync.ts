@@ -26,6 +26,8 @@ const users = z.coerce.number().int().min(1).default(10_000).parse(process.env.B
 const targetRate = z.coerce.number().positive().optional().parse(process.env.BENCH_TARGET_RATE);
 const groups = 3;
 const IDLE_TICKS = 20;
+/** The goal: the job's rate at least this share of a raw loader's into the same kind of target. */
+const RATIO_GOAL = 0.8;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -139,6 +141,7 @@ try {
     `raw loader:   ${rawCreated} users in ${raw.seconds.toFixed(2)} s = ${rawRate.toFixed(targetRate ? 1 : 0)} objects/s (${(raw.cpuMs / rawCreated).toFixed(2)} ms CPU/object${targetRate ? `, ${raw.refused} answered 429` : ''})`,
   );
   console.log(`ratio:        sync / raw = ${(syncRate / rawRate).toFixed(2)}`);
+  console.log(`goal:         sync / raw ≥ ${RATIO_GOAL}: ${syncRate / rawRate >= RATIO_GOAL ? 'met' : 'not met'}`);
   console.log(
     `idle tick:    median ${idleMs[Math.floor(IDLE_TICKS / 2)]!.toFixed(1)} ms, max ${idleMs[IDLE_TICKS - 1]!.toFixed(1)} ms over ${IDLE_TICKS} ticks`,
   );

@@ -42,6 +42,8 @@ const largest = Math.min(settings.BENCH_SCALE_LARGEST, users);
 const groupSizes = Array.from({ length: groups }, (_, k) => (k === 0 ? largest : Math.min(20, users)));
 const budgetMs = settings.BENCH_SCALE_BUDGET_S * 1000;
 const MAX_INVOCATIONS = 10_000;
+/** The worker's RSS, sampled, stays at or under this in every invocation (the worker has 512 MB). */
+const RSS_GOAL_MB = 200;
 
 const mb = (values: number[]) => (values.length === 0 ? 0 : Math.max(...values));
 
@@ -148,6 +150,8 @@ try {
   await describe(settings.BENCH_SCALE_ROUND === 'full' ? 'restart Full:' : 'token expired:', round, (performance.now() - began) / 1000, (await worker.cpuMs()) - cpu, objects);
   const status = (await services.getJob(jobId)).status;
   console.log(`  then         ${JSON.stringify(status.synchronizedEntryCountByType)}, last execution ${status.lastExecution.state}`);
+  const rssMaxMb = Math.max(...[...initial, ...round].map((invocation) => invocation.rssMaxMb));
+  console.log(`goal:         RSS ≤ ${RSS_GOAL_MB} MB in every invocation of both: ${rssMaxMb <= RSS_GOAL_MB ? 'met' : 'not met'} (max ${rssMaxMb.toFixed(0)} MB)`);
 } finally {
   worker.close();
   await services.close();
